@@ -1,0 +1,46 @@
+"""``GpuCluster``: the whole cluster from one spec and its plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from neocloud import ClusterPlan, ClusterSpec
+
+from .pool import GpuPool
+from .providers import ProviderContext, ProviderResult, build_provider
+
+__all__ = ["GpuCluster", "cluster_facts"]
+
+
+def cluster_facts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, Any]:
+    """Cluster-wide plain-value facts for policies: totals, storage targets and the spec's policy inputs."""
+    facts = plan.to_dict()
+    facts.pop("pools")
+    facts["pools"] = [p.name for p in plan.pools]
+    facts["schedulable_gpus"] = {p.name: p.gpus for p in plan.pools}
+    facts["racks_spec"] = spec.racks.model_dump()
+    facts["fabric_spec"] = spec.fabric.model_dump()
+    facts["checkpoint"] = spec.storage.checkpoint.model_dump() if spec.storage.checkpoint else None
+    facts["filesystem"] = spec.storage.filesystem.model_dump() if spec.storage.filesystem else None
+    facts["queues"] = [q.model_dump() for q in spec.kubernetes.queues]
+    return facts
+
+
+class GpuCluster(pulumi.ComponentResource):
+    """A GPU cluster: one ``GpuPool`` per pool, the provider's infrastructure, and (where a Kubernetes API is
+    reachable) the Kubernetes layer. ``stack_outputs`` is what the program exports."""
+
+    TYPE = "neocloud:index:GpuCluster"
+
+    def __init__(self, name: str, *, spec: ClusterSpec, plan: ClusterPlan,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(self.TYPE, name, {"neocloud": cluster_facts(spec, plan)}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.pools = {p.name: GpuPool(f"{name}-{p.name}", plan=plan, pool=p, opts=child) for p in plan.pools}
+        self.infrastructure: ProviderResult = build_provider(
+            ProviderContext(name=name, spec=spec, plan=plan, parent=self, pools=self.pools)
+        )
+        self.stack_outputs: dict[str, Any] = {"plan": plan.to_dict(), **self.infrastructure.outputs}
+        self.register_outputs({})

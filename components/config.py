@@ -1,0 +1,37 @@
+"""Read the cluster spec from Pulumi config, turning bad config into one clear error before any resource."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+
+from neocloud import CONFIG_KEY, ClusterPlan, ClusterSpec, SpecError, build_plan, load_cluster_spec
+
+__all__ = ["ConfigError", "load_cluster"]
+
+
+class ConfigError(pulumi.RunError):
+    """Bad ``neocloud:cluster`` config. Pulumi prints a RunError's message without a traceback."""
+
+    def __init__(self, error: SpecError) -> None:
+        super().__init__(str(error))
+        self.config_path = error.path
+        self.config_message = error.message
+
+
+def load_cluster() -> tuple[ClusterSpec, ClusterPlan]:
+    """The spec from this stack's config and its plan; raises ``ConfigError`` before any resource exists."""
+    namespace, key = CONFIG_KEY.split(":", 1)
+    raw = pulumi.Config(namespace).get(key)
+    try:
+        if raw is None:
+            raise SpecError(CONFIG_KEY, "required: set it in stacks/Pulumi.<stack>.yaml")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise SpecError(CONFIG_KEY, "must be an object (a YAML mapping); got a string") from None
+        spec = load_cluster_spec(value)
+        return spec, build_plan(spec)
+    except SpecError as error:
+        raise ConfigError(error) from None

@@ -1,0 +1,232 @@
+"""Hardware catalog: GPUs, systems (nodes and racks) and fabric switches.
+
+Every number carries its source key from ``shared/reference/hardware.md``:
+
+- ``H100RA``: NVIDIA DGX SuperPOD Reference Architecture, DGX H100 (RA-11333-001 V11, 2023-09).
+- ``B200RA`` / ``GB200RA``: the same series for DGX B200 and DGX GB200.
+- ``B200UG``: DGX B200 user guide. ``GB200UG``: DGX GB200 user guide.
+- ``MLC``: MLCommons system descriptions. ``ROCM``: AMD ROCm documentation.
+- ``AWS-P5EFA``: docs.aws.amazon.com/AWSEC2/latest/UserGuide/p5-efa.html.
+- ``AWS-EKS``: the Amazon EKS user guide (P6e-GB200 UltraServers).
+- ``LINKX``: NVIDIA LinkX cable reach tables.
+
+Tags follow hardware.md: ``[P]`` vendor document, ``[S]`` third party restating one, ``[D]`` derived.
+A number hardware.md marks unverified (``[U]``), or does not give at all, is ``None`` here: the spec's
+``catalog`` section must supply it before the planner uses it (see ``CatalogOverrides`` in ``spec``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = [
+    "GPUS",
+    "SWITCHES",
+    "SYSTEMS",
+    "Gpu",
+    "Switch",
+    "System",
+    "SystemKind",
+    "known_system_names",
+    "system_with_overrides",
+]
+
+SystemKind = Literal["dgx", "hgx", "nvl72-rack", "aws", "aws-ultraserver", "amd"]
+"""How a system is built: an 8-GPU server (``dgx``/``hgx``/``amd``), a GB200 NVL72 compute tray that
+only exists in whole racks (``nvl72-rack``), an AWS instance type (``aws``) or an AWS UltraServer member
+instance (``aws-ultraserver``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Gpu:
+    """One accelerator model. Throughput is dense (sparse is 2x)."""
+
+    name: str
+    memory_gb: float | None
+    """HBM capacity in GB (``None``: unverified)."""
+    hbm_tbps: float | None
+    """HBM bandwidth in TB/s."""
+    bf16_tflops: float | None
+    """Dense BF16 TFLOPS."""
+    fp8_tflops: float | None
+    """Dense FP8 TFLOPS; ``None`` where the GPU has no FP8 (A100) or it is unverified."""
+    tdp_w: float | None
+    """Board power (TDP) in watts."""
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class System:
+    """One node type: the unit that a pool counts (a server, a compute tray, or a cloud instance)."""
+
+    name: str
+    kind: SystemKind
+    gpu: str
+    """Key into ``GPUS``."""
+    gpus_per_node: int
+    rails: int
+    """Compute-fabric NICs per node; rail-optimized fabrics have one rail per NIC."""
+    nic_gbps: int
+    """Line rate of one compute NIC in Gbit/s."""
+    nvlink_domain_nodes: int
+    """Nodes that share one NVLink domain: 1 for an 8-GPU HGX board, 18 trays for an NVL72 rack."""
+    nvlink_gbps_per_gpu: float | None
+    """NVLink bandwidth per GPU in GB/s (``None`` where unverified)."""
+    source: str
+    node_power_kw: float | None = None
+    """Maximum power of one node in kW (for ``nvl72-rack`` this is ``None``: see ``rack_power_kw``)."""
+    rack_units: int | None = None
+    """Height of one node in rack units (``None`` for cloud instances and whole-rack systems)."""
+    rack_power_kw: float | None = None
+    """Power of one whole NVL72 rack in kW (rack-scale systems only)."""
+    default_nodes_per_su: int = 32
+    """Nodes in one scalable unit of the reference architecture."""
+    efa_network_cards: int | None = None
+    """AWS only: network cards, each carrying one EFA interface."""
+    efa_gbps: int | None = None
+    """AWS only: aggregate EFA bandwidth in Gbit/s."""
+    vcpus: int | None = None
+    memory_gib: int | None = None
+    nic_ports_per_cage: int = 1
+    """Compute ports per node-side OSFP cage, for transceiver counts. DGX H100/H200 carry 8 compute ports in 4
+    twin-port OSFP cages (H100RA: 508 system OSFP for 127 nodes [P]); others are counted one per port."""
+    ultraserver_sizes: tuple[int, ...] = ()
+    """AWS UltraServer offerings, in instances per UltraServer."""
+    unverified: tuple[str, ...] = field(default=())
+    """Fields that hardware.md does not verify; the spec must override them before use."""
+
+    @property
+    def gpus_per_nvlink_domain(self) -> int:
+        return self.gpus_per_node * self.nvlink_domain_nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """A fabric switch model."""
+
+    name: str
+    ports: int
+    """Radix: ports at the switch's native speed."""
+    port_gbps: int
+    ports_per_cage: int
+    """Ports per OSFP cage (twin-port OSFP = 2), for transceiver counts."""
+    kind: Literal["infiniband", "ethernet"]
+    source: str
+
+
+GPUS: Mapping[str, Gpu] = MappingProxyType(
+    {
+        g.name: g
+        for g in (
+            Gpu("A100-SXM-80GB", 80, 2.039, 312, None, 400, "hardware.md GPUs [S]"),
+            # An H100 SXM reports 81,559 MiB and a 700 W limit in nvidia-smi (hardware.md).
+            Gpu("H100-SXM", 80, 3.35, 989, 1979, 700, "hardware.md GPUs [S]"),
+            Gpu("H200-SXM", 141, 4.8, 989, 1979, 700, "MLC [P]"),
+            Gpu("B200", 180, 8.0, 2250, 4500, 1000, "B200UG, MLC [P]"),
+            Gpu("GB200", 186, 8.0, 2500, 5000, 1200, "GB200RA [P]/[D]"),
+            Gpu("MI300X", 192, 5.3, 1307, 2615, 750, "ROCM [P]"),
+            Gpu("L40S", 48, 0.864, 362, 733, 350, "hardware.md GPUs [S], PCIe only"),
+            # B300: hardware.md verifies no number for it; plans read none of these.
+            Gpu("B300", None, None, None, None, None, "not in hardware.md (unverified)"),
+        )
+    }
+)
+"""GPU models by name."""
+
+_HGX_NVLINK_HOPPER = 900.0  # GB/s per GPU, HGX 8-GPU NVLink domain, H100/H200 [P]
+_HGX_NVLINK_BLACKWELL = 1800.0  # GB/s per GPU, B200 and NVL72 [P]
+
+SYSTEMS: Mapping[str, System] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            # DGX H100/H200: 8 GPUs, 10.2 kW max [S]; 8 single-port CX-7 400G compute NICs [P] (H100RA);
+            # 8U (DGX H100 user guide); SU = 32 nodes [P] (H100RA).
+            System("dgx-h100", "dgx", "H100-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
+                   "H100RA [P]; power [S]", node_power_kw=10.2, rack_units=8, nic_ports_per_cage=2),
+            System("dgx-h200", "dgx", "H200-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
+                   "H100RA [P]; power [S]", node_power_kw=10.2, rack_units=8, nic_ports_per_cage=2),
+            # HGX boards from other vendors: same GPUs and NICs; chassis power and height vary by OEM.
+            System("hgx-h100", "hgx", "H100-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
+                   "H100RA NICs [P]; chassis varies by OEM", unverified=("node_power_kw", "rack_units")),
+            System("hgx-h200", "hgx", "H200-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
+                   "H100RA NICs [P]; chassis varies by OEM", unverified=("node_power_kw", "rack_units")),
+            # DGX B200: 8 GPUs, 14.3 kW max, 10U, 8 CX-7 400G + 2 BlueField-3 (B200UG [P]).
+            System("dgx-b200", "dgx", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL,
+                   "B200UG [P]", node_power_kw=14.3, rack_units=10),
+            System("hgx-b200", "hgx", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL,
+                   "B200UG NICs [P]; chassis varies by OEM", unverified=("node_power_kw", "rack_units")),
+            # DGX B300: hardware.md gives no verified numbers; GPU and chassis must come from the spec.
+            # DGX B300: hardware.md verifies only that it is an 8-GPU DGX; power, height and NIC speed must
+            # come from the spec's catalog section.
+            System("dgx-b300", "dgx", "B300", 8, 8, 800, 1, None,
+                   "not in hardware.md: chassis numbers must be set in the spec's catalog section",
+                   unverified=("node_power_kw", "rack_units", "nic_gbps")),
+            # GB200 NVL72: 18 compute trays of 4 GPUs = one 72-GPU NVLink domain at 1.8 TB/s per GPU;
+            # 4 CX-7 400G per tray; SU = 8 racks (GB200RA [P]). Rack power ~120 kW is press only [S]:
+            # configurable, so left to the spec.
+            System("gb200-nvl72", "nvl72-rack", "GB200", 4, 4, 400, 18, _HGX_NVLINK_BLACKWELL,
+                   "GB200RA, GB200UG [P]", default_nodes_per_su=8 * 18, unverified=("rack_power_kw",)),
+            # AWS p5/p5e: 8 GPUs, 192 vCPU, 2,048 GiB, 32 EFA network cards, 3,200 Gbps (AWS-P5EFA [P]).
+            System("p5.48xlarge", "aws", "H100-SXM", 8, 32, 100, 1, _HGX_NVLINK_HOPPER, "AWS-P5EFA [P]",
+                   efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048),
+            System("p5e.48xlarge", "aws", "H200-SXM", 8, 32, 100, 1, _HGX_NVLINK_HOPPER, "AWS-P5EFA [P]",
+                   efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048),
+            # p5en: 8 H200, 16 EFAv3 cards, 3,200 Gbps [S]. vCPU/memory not in hardware.md.
+            System("p5en.48xlarge", "aws", "H200-SXM", 8, 16, 200, 1, _HGX_NVLINK_HOPPER, "hardware.md AWS [S]",
+                   efa_network_cards=16, efa_gbps=3200),
+            # p4d: 8 A100 40GB, 96 vCPU, 1,152 GiB, 4 EFA cards, 400 Gbps [S]. hardware.md lists only the
+            # 80 GB A100, so the GPU entry's memory is the 80 GB part's; memory-sensitive plans override.
+            System("p4d.24xlarge", "aws", "A100-SXM-80GB", 8, 4, 100, 1, None, "hardware.md AWS [S]",
+                   efa_network_cards=4, efa_gbps=400, vcpus=96, memory_gib=1152),
+            # p6-b200: 8 B200 (AWS-EKS [P]); EFA card count not in hardware.md.
+            System("p6-b200.48xlarge", "aws", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL, "AWS-EKS [P]",
+                   unverified=("efa_network_cards",)),
+            # p6e-gb200.36xlarge: 4 GPUs; UltraServers of 9 (x36) or 18 (x72) instances, one NVLink domain
+            # each (AWS-EKS [P]). EFA card count not in hardware.md.
+            System("p6e-gb200.36xlarge", "aws-ultraserver", "GB200", 4, 4, 400, 18, _HGX_NVLINK_BLACKWELL,
+                   "AWS-EKS [P]", default_nodes_per_su=8 * 18, ultraserver_sizes=(9, 18),
+                   unverified=("efa_network_cards",)),
+            # MI300X 8-GPU node: GPUs per ROCM [P]; node power, height and NICs vary by OEM.
+            System("mi300x-8", "amd", "MI300X", 8, 8, 400, 1, None, "ROCM [P]; chassis varies by OEM",
+                   unverified=("node_power_kw", "rack_units")),
+        )
+    }
+)
+"""Systems by name."""
+
+SWITCHES: Mapping[str, Switch] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            # QM9700: 64 NDR 400G ports in 32 twin-port OSFP cages (H100RA [P]).
+            Switch("QM9700", 64, 400, 2, "infiniband", "H100RA [P]"),
+            # Quantum-X800 Q3400: 144 XDR 800G ports [S].
+            Switch("Q3400", 144, 800, 2, "infiniband", "hardware.md [S]"),
+            # Spectrum-X SN5600: 64 800G ports [S].
+            Switch("SN5600", 64, 800, 1, "ethernet", "hardware.md [S]"),
+        )
+    }
+)
+"""Fabric switch models by name."""
+
+
+def known_system_names() -> list[str]:
+    """Sorted system names, for error messages."""
+    return sorted(SYSTEMS)
+
+
+def system_with_overrides(name: str, overrides: Mapping[str, object]) -> System:
+    """The catalog system ``name`` with spec-supplied values replacing catalog values.
+
+    A field the spec supplies stops being unverified. Unknown fields raise ``KeyError``; the spec
+    validates field names before calling this.
+    """
+    base = SYSTEMS[name]
+    if not overrides:
+        return base
+    remaining = tuple(f for f in base.unverified if f not in overrides)
+    return replace(base, **dict(overrides), unverified=remaining)  # type: ignore[arg-type]

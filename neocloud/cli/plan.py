@@ -1,0 +1,151 @@
+"""``neocloud plan STACK``: run the real program offline and show what it would build."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from ..offline import DuplicateUrnError, ProgramError, ProgramRun, run_program
+
+__all__ = ["add_stack_arguments", "plan_document", "register", "run_stack"]
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stack", help="stack name: stacks/Pulumi.STACK.yaml")
+    parser.add_argument("--project-dir", type=Path, default=None,
+                        help="the Pulumi project (default: the current directory, else the installed checkout)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("plan", help="run the program offline: resources, racks, fabric, power, cost")
+    add_stack_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the stable JSON document")
+    parser.set_defaults(run=_run)
+
+
+def project_dir(explicit: Path | None) -> Path:
+    if explicit is not None:
+        if not (explicit / "Pulumi.yaml").is_file():
+            raise SpecError("--project-dir", f"{explicit} has no Pulumi.yaml")
+        return explicit
+    cwd = Path.cwd()
+    if (cwd / "Pulumi.yaml").is_file():
+        return cwd
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "Pulumi.yaml").is_file():
+        return checkout
+    raise SpecError("--project-dir", "no Pulumi.yaml in the current directory; pass --project-dir")
+
+
+def run_stack(args: argparse.Namespace) -> tuple[Path, ProgramRun]:
+    """Run the program for ``args.stack``; raises SpecError (exit 2) for bad input."""
+    root = project_dir(args.project_dir)
+    started = time.perf_counter()
+    _progress(f"running {root.name}/__main__.py for stack '{args.stack}' under the Pulumi mock engine ...")
+    try:
+        run = run_program(root, args.stack)
+    except DuplicateUrnError as error:
+        raise SpecError(f"stack {args.stack}", str(error)) from None
+    except ProgramError as error:
+        raise SpecError(f"stack {args.stack}", f"the program failed: {error}") from None
+    _progress(f"registered {len(run.resources)} resources in {time.perf_counter() - started:.2f}s")
+    return root, run
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def plan_document(run: ProgramRun) -> dict[str, Any]:
+    """The stable ``plan --json`` document (documented in the README)."""
+    plan = dict(run.outputs.get("plan", {}))
+    pools = plan.get("pools", [])
+    return {
+        "stack": run.stack,
+        "project": run.project,
+        "name": plan.get("name"),
+        "provider": plan.get("provider"),
+        "environment": plan.get("environment"),
+        "gpus": plan.get("gpus"),
+        "total_gpus": plan.get("total_gpus"),
+        "nodes": plan.get("nodes"),
+        "racks": plan.get("racks"),
+        "power_kw": plan.get("power_kw"),
+        "cost": plan.get("cost"),
+        "fabric": {p["name"]: p.get("fabric") for p in pools},
+        "storage": plan.get("storage"),
+        "pools": pools,
+        "resource_count": len(run.resources),
+        "resources": [r.to_summary() for r in run.resources],
+        "outputs": sorted(run.outputs),
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    _, run = run_stack(args)
+    document = plan_document(run)
+    if args.json:
+        print(json.dumps(document, indent=2, sort_keys=True))
+    else:
+        print(render(document))
+    return 0
+
+
+def render(doc: dict[str, Any]) -> str:
+    out: list[str] = []
+    power = doc["power_kw"] or {}
+    out.append(f"stack {doc['stack']}: cluster '{doc['name']}' on {doc['provider']} ({doc['environment']})")
+    out.append(f"  {doc['gpus']} schedulable GPUs ({doc['total_gpus']} with spares) on {doc['nodes']} nodes, "
+               f"{doc['racks']} racks")
+    out.append("")
+    out.append(f"resources ({doc['resource_count']}):")
+    counts = Counter(r["type"] for r in doc["resources"])
+    for type_, count in sorted(counts.items()):
+        out.append(f"  {count:5d}  {type_}")
+    for pool in doc["pools"]:
+        out.append("")
+        out.append(f"pool {pool['name']}: {pool['total_nodes']} x {pool['system']} ({pool['nodes']} + "
+                   f"{pool['spares']} spares), {pool['gpus_per_node']} x {pool['gpu']} per node, zone "
+                   f"{pool.get('zone') or '-'}, capacity {pool['capacity']['source']}, min {pool['min_nodes']}")
+        out.append(f"  NVLink: {pool['nvlink_domains']} domains of {pool['nvlink_domain_gpus']} GPUs; "
+                   f"{len(pool['scalable_units'])} SU of {pool['nodes_per_su']} nodes")
+        racks = pool["racks"]
+        if racks["count"]:
+            out.append(f"  racks: {racks['count']} ({racks['nodes_per_rack']} nodes per rack, by {racks['basis']})")
+            for group in racks["groups"]:
+                kw = "-" if group.get("kw_per_rack") is None else f"{group['kw_per_rack']:g} kW"
+                out.append(f"    {group['name']}: {group['racks']} x {group['nodes_per_rack']} nodes, {kw} per rack")
+        else:
+            out.append(f"  racks: {racks['basis']}")
+        fabric = pool.get("fabric")
+        if fabric:
+            c = fabric["cables"]
+            out.append(f"  fabric: {fabric['tiers']} tiers, leaf {fabric['leaf']} / spine {fabric['spine']} / core "
+                       f"{fabric['core']}, oversubscription {fabric['oversubscription']:g}:1; cables node-leaf "
+                       f"{c['node_leaf']}, leaf-spine {c['leaf_spine']}, spine-core {c['spine_core']}; "
+                       f"transceivers {fabric['transceivers']['switch']} switch / {fabric['transceivers']['node']} node")
+        else:
+            out.append(f"  fabric: provider-managed ({pool['rails']} network cards per node)")
+        p = pool["power"]
+        out.append(f"  power: {p['it_kw']:g} kW IT, {p['facility_kw']:g} kW facility ({p['basis']})")
+    storage = doc["storage"] or {}
+    out.append("")
+    out.append(f"storage ({storage.get('tier')}): read {storage.get('read_gbps')} GB/s, write {storage.get('write_gbps')} "
+               f"GB/s ({storage.get('read_gbps_per_gpu')} GB/s per GPU), capacity {storage.get('capacity_tib')} TiB")
+    if storage.get("checkpoint_tib") is not None:
+        out.append(f"  checkpoint {storage['checkpoint_tib']} TiB, written in {storage['checkpoint_write_seconds']} s "
+                   f"(limit {storage.get('checkpoint_limit_seconds', '-')} s)")
+    out.append(f"power: {power.get('it', 0):g} kW IT, {power.get('facility', 0):g} kW facility at PUE "
+               f"{power.get('pue', 0):g}")
+    cost = doc["cost"] or {}
+    if cost.get("per_hour") is None:
+        out.append("cost: set pools[].price_per_gpu_hour for an estimate")
+    else:
+        out.append(f"cost: ${cost['per_hour']:,.2f}/hour, ${cost['per_month']:,.2f}/month")
+    return "\n".join(out)

@@ -1,0 +1,472 @@
+"""The cluster spec: one typed document in the ``neocloud:cluster`` structured config key.
+
+Every field has a description (it becomes the JSON Schema and the README's config reference). Field
+checks live on the fields; checks that span fields live in ``ClusterSpec._check_cross_field`` so that the
+error can name the full config path. ``load_cluster_spec`` is the only entry point that turns raw config
+into a spec, and it raises ``SpecError`` with a one-line, path-naming message for every bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .catalog import GPUS, SWITCHES, SYSTEMS, System, known_system_names, system_with_overrides
+from .errors import CONFIG_KEY, SpecError
+
+__all__ = [
+    "Bucket",
+    "Capacity",
+    "CatalogOverrides",
+    "Checkpoint",
+    "ClusterSpec",
+    "Fabric",
+    "Filesystem",
+    "Kubernetes",
+    "Pool",
+    "Power",
+    "Queue",
+    "Racks",
+    "Storage",
+    "SystemOverride",
+    "TrafficRegulator",
+    "json_schema",
+    "load_cluster_spec",
+]
+
+_DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
+"""Names become Kubernetes object names, label values and cloud resource names: RFC 1123 labels, 32 max."""
+
+Name = Annotated[str, Field(pattern=_DNS_LABEL, description="Lower-case letters, digits and '-', 1-32 chars.")]
+
+CAPACITY_BLOCK_MAX_INSTANCES = 64
+"""One EC2 Capacity Block holds at most 64 instances (hardware.md AWS [P]/[S])."""
+
+DEFAULT_PUE = 1.56
+"""Industry-average data-center PUE, ~1.56-1.58 (Uptime Institute, hardware.md [S])."""
+
+CHECKPOINT_BYTES_PER_PARAMETER = 16.0
+"""A full training checkpoint is ~16 bytes per parameter: weights + optimizer state (hardware.md [S])."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Capacity(_Model):
+    """Where a pool's machines come from."""
+
+    source: Literal["on-demand", "reservation", "capacity-block"] = Field(
+        "on-demand",
+        description="on-demand (AWS: launched into a cluster placement group per block), reservation (an "
+        "On-Demand Capacity Reservation) or capacity-block (EC2 Capacity Blocks for ML).",
+    )
+    reservation_ids: list[Annotated[str, Field(pattern=r"^cr-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list,
+        description="AWS capacity reservation ids (cr-...) for reservation and capacity-block sources. A "
+        "Capacity Block holds at most 64 instances, so larger pools list several.",
+    )
+
+
+class Pool(_Model):
+    """A GPU node pool: one system type, one zone, one fabric."""
+
+    name: Name = Field(description="Pool name; becomes the node label neocloud.io/pool.")
+    system: str = Field(description="System name from the catalog (see `neocloud schema` for the list).")
+    nodes: int = Field(ge=1, le=100_000, description="Nodes that run work (not counting spares).")
+    spares: int = Field(0, ge=0, le=10_000, description="Hot-spare nodes on top of `nodes`.")
+    min_nodes: int | None = Field(
+        None, ge=0, description="Autoscaling floor; 0 lets a non-prod pool scale to zero. Default: nodes + spares."
+    )
+    zone: str | None = Field(None, description="Availability zone; defaults to the cluster's `zone`.")
+    capacity: Capacity = Field(default_factory=Capacity, description="Where the machines come from.")  # type: ignore[arg-type]
+    price_per_gpu_hour: float | None = Field(
+        None, gt=0, description="Your negotiated $/GPU-hour for the cost estimate; prices vary, so none is built in."
+    )
+
+    @property
+    def total_nodes(self) -> int:
+        """Nodes including hot spares."""
+        return self.nodes + self.spares
+
+
+class Racks(_Model):
+    """Physical rack constraints (they matter for baremetal and for sizing power at a colocation)."""
+
+    power_budget_kw: float | None = Field(
+        None, gt=0, le=1000, description="IT power available per rack in kW; caps nodes per rack."
+    )
+    max_nodes_per_rack: int | None = Field(
+        None, ge=1, le=64, description="Upper bound on nodes per rack (H100RA lays out 1, 2 or 4 DGX per rack)."
+    )
+    nodes_per_rack: int | None = Field(
+        None, ge=1, le=64, description="Your fixed rack layout; default: as many as power, space and the bound allow. "
+        "A layout over the power budget is reported by the rack-power-budget policy.",
+    )
+    rack_units: int = Field(42, ge=4, le=60, description="Usable rack units for GPU nodes per rack.")
+
+
+class Fabric(_Model):
+    """The compute (east-west) fabric."""
+
+    kind: Literal["infiniband", "roce", "efa"] = Field(description="infiniband, roce (Spectrum-X) or efa (AWS).")
+    switch: str = Field(
+        "QM9700", description="Switch model from the catalog (QM9700, Q3400, SN5600); sets the radix."
+    )
+    radix: int | None = Field(
+        None, ge=4, le=512, description="Override the switch's port count (must be even)."
+    )
+    nodes_per_su: int | None = Field(
+        None, ge=1, le=4096, description="Nodes per scalable unit; default from the system (32 for DGX)."
+    )
+    oversubscription: float = Field(
+        1.0, ge=1.0, le=8.0, description="Designed leaf downlink:uplink ratio; 1.0 is non-blocking."
+    )
+    max_oversubscription: float = Field(
+        1.0, ge=1.0, le=8.0, description="Largest ratio the policies allow (fabric-nonblocking)."
+    )
+    management_ports: int = Field(
+        0, ge=0, le=64, description="Leaf ports for the fabric manager (UFM takes 4 in H100RA's 31/127-node SUs)."
+    )
+    name: str | None = Field(
+        None, description="The provider's fabric name (Nebius InfiniBand fabric, e.g. fabric-3)."
+    )
+
+
+class Filesystem(_Model):
+    """The shared parallel filesystem."""
+
+    kind: Literal["fsx-lustre", "nebius-shared", "coreweave-vast", "external"] = Field(
+        description="fsx-lustre (AWS), nebius-shared, coreweave-vast, or external (yours; sized but not created)."
+    )
+    tier: Literal["good", "better", "best"] = Field(
+        "better", description="H100RA Table 6 performance tier the filesystem is sized to."
+    )
+    capacity_tib: float | None = Field(None, gt=0, description="Capacity floor in TiB; default from the plan.")
+    min_gbps_per_gpu: float | None = Field(
+        None, gt=0, description="Read throughput floor per GPU in GB/s (checked by storage-throughput-per-gpu)."
+    )
+
+
+class Bucket(_Model):
+    """An object-storage bucket."""
+
+    purpose: Literal["datasets", "checkpoints", "artifacts"] = Field(description="What the bucket holds.")
+    noncurrent_version_days: int = Field(
+        30, ge=1, le=3650, description="Days to keep noncurrent object versions before expiry."
+    )
+
+
+class Checkpoint(_Model):
+    """The training checkpoint the storage must absorb."""
+
+    model_parameters_billion: float = Field(gt=0, le=100_000, description="Model size in billions of parameters.")
+    bytes_per_parameter: float = Field(
+        CHECKPOINT_BYTES_PER_PARAMETER, gt=0, le=64, description="Checkpoint bytes per parameter (16: weights + Adam)."
+    )
+    max_write_minutes: float = Field(10, gt=0, description="A full checkpoint must be written within this time.")
+    retained: int = Field(3, ge=1, le=1000, description="Checkpoints kept on the filesystem.")
+
+
+class Storage(_Model):
+    """Storage: parallel filesystem, buckets and the checkpoint they must absorb."""
+
+    filesystem: Filesystem | None = None
+    buckets: list[Bucket] = Field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+    dataset_tib: float = Field(0, ge=0, description="Training data kept on the filesystem, in TiB.")
+
+
+class Queue(_Model):
+    """A team's queue: a Kueue ClusterQueue + LocalQueue and a tenant namespace."""
+
+    team: Name = Field(description="Team name; becomes the namespace and the LocalQueue.")
+    pool: str | None = Field(None, description="GPU pool the quota draws on; default: the first pool.")
+    gpu_quota: int = Field(ge=0, description="Guaranteed GPUs (nominalQuota).")
+    borrowing_limit: int | None = Field(None, ge=0, description="GPUs the team may borrow from its cohort.")
+    cohort: Name = Field("default", description="Kueue cohort for borrowing.")
+    workload: Literal["training", "inference"] = Field(
+        "training", description="training queues require whole-node GPU requests."
+    )
+    group: str | None = Field(None, description="Identity-provider group bound to the team's Role.")
+
+
+class TrafficRegulator(_Model):
+    """Gateway in front of inference services: a rate limit and a slow-start window after an outage."""
+
+    requests_per_second: int = Field(ge=1, description="Global rate limit per route.")
+    slow_start_seconds: int = Field(60, ge=1, le=3600, description="Ramp-up window for endpoints that come back.")
+
+
+class Kubernetes(_Model):
+    """The Kubernetes layer."""
+
+    version: str = Field("1.33", pattern=r"^1\.(2[5-9]|3[0-7])$", description="Kubernetes minor, 1.25-1.37.")
+    queues: list[Queue] = Field(default_factory=list, description="Team queues with GPU quotas.")
+    traffic_regulator: TrafficRegulator | None = None
+
+
+class Power(_Model):
+    """Power estimate settings."""
+
+    pue: float = Field(DEFAULT_PUE, ge=1.0, le=3.0, description="Facility PUE (industry average ~1.56).")
+
+
+class SystemOverride(_Model):
+    """Values for catalog numbers that hardware.md does not verify (or that differ at your site)."""
+
+    node_power_kw: float | None = Field(None, gt=0, le=200)
+    rack_units: int | None = Field(None, ge=1, le=60)
+    rack_power_kw: float | None = Field(None, gt=0, le=1000)
+    nic_gbps: int | None = Field(None, ge=1)
+    efa_network_cards: int | None = Field(None, ge=1, le=64)
+    nvlink_gbps_per_gpu: float | None = Field(None, gt=0)
+
+
+class CatalogOverrides(_Model):
+    """Per-system overrides of catalog numbers."""
+
+    systems: dict[str, SystemOverride] = Field(default_factory=dict)
+
+
+Provider = Literal["aws", "nebius", "coreweave", "baremetal"]
+Environment = Literal["dev", "staging", "prod"]
+
+
+class ClusterSpec(_Model):
+    """An AI GPU cluster."""
+
+    name: Name = Field(description="Cluster name; prefixes every resource.")
+    provider: Provider = Field(description="aws, nebius, coreweave or baremetal.")
+    environment: Environment = Field(description="dev, staging or prod (prod protects stateful resources).")
+    region: str | None = Field(None, description="Cloud region (required for aws, nebius, coreweave).")
+    zone: str | None = Field(None, description="Default availability zone for pools.")
+    pools: list[Pool] = Field(min_length=1, max_length=64, description="GPU pools.")
+    racks: Racks = Field(default_factory=Racks)  # type: ignore[arg-type]
+    fabric: Fabric
+    storage: Storage = Field(default_factory=Storage)
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes)  # type: ignore[arg-type]
+    power: Power = Field(default_factory=Power)  # type: ignore[arg-type]
+    catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
+
+    def system(self, pool: Pool) -> System:
+        """The pool's catalog system with this spec's overrides applied."""
+        override = self.catalog.systems.get(pool.system)
+        values = override.model_dump(exclude_none=True) if override else {}
+        return system_with_overrides(pool.system, values)
+
+    def pool_zone(self, pool: Pool) -> str | None:
+        return pool.zone or self.zone
+
+    @model_validator(mode="after")
+    def _check_cross_field(self) -> ClusterSpec:
+        for problem in _cross_field_problems(self):
+            raise _PathProblem(*problem)
+        return self
+
+
+class _PathProblem(Exception):
+    """Raised from the cross-field validator; not a ValueError, so pydantic lets it through with its path."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(path, message)
+        self.path = path
+        self.message = message
+
+
+def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    add = problems.append
+    if spec.provider != "baremetal" and not spec.region:
+        add(("region", f"required for provider '{spec.provider}'"))
+    for name in spec.catalog.systems:
+        if name not in SYSTEMS:
+            add((f"catalog.systems.{name}", f"unknown system '{name}'; known: {', '.join(known_system_names())}"))
+    switch = SWITCHES.get(spec.fabric.switch)
+    if switch is None:
+        add(("fabric.switch", f"unknown switch '{spec.fabric.switch}'; known: {', '.join(sorted(SWITCHES))}"))
+    elif spec.fabric.kind == "infiniband" and switch.kind != "infiniband":
+        add(("fabric.switch", f"'{switch.name}' is an Ethernet switch; infiniband needs one of "
+             f"{', '.join(n for n, s in sorted(SWITCHES.items()) if s.kind == 'infiniband')}"))
+    elif spec.fabric.kind == "roce" and switch.kind != "ethernet":
+        add(("fabric.switch", f"'{switch.name}' is an InfiniBand switch; roce needs one of "
+             f"{', '.join(n for n, s in sorted(SWITCHES.items()) if s.kind == 'ethernet')}"))
+    if spec.fabric.radix is not None and spec.fabric.radix % 2:
+        add(("fabric.radix", f"must be even (half the ports face down, half up); got {spec.fabric.radix}"))
+    if spec.fabric.oversubscription > spec.fabric.max_oversubscription:
+        add(("fabric.oversubscription", f"{spec.fabric.oversubscription:g} exceeds fabric.max_oversubscription "
+             f"{spec.fabric.max_oversubscription:g}"))
+    if (spec.fabric.kind == "efa") != (spec.provider == "aws"):
+        add(("fabric.kind", f"'{spec.fabric.kind}' with provider '{spec.provider}'; "
+             f"allowed: {'efa' if spec.provider == 'aws' else 'infiniband, roce'}"))
+    seen: set[str] = set()
+    for i, pool in enumerate(spec.pools):
+        at = f"pools[{i}]"
+        if pool.name in seen:
+            add((f"{at}.name", f"duplicate pool name '{pool.name}'"))
+        seen.add(pool.name)
+        system = SYSTEMS.get(pool.system)
+        if system is None:
+            add((f"{at}.system", f"unknown system '{pool.system}'; known: {', '.join(known_system_names())}"))
+            continue
+        is_aws_system = system.kind in ("aws", "aws-ultraserver")
+        if is_aws_system != (spec.provider == "aws"):
+            allowed = [n for n, s in sorted(SYSTEMS.items()) if (s.kind in ("aws", "aws-ultraserver")) == (spec.provider == "aws")]
+            add((f"{at}.system", f"'{pool.system}' is not available with provider '{spec.provider}'; "
+                 f"allowed: {', '.join(allowed)}"))
+        domain = system.nvlink_domain_nodes
+        if domain > 1 and pool.total_nodes % domain:
+            add((f"{at}.nodes", f"{pool.system} comes in whole NVLink domains of {domain} nodes; nodes + spares = "
+                 f"{pool.total_nodes} is not a multiple of {domain}"))
+        if pool.min_nodes is not None and pool.min_nodes > pool.total_nodes:
+            add((f"{at}.min_nodes", f"{pool.min_nodes} exceeds nodes + spares = {pool.total_nodes}"))
+        zone = spec.pool_zone(pool)
+        if spec.provider == "aws":
+            if not zone:
+                add((f"{at}.zone", "an EFA pool lives in exactly one availability zone; set pools[].zone or zone"))
+            elif spec.region and not zone.startswith(spec.region):
+                add((f"{at}.zone", f"zone '{zone}' is not in region '{spec.region}'"))
+        cap = pool.capacity
+        if cap.source == "on-demand" and cap.reservation_ids:
+            add((f"{at}.capacity.reservation_ids", "only for source reservation or capacity-block"))
+        if cap.source != "on-demand":
+            if spec.provider != "aws":
+                add((f"{at}.capacity.source", f"'{cap.source}' is an AWS capacity source; allowed with "
+                     f"'{spec.provider}': on-demand"))
+            elif not cap.reservation_ids:
+                add((f"{at}.capacity.reservation_ids", f"required for source '{cap.source}' (cr-...)"))
+            elif cap.source == "capacity-block":
+                room = len(cap.reservation_ids) * CAPACITY_BLOCK_MAX_INSTANCES
+                if pool.total_nodes > room:
+                    add((f"{at}.capacity.reservation_ids", f"{len(cap.reservation_ids)} Capacity Block(s) hold at "
+                         f"most {room} instances (64 each); the pool needs {pool.total_nodes}"))
+        sys_eff = spec.system(pool)
+        missing = [f for f in sys_eff.unverified if f in _REQUIRED_BY_PROVIDER.get(spec.provider, ())]
+        if missing:
+            add((f"catalog.systems.{pool.system}.{missing[0]}", f"required: hardware.md does not verify "
+                 f"{pool.system}'s {missing[0]}, so set it for this site"))
+    pool_names = [p.name for p in spec.pools]
+    teams: set[str] = set()
+    for i, queue in enumerate(spec.kubernetes.queues):
+        at = f"kubernetes.queues[{i}]"
+        if queue.team in teams:
+            add((f"{at}.team", f"duplicate team '{queue.team}'"))
+        teams.add(queue.team)
+        if queue.pool is not None and queue.pool not in pool_names:
+            add((f"{at}.pool", f"unknown pool '{queue.pool}'; pools: {', '.join(pool_names)}"))
+    fs = spec.storage.filesystem
+    if fs is not None:
+        allowed_fs = _FILESYSTEMS_BY_PROVIDER[spec.provider]
+        if fs.kind not in allowed_fs:
+            add(("storage.filesystem.kind", f"'{fs.kind}' with provider '{spec.provider}'; allowed: "
+                 f"{', '.join(allowed_fs)}"))
+    purposes = [b.purpose for b in spec.storage.buckets]
+    for i, purpose in enumerate(purposes):
+        if purposes.index(purpose) != i:
+            add((f"storage.buckets[{i}].purpose", f"duplicate bucket purpose '{purpose}'"))
+    return problems
+
+
+# A baremetal cluster needs real rack numbers; the clouds place racks themselves.
+_REQUIRED_BY_PROVIDER: Mapping[str, tuple[str, ...]] = {
+    "baremetal": ("node_power_kw", "rack_units", "rack_power_kw", "nic_gbps"),
+    "coreweave": ("nic_gbps",),
+    "nebius": ("nic_gbps",),
+    "aws": ("efa_network_cards",),
+}
+
+_FILESYSTEMS_BY_PROVIDER: Mapping[str, tuple[str, ...]] = {
+    "aws": ("fsx-lustre", "external"),
+    "nebius": ("nebius-shared", "external"),
+    "coreweave": ("coreweave-vast", "external"),
+    "baremetal": ("external",),
+}
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = CONFIG_KEY
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The pydantic model whose field list applies at ``loc`` (for 'unknown field' messages)."""
+    model: Any = ClusterSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if isinstance(found, type) and issubclass(found, BaseModel):
+            return found
+    return annotation
+
+
+def _error_line(error: Mapping[str, Any]) -> tuple[str, str]:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = ", ".join(parent.model_fields) if parent else "see `neocloud schema`"
+        return _path(loc), f"unknown field '{loc[-1]}'; allowed: {allowed}"
+    if kind == "missing":
+        return _path(loc), "required"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    if kind == "literal_error":
+        expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return _path(loc), f"got {error['input']!r}; allowed: {expected}"
+    if kind == "string_pattern_mismatch":
+        return _path(loc), f"got {error['input']!r}; {_describe_pattern(str(error['ctx']['pattern']))}"
+    return _path(loc), f"{message[0].lower()}{message[1:]}" if message else kind
+
+
+def _describe_pattern(pattern: str) -> str:
+    return {
+        _DNS_LABEL: "allowed: lower-case letters, digits and '-', starting with a letter, at most 32 chars",
+        r"^cr-[0-9a-f]{8,17}$": "allowed: a capacity reservation id like cr-0123456789abcdef0",
+        r"^1\.(2[5-9]|3[0-7])$": "allowed: a Kubernetes minor version from 1.25 to 1.37, e.g. '1.33'",
+    }.get(pattern, f"must match {pattern}")
+
+
+def load_cluster_spec(raw: object) -> ClusterSpec:
+    """Validate raw config (the parsed ``neocloud:cluster`` object) into a ``ClusterSpec``.
+
+    Raises ``SpecError`` whose message is one line: the config path, then what is wrong and what is allowed.
+    """
+    if not isinstance(raw, Mapping):
+        raise SpecError(CONFIG_KEY, f"must be an object (a YAML mapping); got {type(raw).__name__}")
+    try:
+        return ClusterSpec.model_validate(raw)
+    except _PathProblem as problem:
+        raise SpecError(f"{CONFIG_KEY}.{problem.path}", problem.message) from None
+    except ValidationError as exc:
+        errors = exc.errors()
+        path, message = _error_line(errors[0])
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SpecError(path, f"{message}{more}") from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the ``neocloud:cluster`` config value."""
+    schema = ClusterSpec.model_json_schema()
+    schema["$id"] = "https://neocloud.dev/schemas/cluster.json"
+    schema["title"] = "neocloud:cluster"
+    schema.setdefault("$defs", {})
+    schema["x-neocloud-systems"] = known_system_names()
+    schema["x-neocloud-switches"] = sorted(SWITCHES)
+    schema["x-neocloud-gpus"] = sorted(GPUS)
+    return schema
+
