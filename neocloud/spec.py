@@ -173,9 +173,9 @@ class Checkpoint(_Model):
 class Storage(_Model):
     """Storage: parallel filesystem, buckets and the checkpoint they must absorb."""
 
-    filesystem: Filesystem | None = None
-    buckets: list[Bucket] = Field(default_factory=list)
-    checkpoint: Checkpoint | None = None
+    filesystem: Filesystem | None = Field(None, description="The shared parallel filesystem (none: no filesystem).")
+    buckets: list[Bucket] = Field(default_factory=list, description="Object-storage buckets, one per purpose.")
+    checkpoint: Checkpoint | None = Field(None, description="The checkpoint the filesystem must absorb.")
     dataset_tib: float = Field(0, ge=0, description="Training data kept on the filesystem, in TiB.")
 
 
@@ -205,7 +205,9 @@ class Kubernetes(_Model):
 
     version: str = Field("1.33", pattern=r"^1\.(2[5-9]|3[0-7])$", description="Kubernetes minor, 1.25-1.37.")
     queues: list[Queue] = Field(default_factory=list, description="Team queues with GPU quotas.")
-    traffic_regulator: TrafficRegulator | None = None
+    traffic_regulator: TrafficRegulator | None = Field(
+        None, description="Gateway rate limit and slow start for inference services (none: no gateway)."
+    )
 
 
 class Power(_Model):
@@ -217,18 +219,20 @@ class Power(_Model):
 class SystemOverride(_Model):
     """Values for catalog numbers that hardware.md does not verify (or that differ at your site)."""
 
-    node_power_kw: float | None = Field(None, gt=0, le=200)
-    rack_units: int | None = Field(None, ge=1, le=60)
-    rack_power_kw: float | None = Field(None, gt=0, le=1000)
-    nic_gbps: int | None = Field(None, ge=1)
-    efa_network_cards: int | None = Field(None, ge=1, le=64)
-    nvlink_gbps_per_gpu: float | None = Field(None, gt=0)
+    node_power_kw: float | None = Field(None, gt=0, le=200, description="Maximum power of one node in kW.")
+    rack_units: int | None = Field(None, ge=1, le=60, description="Height of one node in rack units.")
+    rack_power_kw: float | None = Field(None, gt=0, le=1000, description="Power of one whole NVL72 rack in kW.")
+    nic_gbps: int | None = Field(None, ge=1, description="Line rate of one compute NIC in Gbit/s.")
+    efa_network_cards: int | None = Field(None, ge=1, le=64, description="AWS: network cards (one EFA each).")
+    nvlink_gbps_per_gpu: float | None = Field(None, gt=0, description="NVLink bandwidth per GPU in GB/s.")
 
 
 class CatalogOverrides(_Model):
     """Per-system overrides of catalog numbers."""
 
-    systems: dict[str, SystemOverride] = Field(default_factory=dict)
+    systems: dict[str, SystemOverride] = Field(
+        default_factory=dict, description="Overrides by catalog system name (e.g. gb200-nvl72: {rack_power_kw: 120})."
+    )
 
 
 Provider = Literal["aws", "nebius", "coreweave", "baremetal"]
@@ -244,12 +248,14 @@ class ClusterSpec(_Model):
     region: str | None = Field(None, description="Cloud region (required for aws, nebius, coreweave).")
     zone: str | None = Field(None, description="Default availability zone for pools.")
     pools: list[Pool] = Field(min_length=1, max_length=64, description="GPU pools.")
-    racks: Racks = Field(default_factory=Racks)  # type: ignore[arg-type]
-    fabric: Fabric
-    storage: Storage = Field(default_factory=Storage)
-    kubernetes: Kubernetes = Field(default_factory=Kubernetes)  # type: ignore[arg-type]
-    power: Power = Field(default_factory=Power)  # type: ignore[arg-type]
-    catalog: CatalogOverrides = Field(default_factory=CatalogOverrides)
+    racks: Racks = Field(default_factory=Racks, description="Rack power and space constraints.")  # type: ignore[arg-type]
+    fabric: Fabric = Field(description="Compute fabric kind, switch, SU size and oversubscription.")
+    storage: Storage = Field(default_factory=Storage, description="Filesystem, buckets and checkpoint.")
+    kubernetes: Kubernetes = Field(default_factory=Kubernetes, description="Kubernetes version, team queues and the inference gateway.")  # type: ignore[arg-type]
+    power: Power = Field(default_factory=Power, description="PUE for the facility power estimate.")  # type: ignore[arg-type]
+    catalog: CatalogOverrides = Field(
+        default_factory=CatalogOverrides, description="Site values for catalog numbers hardware.md does not verify."
+    )
 
     def system(self, pool: Pool) -> System:
         """The pool's catalog system with this spec's overrides applied."""
@@ -388,7 +394,12 @@ _FILESYSTEMS_BY_PROVIDER: Mapping[str, tuple[str, ...]] = {
 def _path(loc: tuple[int | str, ...]) -> str:
     out = CONFIG_KEY
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part.replace("_", "").replace("-", "").isalnum():
+            out += f".{part}"
+        else:
+            out += f"[{part!r}]"
     return out
 
 
@@ -419,7 +430,7 @@ def _error_line(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         allowed = ", ".join(parent.model_fields) if parent else "see `neocloud schema`"
-        return _path(loc), f"unknown field '{loc[-1]}'; allowed: {allowed}"
+        return _path(loc), f"unknown field {str(loc[-1])!r}; allowed: {allowed}"
     if kind == "missing":
         return _path(loc), "required"
     message = str(error["msg"])

@@ -176,11 +176,11 @@ def run_program(
     with _program_context(project_dir):
         try:
             _sync_await(run_in_stack(lambda: runpy.run_path(str(main), run_name="__main__")))
-        except SpecError:
-            raise
         except Exception as exc:
             config_error = _as_config_error(exc)
             if config_error is not None:
+                # The engine would have registered nothing either: config is read before any resource.
+                config_error.registered_resources = len(run.resources)
                 raise config_error from None
             raise ProgramError(f"{type(exc).__name__}: {exc}") from exc
     if monitor.duplicates:

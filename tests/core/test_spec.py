@@ -1,0 +1,226 @@
+"""The spec: exact path-naming messages for bad input, cross-field rules, schema, and a hypothesis fuzz."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neocloud import SpecError, build_plan, json_schema, load_cluster_spec
+from neocloud.offline import run_program
+from tests.conftest import REPO
+
+
+def stack_cluster(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((REPO / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return copy.deepcopy(document["config"]["neocloud:cluster"])
+
+
+def error_for(raw: object) -> str:
+    with pytest.raises(SpecError) as info:
+        load_cluster_spec(raw)
+    return str(info.value)
+
+
+def test_shipped_stacks_are_valid() -> None:
+    for stack in ("dev", "staging", "prod", "gb200"):
+        spec = load_cluster_spec(stack_cluster(stack))
+        assert spec.name == stack
+
+
+def test_unknown_system_names_path_and_known_systems() -> None:
+    raw = stack_cluster("staging")
+    raw["pools"].append({"name": "extra", "system": "p9.mega", "nodes": 1})
+    message = error_for(raw)
+    assert message.startswith("neocloud:cluster.pools[1].system: unknown system 'p9.mega'; known: ")
+    assert "dgx-h100" in message and "gb200-nvl72" in message
+
+
+def test_enum_error_lists_allowed_values() -> None:
+    raw = stack_cluster("dev")
+    raw["provider"] = "gcp"
+    assert error_for(raw) == "neocloud:cluster.provider: got 'gcp'; allowed: aws, nebius, coreweave, baremetal"
+
+
+def test_unknown_field_lists_allowed_fields() -> None:
+    raw = stack_cluster("dev")
+    raw["fabric"]["radx"] = 64
+    message = error_for(raw)
+    assert message.startswith("neocloud:cluster.fabric.radx: unknown field 'radx'; allowed: kind, switch, radix")
+
+
+def test_missing_field() -> None:
+    raw = stack_cluster("dev")
+    del raw["pools"][0]["nodes"]
+    assert error_for(raw) == "neocloud:cluster.pools[0].nodes: required"
+
+
+def test_not_a_mapping() -> None:
+    assert error_for("cluster") == "neocloud:cluster: must be an object (a YAML mapping); got str"
+
+
+def test_nvl72_whole_racks() -> None:
+    raw = stack_cluster("gb200")
+    raw["pools"][0]["spares"] = 10
+    assert error_for(raw) == (
+        "neocloud:cluster.pools[0].nodes: gb200-nvl72 comes in whole NVLink domains of 18 nodes; "
+        "nodes + spares = 138 is not a multiple of 18"
+    )
+
+
+def test_efa_pool_needs_one_zone() -> None:
+    raw = stack_cluster("dev")
+    del raw["zone"]
+    assert error_for(raw).startswith("neocloud:cluster.pools[0].zone: an EFA pool lives in exactly one availability zone")
+
+
+def test_zone_must_be_in_region() -> None:
+    raw = stack_cluster("dev")
+    raw["pools"][0]["zone"] = "us-west-2a"
+    assert error_for(raw) == "neocloud:cluster.pools[0].zone: zone 'us-west-2a' is not in region 'us-east-1'"
+
+
+def test_capacity_blocks_hold_64_instances() -> None:
+    raw = stack_cluster("prod")
+    raw["pools"][0]["capacity"]["reservation_ids"] = raw["pools"][0]["capacity"]["reservation_ids"][:1]
+    assert error_for(raw) == (
+        "neocloud:cluster.pools[0].capacity.reservation_ids: 1 Capacity Block(s) hold at most 64 instances "
+        "(64 each); the pool needs 128"
+    )
+
+
+def test_reservation_id_format() -> None:
+    raw = stack_cluster("prod")
+    raw["pools"][0]["capacity"]["reservation_ids"] = ["reservation-1"]
+    assert error_for(raw).startswith("neocloud:cluster.pools[0].capacity.reservation_ids[0]: got 'reservation-1'; "
+                                     "allowed: a capacity reservation id")
+
+
+def test_efa_only_on_aws_and_aws_systems_only_on_aws() -> None:
+    raw = stack_cluster("staging")
+    raw["fabric"]["kind"] = "efa"
+    assert error_for(raw) == "neocloud:cluster.fabric.kind: 'efa' with provider 'baremetal'; allowed: infiniband, roce"
+    raw = stack_cluster("staging")
+    raw["pools"][0]["system"] = "p5.48xlarge"
+    assert error_for(raw).startswith("neocloud:cluster.pools[0].system: 'p5.48xlarge' is not available with provider "
+                                     "'baremetal'; allowed: dgx-b200")
+
+
+def test_switch_must_match_fabric_kind() -> None:
+    raw = stack_cluster("staging")
+    raw["fabric"]["switch"] = "SN5600"
+    assert error_for(raw) == ("neocloud:cluster.fabric.switch: 'SN5600' is an Ethernet switch; infiniband needs one of "
+                              "Q3400, QM9700")
+
+
+def test_unverified_catalog_numbers_must_be_set_for_baremetal() -> None:
+    raw = stack_cluster("gb200")
+    del raw["catalog"]
+    assert error_for(raw).startswith("neocloud:cluster.catalog.systems.gb200-nvl72.rack_power_kw: required: "
+                                     "hardware.md does not verify")
+
+
+def test_power_budget_that_fits_no_node() -> None:
+    raw = stack_cluster("staging")
+    raw["racks"]["power_budget_kw"] = 8
+    spec = load_cluster_spec(raw)
+    with pytest.raises(SpecError) as info:
+        build_plan(spec)
+    assert str(info.value).startswith("racks.power_budget_kw: a dgx-h100 node needs 10.2 kW")
+
+
+def test_duplicate_names() -> None:
+    raw = stack_cluster("staging")
+    raw["pools"].append(dict(raw["pools"][0]))
+    assert error_for(raw) == "neocloud:cluster.pools[1].name: duplicate pool name 'h100'"
+    raw = stack_cluster("staging")
+    raw["kubernetes"]["queues"][1]["team"] = "research"
+    assert error_for(raw) == "neocloud:cluster.kubernetes.queues[1].team: duplicate team 'research'"
+
+
+def test_json_schema_describes_every_field() -> None:
+    schema = json_schema()
+    assert schema["title"] == "neocloud:cluster"
+    assert "dgx-h100" in schema["x-neocloud-systems"]
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for name, prop in node.get("properties", {}).items():
+                assert "description" in prop, f"{where}.{name} has no description"
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, where)
+
+    walk(schema, "schema")
+
+
+# ---- fuzzing: any mutation of a valid config is either accepted or refused with one path-naming line ----
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-10, 200_000), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12), st.lists(st.integers(0, 3), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+@st.composite
+def mutated_configs(draw: st.DrawFn) -> dict[str, Any]:
+    raw = stack_cluster(draw(st.sampled_from(["dev", "staging", "prod", "gb200"])))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(raw)
+        path = draw(st.sampled_from(paths))
+        parent: Any = raw
+        for part in path[:-1]:
+            parent = parent[part]
+        action = draw(st.sampled_from(["replace", "delete", "add"]))
+        if action == "replace":
+            parent[path[-1]] = draw(_values)
+        elif action == "delete" and isinstance(parent, dict):
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[draw(st.text(min_size=1, max_size=8))] = draw(_values)
+    return raw
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=mutated_configs())
+def test_fuzzed_spec_accepts_or_names_a_path(raw: dict[str, Any]) -> None:
+    try:
+        spec = load_cluster_spec(raw)
+    except SpecError as error:
+        line = str(error)
+        assert line.startswith("neocloud:cluster"), line
+        assert "\n" not in line
+        assert error.message
+        return
+    try:
+        build_plan(spec)
+    except SpecError as error:
+        assert "\n" not in str(error)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=mutated_configs())
+def test_fuzzed_program_registers_nothing_on_bad_config(raw: dict[str, Any]) -> None:
+    config = {"neocloud:cluster": raw, "aws:region": "us-east-1"}
+    try:
+        run_program(REPO, "fuzz", config=config)
+    except SpecError as error:
+        assert "\n" not in str(error)
+        assert error.registered_resources == 0
