@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from ..offline import DuplicateUrnError, ProgramError, ProgramRun, run_program
+from ..offline import DuplicateUrnError, ProgramError, ProgramRun, load_stack_config, run_program
 
 __all__ = ["add_stack_arguments", "plan_document", "register", "run_stack"]
 
@@ -46,6 +46,7 @@ def project_dir(explicit: Path | None) -> Path:
 def run_stack(args: argparse.Namespace) -> tuple[Path, ProgramRun]:
     """Run the program for ``args.stack``; raises SpecError (exit 2) for bad input."""
     root = project_dir(args.project_dir)
+    load_stack_config(root, args.stack)  # a missing or malformed stack file is bad input before any work
     started = time.perf_counter()
     _progress(f"running {root.name}/__main__.py for stack '{args.stack}' under the Pulumi mock engine ...")
     try:

@@ -72,7 +72,8 @@ class RecordedResource:
     delete_before_replace: bool
 
     def to_summary(self) -> dict[str, Any]:
-        parent_name = self.parent.rsplit("::", 1)[-1] if self.parent else None
+        under_stack = not self.parent or self.parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]
+        parent_name = None if under_stack else self.parent.rsplit("::", 1)[-1]
         return {"type": self.type, "name": self.name, "parent": parent_name}
 
 
@@ -287,6 +288,14 @@ class _RecordingMonitor(_monitor_base()):  # type: ignore[misc]
         self.duplicates: list[str] = []
         self._urns: set[str] = set()
         self._stack_urn = ""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a type with its parent's type, except under the root Stack (MockMonitor always
+        # qualifies, which would give URNs the engine never produces).
+        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
+            parent = ""
+        urn: str = super().make_urn(parent, type_, name)
+        return urn
 
     def RegisterResource(self, request: Any) -> Any:
         from pulumi.runtime import rpc

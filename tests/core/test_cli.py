@@ -1,0 +1,113 @@
+"""The command line: stable JSON, exit codes, one-line errors without tracebacks, and the engine's URN check."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from neocloud.cli import main
+from neocloud.offline import DuplicateUrnError, run_program
+from tests.conftest import REPO, VENDOR
+
+
+def test_pulumi_yaml_validates_against_the_vendored_project_schema() -> None:
+    schema = json.loads((VENDOR / "pulumi" / "project.json").read_text())
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    jsonschema.Draft202012Validator(schema).validate(project)
+    assert project["stackConfigDir"] == "stacks"
+    assert project["runtime"]["name"] == "python"
+
+
+def test_plan_json_document(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "staging", "--json", "--project-dir", str(REPO)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["gpus"], doc["nodes"], doc["racks"]) == (232, 31, 8)
+    assert doc["power_kw"]["it"] == pytest.approx(316.2)
+    assert doc["fabric"]["h100"]["leaf"] == 8
+    assert {"type": "neocloud:index:GpuCluster", "name": "staging", "parent": None} in doc["resources"]
+    assert all(set(r) == {"type", "name", "parent"} for r in doc["resources"])
+    assert doc["resource_count"] == len(doc["resources"])
+
+
+def test_plan_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "gb200", "--project-dir", str(REPO)]) == 0
+    out = capsys.readouterr().out
+    assert "NVLink: 8 domains of 72 GPUs" in out
+    assert "nvl72-su0: 8 x 18 nodes, 120 kW per rack" in out
+
+
+def test_fabric_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fabric", "--nodes", "127", "--rails", "8", "--radix", "64", "--nodes-per-su", "32",
+                 "--management-ports", "4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["tiers"], doc["leaf"], doc["spine"], doc["core"]) == (2, 32, 16, 0)
+    assert doc["cables"]["node_leaf"] == 1020 and doc["cables"]["leaf_spine"] == 1024
+    assert doc["cables"]["spine_core"] == 0
+
+
+def test_fabric_bad_flag_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fabric", "--nodes", "8", "--radix", "63"]) == 2
+    assert capsys.readouterr().err == "neocloud: error: --radix: must be an even number >= 4; got 63\n"
+
+
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    config = yaml.safe_load((REPO / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["neocloud:cluster"]
+    jsonschema.Draft202012Validator(schema).validate(config)
+
+
+def test_unknown_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "nosuch", "--project-dir", str(REPO)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neocloud: error: STACK: no stack 'nosuch'") and err.count("\n") == 1
+
+
+def _project_with_stack(tmp: Path, cluster: object) -> Path:
+    (tmp / "stacks").mkdir()
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp / name).write_text((REPO / name).read_text())
+    (tmp / "components").symlink_to(REPO / "components")
+    (tmp / "stacks" / "Pulumi.bad.yaml").write_text(yaml.safe_dump({"config": {"neocloud:cluster": cluster}}))
+    return tmp
+
+
+def test_bad_config_is_one_line_exit_2_without_traceback(tmp_path: Path) -> None:
+    cluster = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["neocloud:cluster"]
+    cluster["pools"][0]["system"] = "p9.mega"
+    project = _project_with_stack(tmp_path, cluster)
+    result = subprocess.run([sys.executable, "-m", "neocloud", "plan", "bad", "--project-dir", str(project)],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("neocloud: error: neocloud:cluster.pools[0].system: unknown system 'p9.mega'; known:")
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_duplicate_urns_are_rejected_like_the_engine(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: dup\nruntime: python\n")
+    (tmp_path / "Pulumi.x.yaml").write_text("config: {}\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n"
+        "pulumi.ComponentResource('neocloud:test:Thing', 'same')\n"
+        "pulumi.ComponentResource('neocloud:test:Thing', 'same')\n"
+    )
+    with pytest.raises(DuplicateUrnError, match="urn:pulumi:x::dup::neocloud:test:Thing::same"):
+        run_program(tmp_path, "x")
+
+
+def test_engine_records_parents_and_outputs() -> None:
+    run = run_program(REPO, "staging")
+    cluster = run.by_name("staging")
+    pool = run.by_name("staging-h100")
+    assert pool.parent == cluster.urn
+    assert pool.inputs["neocloud"]["fabric"]["spine"] == 4
+    assert run.outputs["plan"]["gpus"] == 232

@@ -1,0 +1,100 @@
+"""Racks, SUs, NVLink domains, storage, power and cost from the planner alone (no Pulumi)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from neocloud import build_plan, load_cluster_spec
+from neocloud.catalog import SYSTEMS
+from neocloud.plan import plan_racks, plan_scalable_units, size_storage
+from neocloud.plan.storage import STORAGE_TIERS_PER_SU
+from tests.core.test_spec import stack_cluster
+
+
+def test_staging_is_one_superpod_su() -> None:
+    plan = build_plan(load_cluster_spec(stack_cluster("staging")))
+    pool = plan.pools[0]
+    assert (pool.total_nodes, pool.gpus, pool.total_gpus) == (31, 232, 248)
+    assert pool.fabric is not None
+    assert (pool.fabric.leaf, pool.fabric.spine, pool.fabric.cables.node_leaf) == (8, 4, 252)
+    # 41 kW per rack fits 4 DGX H100 at 10.2 kW [S]: 7 racks of 4 and one of 3.
+    assert pool.racks.nodes_per_rack == 4 and pool.racks.basis == "power budget"
+    assert [(g.racks, g.nodes_per_rack, g.kw_per_rack) for g in pool.racks.groups] == [(7, 4, 40.8), (1, 3, 30.6)]
+    assert plan.it_kw == pytest.approx(31 * 10.2)
+    assert plan.facility_kw == pytest.approx(31 * 10.2 * 1.56)
+    # $2.10/GPU-hour x 248 GPUs (spares are paid for).
+    assert pool.cost.per_hour == pytest.approx(520.8)
+
+
+def test_nvl72_is_one_rack_per_nvlink_domain() -> None:
+    plan = build_plan(load_cluster_spec(stack_cluster("gb200")))
+    pool = plan.pools[0]
+    assert pool.nvlink_domains == 8 and pool.nvlink_domain_gpus == 72
+    assert pool.racks.racks == 8
+    assert all(g.nodes_per_rack == 18 and g.nvlink_domains_per_rack == 1 for g in pool.racks.groups)
+    assert pool.power.basis == "rack" and pool.power.it_kw == 960
+
+
+def test_cloud_instances_are_provider_placed_with_tdp_lower_bound() -> None:
+    plan = build_plan(load_cluster_spec(stack_cluster("prod")))
+    pool = plan.pools[0]
+    assert pool.racks.racks == 0 and pool.racks.basis == "provider-placed"
+    assert pool.power.basis == "gpu-tdp-only"
+    assert pool.power.it_kw == pytest.approx(128 * 8 * 0.7)
+    assert [u.nodes for u in pool.scalable_units] == [32, 32, 32, 32]
+    assert sum(u.spares for u in pool.scalable_units) == 4
+    assert pool.fabric is None
+
+
+def test_scalable_units_spread_spares_evenly() -> None:
+    units = plan_scalable_units(pool="p", nodes=90, spares=6, nodes_per_su=32, gpus_per_node=8)
+    assert [u.nodes for u in units] == [32, 32, 32]
+    assert [u.spares for u in units] == [2, 2, 2]
+
+
+def test_explicit_rack_layout_may_exceed_the_budget_for_the_policy_to_catch() -> None:
+    system = SYSTEMS["dgx-b200"]
+    units = plan_scalable_units(pool="p", nodes=8, spares=0, nodes_per_su=32, gpus_per_node=8)
+    layout = plan_racks(pool="p", system=system, units=units, power_budget_kw=30, rack_units=42,
+                        max_nodes_per_rack=None, nodes_per_rack=4, physical=True)
+    assert layout.groups[0].kw_per_rack == pytest.approx(57.2)
+
+
+def test_rack_space_limits_nodes_per_rack() -> None:
+    system = SYSTEMS["dgx-b200"]  # 10U [P]
+    units = plan_scalable_units(pool="p", nodes=8, spares=0, nodes_per_su=32, gpus_per_node=8)
+    layout = plan_racks(pool="p", system=system, units=units, power_budget_kw=None, rack_units=42,
+                        max_nodes_per_rack=None, nodes_per_rack=None, physical=True)
+    assert (layout.nodes_per_rack, layout.basis) == (4, "rack space")
+
+
+@pytest.mark.parametrize("tier", ["good", "better", "best"])
+def test_storage_tiers_scale_per_su(tier: str) -> None:
+    # H100RA Table 6: the 4-SU row is 4x the 1-SU row (e.g. better: 40/20 -> 160/80 GB/s) [P].
+    read, write = STORAGE_TIERS_PER_SU[tier]
+    one = size_storage(gpus=256, tier=tier)  # type: ignore[arg-type]
+    four = size_storage(gpus=1024, tier=tier)  # type: ignore[arg-type]
+    assert (one.read_gbps, one.write_gbps) == (read, write)
+    assert (four.read_gbps, four.write_gbps) == (4 * read, 4 * write)
+
+
+def test_checkpoint_raises_write_target_and_capacity() -> None:
+    # 405B params x 16 B = 6.48 TB; in 5 minutes that is 21.6 GB/s, above the 1-SU "good" 7 GB/s.
+    plan = size_storage(gpus=256, tier="good", checkpoint_parameters_billion=405, checkpoint_max_write_minutes=5,
+                        checkpoints_retained=3, dataset_tib=10)
+    assert plan.write_gbps == pytest.approx(21.6)
+    assert plan.checkpoint_write_seconds == pytest.approx(300)
+    assert plan.capacity_tib == pytest.approx(10 + 3 * 405e9 * 16 / 2**40, abs=1e-3)
+
+
+def test_min_read_per_gpu_floor() -> None:
+    plan = size_storage(gpus=100, tier="good", min_gbps_per_gpu=1.0)
+    assert plan.read_gbps == 100 and plan.read_gbps_per_gpu == 1.0
+
+
+def test_plan_is_deterministic_and_json_serializable() -> None:
+    spec = load_cluster_spec(stack_cluster("staging"))
+    first, second = build_plan(spec).to_dict(), build_plan(spec).to_dict()
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
