@@ -251,7 +251,9 @@ class ClusterSpec(_Model):
     racks: Racks = Field(default_factory=Racks, description="Rack power and space constraints.")  # type: ignore[arg-type]
     fabric: Fabric = Field(description="Compute fabric kind, switch, SU size and oversubscription.")
     storage: Storage = Field(default_factory=Storage, description="Filesystem, buckets and checkpoint.")
-    kubernetes: Kubernetes = Field(default_factory=Kubernetes, description="Kubernetes version, team queues and the inference gateway.")  # type: ignore[arg-type]
+    kubernetes: Kubernetes = Field(
+        default_factory=Kubernetes, description="Kubernetes version, team queues and the inference gateway."
+    )
     power: Power = Field(default_factory=Power, description="PUE for the facility power estimate.")  # type: ignore[arg-type]
     catalog: CatalogOverrides = Field(
         default_factory=CatalogOverrides, description="Site values for catalog numbers hardware.md does not verify."
@@ -319,7 +321,8 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
             continue
         is_aws_system = system.kind in ("aws", "aws-ultraserver")
         if is_aws_system != (spec.provider == "aws"):
-            allowed = [n for n, s in sorted(SYSTEMS.items()) if (s.kind in ("aws", "aws-ultraserver")) == (spec.provider == "aws")]
+            allowed = [n for n, s in sorted(SYSTEMS.items())
+                       if (s.kind in ("aws", "aws-ultraserver")) == (spec.provider == "aws")]
             add((f"{at}.system", f"'{pool.system}' is not available with provider '{spec.provider}'; "
                  f"allowed: {', '.join(allowed)}"))
         domain = system.nvlink_domain_nodes

@@ -130,15 +130,17 @@ def render(doc: dict[str, Any]) -> str:
             out.append(f"  fabric: {fabric['tiers']} tiers, leaf {fabric['leaf']} / spine {fabric['spine']} / core "
                        f"{fabric['core']}, oversubscription {fabric['oversubscription']:g}:1; cables node-leaf "
                        f"{c['node_leaf']}, leaf-spine {c['leaf_spine']}, spine-core {c['spine_core']}; "
-                       f"transceivers {fabric['transceivers']['switch']} switch / {fabric['transceivers']['node']} node")
+                       f"transceivers {fabric['transceivers']['switch']} switch / "
+                       f"{fabric['transceivers']['node']} node")
         else:
             out.append(f"  fabric: provider-managed ({pool['rails']} network cards per node)")
         p = pool["power"]
         out.append(f"  power: {p['it_kw']:g} kW IT, {p['facility_kw']:g} kW facility ({p['basis']})")
     storage = doc["storage"] or {}
     out.append("")
-    out.append(f"storage ({storage.get('tier')}): read {storage.get('read_gbps')} GB/s, write {storage.get('write_gbps')} "
-               f"GB/s ({storage.get('read_gbps_per_gpu')} GB/s per GPU), capacity {storage.get('capacity_tib')} TiB")
+    out.append(f"storage ({storage.get('tier')}): read {storage.get('read_gbps')} GB/s, "
+               f"write {storage.get('write_gbps')} GB/s ({storage.get('read_gbps_per_gpu')} GB/s per GPU), "
+               f"capacity {storage.get('capacity_tib')} TiB")
     if storage.get("checkpoint_tib") is not None:
         out.append(f"  checkpoint {storage['checkpoint_tib']} TiB, written in {storage['checkpoint_write_seconds']} s "
                    f"(limit {storage.get('checkpoint_limit_seconds', '-')} s)")

@@ -176,7 +176,7 @@ def run_program(
         main = main / "__main__.py"
     with _program_context(project_dir):
         try:
-            _sync_await(run_in_stack(lambda: runpy.run_path(str(main), run_name="__main__")))
+            _sync_await(run_in_stack(lambda: _run_main(main)))
         except Exception as exc:
             config_error = _as_config_error(exc)
             if config_error is not None:
@@ -188,6 +188,10 @@ def run_program(
         raise DuplicateUrnError(f"duplicate resource URN {monitor.duplicates[0]!r}; the engine requires unique "
                                 "names per type and parent")
     return run
+
+
+def _run_main(main: Path) -> None:
+    runpy.run_path(str(main), run_name="__main__")
 
 
 def _as_config_error(exc: BaseException) -> SpecError | None:

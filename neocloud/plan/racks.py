@@ -57,7 +57,7 @@ def plan_scalable_units(*, pool: str, nodes: int, spares: int, nodes_per_su: int
     """Split ``nodes + spares`` into SUs of ``nodes_per_su``; spares spread evenly (whole domains stay whole)."""
     total = nodes + spares
     if domain_nodes > 1 and nodes_per_su % domain_nodes:
-        raise SpecError(f"fabric.nodes_per_su", f"{nodes_per_su} splits {pool}'s NVLink domains of {domain_nodes} "
+        raise SpecError("fabric.nodes_per_su", f"{nodes_per_su} splits {pool}'s NVLink domains of {domain_nodes} "
                         f"nodes; use a multiple of {domain_nodes}")
     count = ceil(total / nodes_per_su)
     base, extra = divmod(spares, count)
@@ -80,13 +80,13 @@ def plan_racks(*, pool: str, system: System, units: tuple[ScalableUnit, ...], po
     if system.kind == "nvl72-rack":
         # One NVL72 rack = 18 trays = one NVLink domain (GB200RA [P]).
         per_rack = system.nvlink_domain_nodes
-        groups = tuple(
+        nvl72_groups = tuple(
             RackGroup(name=f"{pool}-su{u.index}", su=u.index, racks=u.nodes // per_rack, nodes_per_rack=per_rack,
                       gpus_per_rack=per_rack * system.gpus_per_node, kw_per_rack=system.rack_power_kw,
                       nvlink_domains_per_rack=1)
             for u in units
         )
-        return RackLayout(nodes_per_rack=per_rack, basis="nvl72: one rack per NVLink domain", groups=groups)
+        return RackLayout(nodes_per_rack=per_rack, basis="nvl72: one rack per NVLink domain", groups=nvl72_groups)
     if not physical or system.kind in ("aws", "aws-ultraserver"):
         return RackLayout(nodes_per_rack=None, basis="provider-placed", groups=())
     node_kw = system.node_power_kw

@@ -75,7 +75,9 @@ def test_nvl72_whole_racks() -> None:
 def test_efa_pool_needs_one_zone() -> None:
     raw = stack_cluster("dev")
     del raw["zone"]
-    assert error_for(raw).startswith("neocloud:cluster.pools[0].zone: an EFA pool lives in exactly one availability zone")
+    assert error_for(raw).startswith(
+        "neocloud:cluster.pools[0].zone: an EFA pool lives in exactly one availability zone"
+    )
 
 
 def test_zone_must_be_in_region() -> None:
@@ -164,7 +166,8 @@ def test_json_schema_describes_every_field() -> None:
 
 _values = st.one_of(
     st.none(), st.booleans(), st.integers(-10, 200_000), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12), st.lists(st.integers(0, 3), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    st.text(max_size=12), st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
 
 
