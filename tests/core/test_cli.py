@@ -111,3 +111,11 @@ def test_engine_records_parents_and_outputs() -> None:
     assert pool.parent == cluster.urn
     assert pool.inputs["neocloud"]["fabric"]["spine"] == 4
     assert run.outputs["plan"]["gpus"] == 232
+
+
+def test_readme_config_reference_is_generated_from_the_spec() -> None:
+    from neocloud.reference import BEGIN, END, config_reference
+
+    readme = (REPO / "README.md").read_text()
+    block = readme[readme.index(BEGIN) + len(BEGIN):readme.index(END)]
+    assert block == f"\n{config_reference()}", "run: python -m neocloud.reference --write README.md"
