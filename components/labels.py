@@ -9,6 +9,7 @@ from neocloud.plan import ClusterPlan, PoolPlan
 
 __all__ = [
     "ACCEPTANCE_TAINT",
+    "GPU_TAINT",
     "LABEL_ACCELERATOR",
     "LABEL_CLUSTER",
     "LABEL_NVLINK_DOMAIN",
@@ -17,7 +18,6 @@ __all__ = [
     "LABEL_RAIL",
     "LABEL_SU",
     "LABEL_SYSTEM",
-    "GPU_TAINT",
     "cluster_tags",
     "pool_labels",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SpecError", "CONFIG_KEY"]
+__all__ = ["CONFIG_KEY", "SpecError"]
 
 CONFIG_KEY = "neocloud:cluster"
 """The structured Pulumi config key that holds the cluster spec."""

@@ -19,7 +19,7 @@ STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (R
 """Every shipped stack."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stack_run(stack: str) -> ProgramRun:
     """The program's registrations for a shipped stack (run once per test session)."""
     return run_program(REPO, stack)

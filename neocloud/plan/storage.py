@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from math import ceil
 from typing import Any, Literal
 
-__all__ = ["STORAGE_TIERS_PER_SU", "StoragePlan", "TIB", "size_storage"]
+__all__ = ["STORAGE_TIERS_PER_SU", "TIB", "StoragePlan", "size_storage"]
 
 Tier = Literal["good", "better", "best"]
 
