@@ -17,14 +17,19 @@ from .catalog import GPUS, SWITCHES, SYSTEMS, System, known_system_names, system
 from .errors import CONFIG_KEY, SpecError
 
 __all__ = [
+    "COREWEAVE_INSTANCE_TYPES",
+    "NEBIUS_PLATFORMS",
     "Bucket",
     "Capacity",
     "CatalogOverrides",
     "Checkpoint",
     "ClusterSpec",
+    "CoreWeaveSettings",
     "Fabric",
     "Filesystem",
     "Kubernetes",
+    "NebiusPlatform",
+    "NebiusSettings",
     "Pool",
     "Power",
     "Queue",
@@ -235,6 +240,160 @@ class CatalogOverrides(_Model):
     )
 
 
+COREWEAVE_INSTANCE_TYPES: Mapping[str, str] = {
+    # gd-8xh100ib-i128: HGX H100 with InfiniBand; CoreWeave's own Node Pool examples use it
+    # (github.com/coreweave/skills cw-create-node-pool, github.com/coreweave/reference-architecture) [P].
+    "hgx-h100": "gd-8xh100ib-i128",
+    "dgx-h100": "gd-8xh100ib-i128",
+    # gd-8xh200ib-i128: HGX H200 with InfiniBand; third-party CKS tooling names it, no CoreWeave page seen [S].
+    "hgx-h200": "gd-8xh200ib-i128",
+    "dgx-h200": "gd-8xh200ib-i128",
+    # gb200-4x: one GB200 NVL72 compute tray (4 GPUs), deployed in whole racks of 18 Nodes
+    # (docs.coreweave.com/docs/platform/instances/gb200) [P].
+    "gb200-nvl72": "gb200-4x",
+}
+"""CoreWeave instance types by catalog system. B200/B300 and MI300X have no verified name: set them in
+``coreweave.instance_types``."""
+
+NEBIUS_PLATFORMS: Mapping[str, tuple[str, str]] = {
+    # gpu-h200-sxm with preset 8gpu-128vcpu-1600gb: the preset is named in Nebius's billing notes
+    # (docs.nebius.com/signup-billing/billing-changes-oct-2025) [P]; the platform name in Nebius's own
+    # Terraform solutions [S].
+    "hgx-h200": ("gpu-h200-sxm", "8gpu-128vcpu-1600gb"),
+    "dgx-h200": ("gpu-h200-sxm", "8gpu-128vcpu-1600gb"),
+    # gpu-b200-sxm with preset 8gpu-160vcpu-1792gb: third-party code quoting `nebius compute platform list` [S].
+    "hgx-b200": ("gpu-b200-sxm", "8gpu-160vcpu-1792gb"),
+    "dgx-b200": ("gpu-b200-sxm", "8gpu-160vcpu-1792gb"),
+}
+"""Nebius (platform, preset) by catalog system. H100 presets and the GB200 platform are not verified: set them
+in ``nebius.platforms``."""
+
+_COREWEAVE_ZONE = r"^[A-Z]{2,}(-[A-Z]+)?-[0-9]{2}[A-Z]$|^[A-Z]{3}[0-9][A-Z]$"
+"""CoreWeave Availability Zones, e.g. US-EAST-04A or RNO2A (docs.coreweave.com/platform/regions)."""
+
+_IPV4_CIDR = r"^([0-9]{1,3}\.){3}[0-9]{1,3}/([0-9]|[12][0-9]|3[0-2])$"
+"""An IPv4 CIDR block such as 10.0.0.0/16."""
+
+_LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+"""A Kubernetes label value (also used for instance types, platforms and presets)."""
+
+
+class CoreWeaveSettings(_Model):
+    """Settings for ``provider: coreweave`` (CKS, VPC, AI Object Storage and Node Pools).
+
+    Credentials are not here: the CoreWeave provider reads ``COREWEAVE_API_TOKEN`` (or the secret Pulumi
+    config ``coreweave:token``).
+    """
+
+    zone: str | None = Field(
+        None, pattern=_COREWEAVE_ZONE,
+        description="CoreWeave Availability Zone for the VPC, CKS cluster and buckets (e.g. US-EAST-04A); "
+        "default: the cluster's `zone`.",
+    )
+    org_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][-A-Za-z0-9]{1,62}$",
+        description="Your CoreWeave organization ID; bucket policies deny every principal outside it "
+        "(cw:PrincipalOrgID). Required when storage.buckets is not empty.",
+    )
+    instance_types: dict[str, Annotated[str, Field(pattern=_LABEL_VALUE)]] = Field(
+        default_factory=dict,
+        description="Instance type by catalog system, on top of the built-in verified ones (hgx-h100: "
+        "gd-8xh100ib-i128, hgx-h200: gd-8xh200ib-i128, gb200-nvl72: gb200-4x).",
+    )
+    public_api: bool = Field(
+        True, description="Expose the CKS API server on the internet (Pulumi must reach it to apply Node Pools); "
+        "false needs a private path to the VPC.",
+    )
+    pod_cidr: str = Field("10.244.0.0/16", pattern=_IPV4_CIDR, description="VPC prefix for Pod IPs.")
+    service_cidr: str = Field("10.96.0.0/16", pattern=_IPV4_CIDR, description="VPC prefix for Service IPs.")
+    internal_lb_cidr: str = Field(
+        "10.32.4.0/22", pattern=_IPV4_CIDR, description="VPC prefix for internal load balancers."
+    )
+    bucket_prefix: Name | None = Field(
+        None, description="Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the "
+        "cluster name.",
+    )
+    filesystem_storage_class: Annotated[str, Field(pattern=_LABEL_VALUE)] = Field(
+        "shared-vast", description="StorageClass of the CoreWeave distributed file storage PVC "
+        "(storage.filesystem.kind coreweave-vast).",
+    )
+    filesystem_namespace: Name = Field("default", description="Namespace of the shared filesystem PVC.")
+    acceptance_taint: bool = Field(
+        False, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: "
+        "it is not verified that CKS leaves a taint removed by the acceptance job off.",
+    )
+
+    def instance_type(self, system: str) -> str | None:
+        """The CoreWeave instance type for a catalog system (spec value first, then the verified default)."""
+        return self.instance_types.get(system) or COREWEAVE_INSTANCE_TYPES.get(system)
+
+
+class NebiusPlatform(_Model):
+    """A Nebius compute platform and preset for one catalog system."""
+
+    platform: Annotated[str, Field(pattern=_LABEL_VALUE)] = Field(
+        description="Compute platform, e.g. gpu-h200-sxm (`nebius compute platform list`)."
+    )
+    preset: Annotated[str, Field(pattern=_LABEL_VALUE)] = Field(
+        description="Preset of the platform, e.g. 8gpu-128vcpu-1600gb."
+    )
+
+
+class NebiusSettings(_Model):
+    """Settings for ``provider: nebius`` (VPC, GPU cluster, mk8s, shared filesystem and buckets).
+
+    Credentials are not here: pulumi-nebius reads the Nebius CLI profile, ``NEBIUS_IAM_TOKEN`` or its own
+    Pulumi provider config.
+    """
+
+    parent_id: str | None = Field(
+        None, pattern=r"^project-[a-z0-9]+$",
+        description="ID of the Nebius project that owns every resource (project-...). Required for nebius.",
+    )
+    platforms: dict[str, NebiusPlatform] = Field(
+        default_factory=dict,
+        description="Platform and preset by catalog system, on top of the built-in ones (hgx-h200: gpu-h200-sxm "
+        "8gpu-128vcpu-1600gb; hgx-b200: gpu-b200-sxm 8gpu-160vcpu-1792gb).",
+    )
+    drivers_preset: Annotated[str, Field(pattern=_LABEL_VALUE)] | None = Field(
+        "cuda12.8", description="mk8s GPU drivers preset (`nebius mk8s node-group get-compatibility-matrix`); "
+        "null leaves drivers to you (GPU Operator).",
+    )
+    service_cidr: str = Field("10.96.0.0/16", pattern=_IPV4_CIDR, description="Kubernetes Service CIDR.")
+    api_allowed_cidrs: list[Annotated[str, Field(pattern=_IPV4_CIDR)]] = Field(
+        default_factory=list, max_length=100,
+        description="CIDRs allowed to reach the public Kubernetes API endpoint; empty means unrestricted, "
+        "which prod does not allow.",
+    )
+    etcd_cluster_size: Literal[1, 3] = Field(3, description="Control-plane etcd members (3 is highly available).")
+    cpu_platform: Annotated[str, Field(pattern=_LABEL_VALUE)] = Field(
+        "cpu-d3", description="Platform of the CPU node group (system pods, operators)."
+    )
+    cpu_preset: Annotated[str, Field(pattern=_LABEL_VALUE)] = Field(
+        "4vcpu-16gb", description="Preset of the CPU node group."
+    )
+    cpu_nodes: int = Field(3, ge=1, le=100, description="Nodes in the CPU node group.")
+    boot_disk_gib: int = Field(1024, ge=64, le=16384, description="Boot disk size of GPU nodes in GiB.")
+    filesystem_type: Literal["NETWORK_SSD", "NETWORK_HDD", "WEKA", "VAST"] = Field(
+        "NETWORK_SSD", description="Shared filesystem type (storage.filesystem.kind nebius-shared)."
+    )
+    filesystem_mount_tag: Name = Field("shared", description="Mount tag of the shared filesystem on nodes.")
+    bucket_prefix: Name | None = Field(
+        None, description="Bucket names are `<prefix>-<purpose>`; default: the cluster name."
+    )
+    acceptance_taint: bool = Field(
+        True, description="Taint new GPU nodes with neocloud.io/acceptance=pending (mk8s sets taints only when "
+        "a node is created, so the acceptance job's removal sticks).",
+    )
+
+    def platform(self, system: str) -> NebiusPlatform | None:
+        """The platform and preset for a catalog system (spec value first, then the built-in default)."""
+        if system in self.platforms:
+            return self.platforms[system]
+        default = NEBIUS_PLATFORMS.get(system)
+        return NebiusPlatform(platform=default[0], preset=default[1]) if default else None
+
+
 Provider = Literal["aws", "nebius", "coreweave", "baremetal"]
 Environment = Literal["dev", "staging", "prod"]
 
@@ -258,6 +417,12 @@ class ClusterSpec(_Model):
     catalog: CatalogOverrides = Field(
         default_factory=CatalogOverrides, description="Site values for catalog numbers hardware.md does not verify."
     )
+    coreweave: CoreWeaveSettings = Field(
+        default_factory=CoreWeaveSettings, description="provider coreweave: zone, org, instance types, CIDRs."
+    )  # type: ignore[arg-type]
+    nebius: NebiusSettings = Field(
+        default_factory=NebiusSettings, description="provider nebius: project, platforms, CIDRs, node groups."
+    )  # type: ignore[arg-type]
 
     def system(self, pool: Pool) -> System:
         """The pool's catalog system with this spec's overrides applied."""
@@ -375,6 +540,7 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
     for i, purpose in enumerate(purposes):
         if purposes.index(purpose) != i:
             add((f"storage.buckets[{i}].purpose", f"duplicate bucket purpose '{purpose}'"))
+    problems.extend(_neocloud_problems(spec))
     return problems
 
 
@@ -392,6 +558,60 @@ _FILESYSTEMS_BY_PROVIDER: Mapping[str, tuple[str, ...]] = {
     "coreweave": ("coreweave-vast", "external"),
     "baremetal": ("external",),
 }
+
+
+def _neocloud_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
+    """Checks for provider coreweave and nebius: every pool maps to a real machine, settings that the
+    provider needs are present, and NVL72 pools keep to whole racks."""
+    problems: list[tuple[str, str]] = []
+    add = problems.append
+    if spec.provider not in ("coreweave", "nebius"):
+        return problems
+    if spec.fabric.kind != "infiniband":
+        add(("fabric.kind", f"'{spec.fabric.kind}' with provider '{spec.provider}'; this toolkit builds "
+             f"{spec.provider} GPU pools on InfiniBand, so allowed: infiniband"))
+    for i, pool in enumerate(spec.pools):
+        system = SYSTEMS.get(pool.system)
+        if system is None:
+            continue
+        domain = system.nvlink_domain_nodes
+        if domain > 1 and pool.min_nodes not in (None, 0) and pool.min_nodes % domain:
+            add((f"pools[{i}].min_nodes", f"{pool.system} scales in whole racks of {domain} nodes; "
+                 f"{pool.min_nodes} is not a multiple of {domain}"))
+        if spec.provider == "coreweave" and spec.coreweave.instance_type(pool.system) is None:
+            add((f"coreweave.instance_types.{pool.system}", f"required: no verified CoreWeave instance type for "
+                 f"{pool.system} (pools[{i}]); set the one your CoreWeave quota lists"))
+        if spec.provider == "nebius" and spec.nebius.platform(pool.system) is None:
+            add((f"nebius.platforms.{pool.system}", f"required: no verified Nebius platform and preset for "
+                 f"{pool.system} (pools[{i}]); set them from `nebius compute platform list`"))
+    settings_systems = (spec.coreweave.instance_types if spec.provider == "coreweave" else spec.nebius.platforms)
+    section = spec.provider
+    for name in settings_systems:
+        if name not in SYSTEMS:
+            add((f"{section}.{'instance_types' if section == 'coreweave' else 'platforms'}.{name}",
+                 f"unknown system '{name}'; known: {', '.join(known_system_names())}"))
+    fs = spec.storage.filesystem
+    if fs is not None and fs.kind != "external" and not (
+        fs.capacity_tib or spec.storage.dataset_tib or spec.storage.checkpoint
+    ):
+        add(("storage.filesystem.capacity_tib", f"required for '{fs.kind}': nothing sizes the filesystem; set "
+             "capacity_tib, storage.dataset_tib or storage.checkpoint"))
+    if spec.provider == "coreweave":
+        if not (spec.coreweave.zone or spec.zone):
+            add(("coreweave.zone", "required: the CoreWeave Availability Zone (e.g. US-EAST-04A); or set zone"))
+        if spec.storage.buckets and not spec.coreweave.org_id:
+            add(("coreweave.org_id", "required with storage.buckets: bucket policies deny principals outside "
+                 "your organization"))
+    else:
+        if not spec.nebius.parent_id:
+            add(("nebius.parent_id", "required: the Nebius project ID (project-...) that owns the resources"))
+        if spec.fabric.kind == "infiniband" and not spec.fabric.name:
+            add(("fabric.name", "required with provider 'nebius': the InfiniBand fabric the GPU cluster joins "
+                 "(e.g. fabric-3; see the region's fabrics in the Nebius docs)"))
+        if spec.environment == "prod" and not spec.nebius.api_allowed_cidrs:
+            add(("nebius.api_allowed_cidrs", "required in prod: an empty list leaves the public Kubernetes API "
+                 "open to the internet"))
+    return problems
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -1,11 +1,240 @@
-"""Provider `coreweave`: the planner and the component skeleton only, until its provider issue lands."""
+"""Provider ``coreweave``: a VPC, a CKS cluster and AI Object Storage buckets with the official
+``pulumi-coreweave``; GPU node pools as CoreWeave ``NodePool`` custom resources applied with pulumi-kubernetes.
+
+Sources:
+
+- NodePool API (``compute.coreweave.com/v1alpha1``, cluster-scoped; ``instanceType``, ``targetNodes``,
+  ``minNodes``, ``maxNodes``, ``autoscaling``, ``nodeLabels``, ``nodeTaints``):
+  https://docs.coreweave.com/docs/products/cks/reference/node-pool
+- GB200 NVL72 instances (``gb200-4x``) deploy only in whole racks of 18 Nodes; ``targetNodes`` must be a multiple
+  of 18: https://docs.coreweave.com/docs/platform/instances/gb200
+- The CKS kubeconfig is the API server endpoint plus a CoreWeave API access token as a static bearer token; the
+  API server's certificate is publicly trusted (github.com/coreweave/skills, get-coreweave-kubeconfig).
+- Bucket policies can deny principals outside the organization with ``cw:PrincipalOrgID``:
+  https://docs.coreweave.com/products/storage/object-storage/auth-access/bucket-access/examples
+
+Credentials never come from ``neocloud:cluster``: the CoreWeave provider reads ``COREWEAVE_API_TOKEN`` (or the
+secret Pulumi config ``coreweave:token``), and the kubeconfig takes the same token as a Pulumi secret.
+"""
 
 from __future__ import annotations
 
-from . import ProviderContext, ProviderResult
+import json
+import os
+from typing import Any
 
-__all__ = ["build"]
+import pulumi
+
+from neocloud.plan import ClusterPlan, PoolPlan
+from neocloud.spec import ClusterSpec
+
+from ..labels import cluster_tags, pool_labels
+from . import ProviderContext, ProviderResult
+from ._neocloud import (
+    ABORT_MULTIPART_DAYS,
+    HOSTNAME_LABEL,
+    filesystem_gib,
+    gpu_taints,
+    render_kubeconfig,
+    secret,
+    stateful,
+)
+
+__all__ = [
+    "NODEPOOL_API_VERSION",
+    "NODEPOOL_KIND",
+    "TOPOLOGY_LEAFGROUP",
+    "TOPOLOGY_RACK",
+    "TOPOLOGY_SUPERPOD",
+    "bucket_policy",
+    "build",
+    "nodepool_spec",
+    "topology_levels",
+]
+
+NODEPOOL_API_VERSION = "compute.coreweave.com/v1alpha1"
+"""API version of CoreWeave's NodePool CRD (CoreWeave Node Pool reference [P])."""
+NODEPOOL_KIND = "NodePool"
+
+TOPOLOGY_SUPERPOD = "ib.coreweave.cloud/superpod"
+"""Node label CoreWeave sets: the InfiniBand SuperPOD of the node (hardware.md Neoclouds [P]/[S])."""
+TOPOLOGY_LEAFGROUP = "ib.coreweave.cloud/leafgroup"
+"""Node label CoreWeave sets: the InfiniBand leaf group (rail-optimized leaves) of the node."""
+TOPOLOGY_RACK = "node.coreweave.cloud/rack"
+"""Node label CoreWeave sets: the physical rack; for GB200 NVL72 the rack is the NVLink domain."""
+
+_VPC_PREFIXES = ("pod-cidr", "service-cidr", "internal-lb-cidr")
+"""Names of the VPC prefixes the CKS cluster takes its Pod, Service and internal LB ranges from."""
+
+
+def topology_levels(pool: PoolPlan) -> list[str]:
+    """Kueue Topology levels for a pool, coarse to fine, from CoreWeave's own node labels."""
+    levels = [TOPOLOGY_SUPERPOD, TOPOLOGY_LEAFGROUP]
+    if pool.system.nvlink_domain_nodes > 1:
+        levels.append(TOPOLOGY_RACK)
+    return [*levels, HOSTNAME_LABEL]
+
+
+def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
+    """The NodePool ``spec`` for one pool: sized by the plan, spares included; NVL72 pools in whole racks."""
+    instance_type = spec.coreweave.instance_type(pool.system.name)
+    if instance_type is None:  # the spec's cross-field check rejects this first
+        raise ValueError(f"no CoreWeave instance type for {pool.system.name}")
+    total = pool.total_nodes
+    return {
+        "computeClass": "default",
+        "instanceType": instance_type,
+        "targetNodes": total,
+        "autoscaling": pool.min_nodes < total,
+        "minNodes": pool.min_nodes,
+        "maxNodes": total,
+        "nodeLabels": pool_labels(plan, pool),
+        "nodeTaints": gpu_taints(spec.coreweave.acceptance_taint),
+    }
+
+
+def bucket_policy(bucket: str, org_id: str) -> str:
+    """A bucket access policy that denies every S3 action to principals outside ``org_id``."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyOutsideOrganization",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": ["s3:*"],
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"StringNotEquals": {"cw:PrincipalOrgID": [org_id]}},
+        }],
+    }, sort_keys=True)
+
+
+def _api_token() -> pulumi.Output[str] | None:
+    """The CoreWeave API token, as a secret: Pulumi config ``coreweave:token`` or ``COREWEAVE_API_TOKEN``."""
+    configured = pulumi.Config("coreweave").get_secret("token")
+    if configured is not None:
+        return configured
+    from_env = os.environ.get("COREWEAVE_API_TOKEN")
+    return pulumi.Output.secret(from_env) if from_env else None
 
 
 def build(ctx: ProviderContext) -> ProviderResult:
-    return ProviderResult(outputs={})
+    """VPC, CKS cluster, buckets, a Kubernetes provider for the cluster and one NodePool per spec pool."""
+    import pulumi_coreweave as coreweave
+    import pulumi_kubernetes as k8s
+
+    spec, plan, name = ctx.spec, ctx.plan, ctx.name
+    settings = spec.coreweave
+    zone = settings.zone or spec.zone
+    child = pulumi.ResourceOptions(parent=ctx.parent)
+
+    vpc = coreweave.NetworkingVpc(
+        f"{name}-vpc", name=f"{name}-vpc", zone=zone,
+        vpc_prefixes=[
+            {"name": _VPC_PREFIXES[0], "value": settings.pod_cidr},
+            {"name": _VPC_PREFIXES[1], "value": settings.service_cidr},
+            {"name": _VPC_PREFIXES[2], "value": settings.internal_lb_cidr},
+        ],
+        opts=child,
+    )
+    cks = coreweave.CksCluster(
+        f"{name}-cks", name=name, zone=zone, vpc_id=vpc.id, version=f"v{spec.kubernetes.version}",
+        public=settings.public_api, pod_cidr_name=_VPC_PREFIXES[0], service_cidr_name=_VPC_PREFIXES[1],
+        internal_lb_cidr_names=[_VPC_PREFIXES[2]],
+        opts=stateful(ctx.parent, plan),
+    )
+
+    buckets: dict[str, str] = {}
+    prefix = settings.bucket_prefix or name
+    for spec_bucket in spec.storage.buckets:
+        bucket_name = f"{prefix}-{spec_bucket.purpose}"
+        bucket = coreweave.ObjectStorageBucket(
+            f"{name}-{spec_bucket.purpose}", name=bucket_name, zone=zone,
+            tags={**cluster_tags(plan), "neocloud.io/purpose": spec_bucket.purpose},
+            opts=stateful(ctx.parent, plan),
+        )
+        coreweave.ObjectStorageBucketVersioning(
+            f"{name}-{spec_bucket.purpose}-versioning", bucket=bucket.name,
+            versioning_configuration={"status": "Enabled"}, opts=child,
+        )
+        coreweave.ObjectStorageBucketLifecycleConfiguration(
+            f"{name}-{spec_bucket.purpose}-lifecycle", bucket=bucket.name,
+            rules=[{
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "filter": {"prefix": ""},
+                "noncurrent_version_expiration": {"noncurrent_days": spec_bucket.noncurrent_version_days},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
+            }],
+            opts=child,
+        )
+        if settings.org_id is None:  # the spec's cross-field check requires org_id with buckets
+            raise ValueError("coreweave.org_id is required with storage.buckets")
+        coreweave.ObjectStorageBucketPolicy(
+            f"{name}-{spec_bucket.purpose}-policy", bucket=bucket.name,
+            policy=bucket_policy(bucket_name, settings.org_id), opts=child,
+        )
+        buckets[spec_bucket.purpose] = bucket_name
+
+    token = _api_token()
+    if token is None:
+        pulumi.log.warn("no CoreWeave API token in COREWEAVE_API_TOKEN or coreweave:token: the kubeconfig has no "
+                        "credentials, so NodePools cannot be applied")
+    kubeconfig = secret(
+        pulumi.Output.all(cks.api_server_endpoint, token).apply(
+            lambda args: render_kubeconfig(
+                cluster=name, server=str(args[0]), user={"token": args[1]} if args[1] else {}
+            )
+        )
+    )
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=child)
+
+    node_pools: dict[str, dict[str, Any]] = {}
+    for pool in plan.pools:
+        body = nodepool_spec(spec, plan, pool)
+        k8s.apiextensions.CustomResource(
+            f"{name}-{pool.name}-nodepool",
+            api_version=NODEPOOL_API_VERSION,
+            kind=NODEPOOL_KIND,
+            metadata={"name": f"{name}-{pool.name}", "labels": pool_labels(plan, pool)},
+            spec=body,
+            opts=pulumi.ResourceOptions(parent=ctx.pools[pool.name], provider=provider),
+        )
+        node_pools[pool.name] = {
+            "instance_type": body["instanceType"],
+            "target_nodes": body["targetNodes"],
+            "racks": pool.nvlink_domains if pool.system.nvlink_domain_nodes > 1 else None,
+        }
+
+    filesystem: dict[str, Any] | None = None
+    fs = spec.storage.filesystem
+    if fs is not None and fs.kind == "coreweave-vast":
+        gib = filesystem_gib(plan)
+        claim = f"{name}-shared"
+        k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-shared-fs",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=claim, namespace=settings.filesystem_namespace, labels=cluster_tags(plan)
+            ),
+            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteMany"],
+                storage_class_name=settings.filesystem_storage_class,
+                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{gib}Gi"}),
+            ),
+            opts=stateful(ctx.parent, plan, provider=provider),
+        )
+        filesystem = {"claim": claim, "namespace": settings.filesystem_namespace, "size_gib": gib}
+
+    outputs: dict[str, Any] = {
+        "kubeconfig": kubeconfig,
+        "coreweave": {
+            "zone": zone,
+            "vpc_id": vpc.id,
+            "cluster_id": cks.id,
+            "api_server_endpoint": cks.api_server_endpoint,
+            "buckets": buckets,
+            "node_pools": node_pools,
+            "filesystem": filesystem,
+        },
+        "topology_levels": {pool.name: topology_levels(pool) for pool in plan.pools},
+    }
+    return ProviderResult(outputs=outputs, kubernetes_provider=provider)

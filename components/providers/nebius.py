@@ -1,11 +1,272 @@
-"""Provider `nebius`: the planner and the component skeleton only, until its provider issue lands."""
+"""Provider ``nebius``: VPC network and subnet, a GPU cluster on the region's InfiniBand fabric, a Managed
+Kubernetes (mk8s) cluster with a CPU node group and GPU node groups in that GPU cluster, a shared filesystem sized
+by the planner, and versioned buckets.
+
+``pulumi-nebius`` is a community bridge of Nebius's official Terraform provider, installed with the optional
+extra ``neocloud[nebius]``; it is imported only inside ``build`` so the other providers work without it.
+
+Sources (resource and argument names are the SDK's own, ``pulumi_nebius`` 0.6.73):
+
+- A GPU cluster is tied to one InfiniBand fabric (``ComputeV1GpuCluster.infiniband_fabric``;
+  https://docs.nebius.com/compute/clusters/gpu#fabrics); hardware.md Neoclouds [S].
+- GB200 VMs have 4 GPUs and the NVLink domain spans the rack through an NVLink instance group
+  (``ComputeV1NvlInstanceGroup``, type ``GB200``, ``size`` = instances); a node group with NVLink has a fixed
+  node count (``Mk8sV1NodeGroup.fixed_node_count``: "except for a node group with NVLink").
+- mk8s node labels and taints apply to nodes created after the change and are not propagated to existing nodes
+  (``Mk8sV1NodeGroupTemplate.taints``), so an acceptance taint removed by the acceptance job stays removed.
+- Kubernetes API credentials come from the Nebius CLI (``nebius iam get-access-token``) through a kubeconfig
+  ``exec`` plugin; the cluster CA comes from ``status.control_plane.auth.cluster_ca_certificate``.
+"""
 
 from __future__ import annotations
 
-from . import ProviderContext, ProviderResult
+from typing import Any
 
-__all__ = ["build"]
+import pulumi
+
+from neocloud.plan import ClusterPlan, PoolPlan
+from neocloud.spec import ClusterSpec
+
+from ..labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, pool_labels
+from . import ProviderContext, ProviderResult
+from ._neocloud import (
+    ABORT_MULTIPART_DAYS,
+    HOSTNAME_LABEL,
+    filesystem_gib,
+    gpu_taints,
+    render_kubeconfig,
+    secret,
+    stateful,
+)
+
+__all__ = ["EXEC_CREDENTIAL", "NVL_GROUP_TYPES", "build", "nebius_labels", "rack_names", "topology_levels"]
+
+NVL_GROUP_TYPES = {"GB200": "GB200"}
+"""NVLink instance group ``type`` by catalog GPU (``ComputeV1NvlInstanceGroup.type``: GB200, GB300)."""
+
+EXEC_CREDENTIAL: dict[str, Any] = {
+    "exec": {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": "sh",
+        "args": [
+            "-c",
+            "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\","
+            "\"status\":{\"token\":\"%s\"}}' \"$(nebius iam get-access-token)\"",
+        ],
+        "interactiveMode": "Never",
+    }
+}
+"""Kubeconfig user: a short-lived IAM token from the Nebius CLI profile, never a stored secret."""
+
+_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+
+
+def nebius_labels(plan: ClusterPlan, **extra: str) -> dict[str, str]:
+    """Labels for Nebius resources (keys without '/', which Kubernetes-style prefixes would need)."""
+    return {"neocloud-cluster": plan.name, "neocloud-environment": plan.environment, "managed-by": "neocloud",
+            **extra}
+
+
+def rack_names(pool: PoolPlan) -> list[str]:
+    """One name per whole NVL72 rack of a pool (spares included): ``<pool>-r<index>``."""
+    return [f"{pool.name}-r{i}" for i in range(pool.nvlink_domains)]
+
+
+def topology_levels(pool: PoolPlan) -> list[str]:
+    """Kueue Topology levels for a pool: the rack (NVLink domain) label set per node group, then the host."""
+    if pool.system.nvlink_domain_nodes > 1:
+        return [LABEL_NVLINK_DOMAIN, HOSTNAME_LABEL]
+    return [HOSTNAME_LABEL]
+
+
+def _public_endpoint(status: Any) -> str | None:
+    """``status.control_plane.endpoints.public_endpoint`` of an mk8s cluster (None while unknown)."""
+    endpoints = getattr(getattr(status, "control_plane", None), "endpoints", None)
+    return getattr(endpoints, "public_endpoint", None)
+
+
+def _cluster_ca(status: Any) -> str | None:
+    """``status.control_plane.auth.cluster_ca_certificate`` of an mk8s cluster (None while unknown)."""
+    auth = getattr(getattr(status, "control_plane", None), "auth", None)
+    return getattr(auth, "cluster_ca_certificate", None)
+
+
+def _kube_network(service_cidr: str) -> Any:
+    return {"service_cidrs": [service_cidr]}
+
+
+def _taints(acceptance: bool) -> list[dict[str, str]]:
+    return [{"key": t["key"], "value": t["value"], "effect": _TAINT_EFFECTS[t["effect"]]}
+            for t in gpu_taints(acceptance)]
+
+
+def _cpu_template(platform: str, preset: str, subnet_id: pulumi.Input[str], cluster: str) -> Any:
+    return {
+        "resources": {"platform": platform, "preset": preset},
+        "boot_disk": {"type": "NETWORK_SSD", "size_gibibytes": 128},
+        "network_interfaces": [{"subnet_id": subnet_id}],
+        "metadata": {"labels": {LABEL_CLUSTER: cluster, "neocloud.io/role": "system"}},
+    }
+
+
+def _gpu_template(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan, *, gpu_cluster_id: pulumi.Input[str],
+                  subnet_id: pulumi.Input[str], filesystem_id: pulumi.Input[str] | None,
+                  extra_labels: dict[str, str], nvl_group_id: pulumi.Input[str] | None) -> Any:
+    settings = spec.nebius
+    platform = settings.platform(pool.system.name)
+    if platform is None:  # the spec's cross-field check rejects this first
+        raise ValueError(f"no Nebius platform for {pool.system.name}")
+    template: dict[str, Any] = {
+        "resources": {"platform": platform.platform, "preset": platform.preset},
+        "gpu_cluster": {"id": gpu_cluster_id},
+        "boot_disk": {"type": "NETWORK_SSD", "size_gibibytes": settings.boot_disk_gib},
+        "network_interfaces": [{"subnet_id": subnet_id}],
+        "metadata": {"labels": {**pool_labels(plan, pool), **extra_labels}},
+        "taints": _taints(settings.acceptance_taint),
+    }
+    if settings.drivers_preset:
+        template["gpu_settings"] = {"drivers_preset": settings.drivers_preset}
+    if filesystem_id is not None:
+        template["filesystems"] = [{
+            "attach_mode": "READ_WRITE",
+            "mount_tag": settings.filesystem_mount_tag,
+            "existing_filesystem": {"id": filesystem_id},
+        }]
+    if nvl_group_id is not None:
+        template["nvlink"] = {"nvl_instance_group_id": nvl_group_id}
+    return template
 
 
 def build(ctx: ProviderContext) -> ProviderResult:
-    return ProviderResult(outputs={})
+    """Network, GPU cluster, mk8s with CPU and GPU node groups, shared filesystem, buckets, Kubernetes provider."""
+    import pulumi_kubernetes as k8s
+    import pulumi_nebius as nebius
+
+    spec, plan, name = ctx.spec, ctx.plan, ctx.name
+    settings = spec.nebius
+    parent_id = settings.parent_id
+    fabric = spec.fabric.name
+    if parent_id is None or fabric is None:  # the spec's cross-field check requires both
+        raise ValueError("nebius.parent_id and fabric.name are required")
+    child = pulumi.ResourceOptions(parent=ctx.parent)
+    labels = nebius_labels(plan)
+
+    network = nebius.VpcV1Network(f"{name}-network", name=f"{name}-network", parent_id=parent_id, labels=labels,
+                                  opts=child)
+    subnet = nebius.VpcV1Subnet(f"{name}-subnet", name=f"{name}-subnet", parent_id=parent_id,
+                                network_id=network.id, labels=labels, opts=child)
+    gpu_cluster = nebius.ComputeV1GpuCluster(f"{name}-gpu-cluster", name=f"{name}-gpu-cluster",
+                                             parent_id=parent_id, infiniband_fabric=fabric, labels=labels,
+                                             opts=child)
+    control_plane: Any = {
+        "subnet_id": subnet.id,
+        "version": spec.kubernetes.version,
+        "etcd_cluster_size": settings.etcd_cluster_size,
+        "endpoints": {"public_endpoint": {"allowed_cidrs": list(settings.api_allowed_cidrs)}},
+    }
+    cluster = nebius.Mk8sV1Cluster(
+        f"{name}-mk8s", name=name, parent_id=parent_id, control_plane=control_plane,
+        kube_network=_kube_network(settings.service_cidr), labels=labels,
+        opts=stateful(ctx.parent, plan),
+    )
+
+    filesystem_id: pulumi.Output[str] | None = None
+    filesystem: dict[str, Any] | None = None
+    fs = spec.storage.filesystem
+    if fs is not None and fs.kind == "nebius-shared":
+        gib = filesystem_gib(plan)
+        shared = nebius.ComputeV1Filesystem(
+            f"{name}-shared-fs", name=f"{name}-shared", parent_id=parent_id, type=settings.filesystem_type,
+            size_gibibytes=gib, forbid_deletion=plan.environment == "prod", labels=labels,
+            opts=stateful(ctx.parent, plan),
+        )
+        filesystem_id = shared.id
+        filesystem = {"id": shared.id, "size_gib": gib, "type": settings.filesystem_type,
+                      "mount_tag": settings.filesystem_mount_tag}
+
+    nebius.Mk8sV1NodeGroup(
+        f"{name}-cpu", name="cpu", parent_id=cluster.id, fixed_node_count=settings.cpu_nodes,
+        template=_cpu_template(settings.cpu_platform, settings.cpu_preset, subnet.id, plan.name),
+        labels=labels, opts=child,
+    )
+
+    node_groups: dict[str, Any] = {}
+    for pool in plan.pools:
+        pool_opts = pulumi.ResourceOptions(parent=ctx.pools[pool.name])
+        if pool.system.nvlink_domain_nodes > 1:
+            group_type = NVL_GROUP_TYPES.get(pool.system.gpu)
+            if group_type is None:
+                raise ValueError(f"no NVLink instance group type for {pool.system.gpu}")
+            racks = []
+            for rack in rack_names(pool):
+                nvl = nebius.ComputeV1NvlInstanceGroup(
+                    f"{name}-{rack}-nvl", name=f"{name}-{rack}", parent_id=parent_id,
+                    size=pool.system.nvlink_domain_nodes, type=group_type, labels=labels, opts=pool_opts,
+                )
+                nebius.Mk8sV1NodeGroup(
+                    f"{name}-{rack}", name=rack, parent_id=cluster.id,
+                    fixed_node_count=pool.system.nvlink_domain_nodes,
+                    template=_gpu_template(spec, plan, pool, gpu_cluster_id=gpu_cluster.id, subnet_id=subnet.id,
+                                           filesystem_id=filesystem_id, nvl_group_id=nvl.id,
+                                           extra_labels={LABEL_RACK: rack, LABEL_NVLINK_DOMAIN: rack}),
+                    labels=labels, opts=pool_opts,
+                )
+                racks.append(rack)
+            node_groups[pool.name] = {"racks": racks, "nodes_per_rack": pool.system.nvlink_domain_nodes}
+        else:
+            autoscale = pool.min_nodes < pool.total_nodes
+            autoscaling: Any = (
+                {"min_node_count": pool.min_nodes, "max_node_count": pool.total_nodes} if autoscale else None
+            )
+            nebius.Mk8sV1NodeGroup(
+                f"{name}-{pool.name}", name=pool.name, parent_id=cluster.id,
+                template=_gpu_template(spec, plan, pool, gpu_cluster_id=gpu_cluster.id, subnet_id=subnet.id,
+                                       filesystem_id=filesystem_id, nvl_group_id=None, extra_labels={}),
+                autoscaling=autoscaling, fixed_node_count=None if autoscale else pool.total_nodes,
+                labels=labels, opts=pool_opts,
+            )
+            node_groups[pool.name] = {"nodes": pool.total_nodes, "min_nodes": pool.min_nodes}
+
+    buckets: dict[str, str] = {}
+    prefix = settings.bucket_prefix or name
+    for spec_bucket in spec.storage.buckets:
+        bucket_name = f"{prefix}-{spec_bucket.purpose}"
+        nebius.StorageV1Bucket(
+            f"{name}-{spec_bucket.purpose}", name=bucket_name, parent_id=parent_id,
+            versioning_policy="ENABLED",
+            lifecycle_configuration={"rules": [{
+                "id": "expire-noncurrent-versions",
+                "status": "ENABLED",
+                "filter": {"prefix": ""},
+                "noncurrent_version_expiration": {"noncurrent_days": spec_bucket.noncurrent_version_days},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
+            }]},
+            labels={**labels, "neocloud-purpose": spec_bucket.purpose},
+            opts=stateful(ctx.parent, plan),
+        )
+        buckets[spec_bucket.purpose] = bucket_name
+
+    kubeconfig = secret(
+        pulumi.Output.all(
+            cluster.status.apply(_public_endpoint), cluster.status.apply(_cluster_ca),
+        ).apply(lambda args: render_kubeconfig(cluster=name, server=str(args[0]), user=EXEC_CREDENTIAL,
+                                               ca_pem=args[1]))
+    )
+    provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=child)
+
+    outputs: dict[str, Any] = {
+        "kubeconfig": kubeconfig,
+        "nebius": {
+            "parent_id": parent_id,
+            "network_id": network.id,
+            "subnet_id": subnet.id,
+            "gpu_cluster_id": gpu_cluster.id,
+            "infiniband_fabric": fabric,
+            "cluster_id": cluster.id,
+            "node_groups": node_groups,
+            "filesystem": filesystem,
+            "buckets": buckets,
+        },
+        "topology_levels": {pool.name: topology_levels(pool) for pool in plan.pools},
+    }
+    return ProviderResult(outputs=outputs, kubernetes_provider=provider)
