@@ -19,6 +19,7 @@ from .errors import CONFIG_KEY, SpecError
 __all__ = [
     "COREWEAVE_INSTANCE_TYPES",
     "NEBIUS_PLATFORMS",
+    "AwsSettings",
     "Bucket",
     "Capacity",
     "CatalogOverrides",
@@ -394,6 +395,88 @@ class NebiusSettings(_Model):
         return NebiusPlatform(platform=default[0], preset=default[1]) if default else None
 
 
+EksLogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+"""EKS control plane log types (EKS API, LogSetup.types)."""
+
+
+def _default_eks_logs() -> list[EksLogType]:
+    # API calls, audit trail and IAM authentication: who did what to the cluster.
+    return ["api", "audit", "authenticator"]
+
+
+class AwsSettings(_Model):
+    """Settings for ``provider: aws`` (VPC, EKS, GPU node groups, FSx for Lustre, S3).
+
+    Quota defaults are AWS's published defaults; quotas are adjustable per account, so they are settings.
+    """
+
+    vpc_cidr: str = Field(
+        "10.0.0.0/16", pattern=_IPV4_CIDR,
+        description="VPC CIDR, /8 to /20. It is cut into eight equal slices: one private subnet per zone (GPU "
+        "pods take VPC IPs) and the last slice for the public (NAT) subnets.",
+    )
+    zones: list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$")]] = Field(
+        default_factory=list, max_length=6,
+        description="Zones for the EKS control plane and the system node group, on top of the GPU pools' zones. "
+        "EKS needs subnets in at least two zones; default: the GPU zones plus the region's next zone letters "
+        "(a, b, c...), so set this where those zone names do not exist in your account.",
+    )
+    api_public_cidrs: list[Annotated[str, Field(pattern=_IPV4_CIDR)]] = Field(
+        default_factory=list, max_length=40,
+        description="CIDRs allowed to reach the EKS public API endpoint (EKS allows at most 40). Empty: the "
+        "endpoint is private only, so Pulumi must run inside the VPC (or over VPN/Direct Connect).",
+    )
+    system_instance_type: str = Field(
+        "m7i.2xlarge", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+        description="Instance type of the CPU system node group (cluster add-ons, operators, Kueue).",
+    )
+    system_nodes: int = Field(2, ge=1, le=450, description="Nodes in the CPU system node group.")
+    gpu_ami_type: Literal[
+        "AL2023_x86_64_NVIDIA", "AL2023_ARM_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "BOTTLEROCKET_ARM_64_NVIDIA"
+    ] | None = Field(
+        None, description="EKS AMI type of GPU node groups; default AL2023_ARM_64_NVIDIA for Grace-based "
+        "systems (GB200), AL2023_x86_64_NVIDIA otherwise (EKS user guide, accelerated AMIs).",
+    )
+    root_volume_gib: int = Field(
+        512, ge=20, le=16384, description="Encrypted gp3 root volume of every node, GiB (images, caches)."
+    )
+    root_device_name: str = Field(
+        "/dev/xvda", pattern=r"^/dev/[a-z0-9]+$",
+        description="Root device of the node AMI (/dev/xvda for the EKS AL2023 AMIs).",
+    )
+    placement_block_nodes: int = Field(
+        448, ge=1, le=100_000,
+        description="Most nodes in one placement block (one node group, and on on-demand capacity one cluster "
+        "placement group). Blocks hold whole scalable units and NVLink domains. Smaller blocks pack nodes closer "
+        "but cost more node groups and resources; the default, 14 SUs of 32, keeps a 12,500-node pool within "
+        "28 node groups. At most node_group_max_nodes.",
+    )
+    node_group_max_nodes: int = Field(
+        450, ge=1, le=100_000,
+        description="EKS quota 'Nodes per managed node group' (default 450, adjustable; EKS service quotas).",
+    )
+    max_node_groups: int = Field(
+        30, ge=1, le=10_000,
+        description="EKS quota 'Managed node groups per cluster' (default 30, adjustable); the program warns "
+        "when the plan needs more.",
+    )
+    reservation_instances: dict[Annotated[str, Field(pattern=r"^cr-[0-9a-f]{8,17}$")],
+                                Annotated[int, Field(ge=1, le=100_000)]] = Field(
+        default_factory=dict,
+        description="Instances each capacity reservation holds (cr-... -> count). Default: Capacity Blocks are "
+        "filled up to 64 in listed order, On-Demand Capacity Reservations share the pool evenly.",
+    )
+    fsx_per_unit_throughput: Literal[125, 250, 500, 1000] | None = Field(
+        None, description="Force the FSx for Lustre PERSISTENT_2 tier in MB/s per TiB; default: the lowest tier "
+        "that meets the plan's throughput at the planned capacity.",
+    )
+    fsx_version: Literal["2.12", "2.15"] = Field("2.15", description="Lustre version of the FSx file system.")
+    control_plane_logs: list[EksLogType] = Field(
+        default_factory=_default_eks_logs,
+        description="EKS control plane log types sent to CloudWatch Logs.",
+    )
+
+
 Provider = Literal["aws", "nebius", "coreweave", "baremetal"]
 Environment = Literal["dev", "staging", "prod"]
 
@@ -422,6 +505,10 @@ class ClusterSpec(_Model):
     )  # type: ignore[arg-type]
     nebius: NebiusSettings = Field(
         default_factory=NebiusSettings, description="provider nebius: project, platforms, CIDRs, node groups."
+    )  # type: ignore[arg-type]
+
+    aws: AwsSettings = Field(
+        default_factory=AwsSettings, description="provider aws: VPC, EKS, placement blocks, quotas, FSx tier."
     )  # type: ignore[arg-type]
 
     def system(self, pool: Pool) -> System:
@@ -541,6 +628,7 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         if purposes.index(purpose) != i:
             add((f"storage.buckets[{i}].purpose", f"duplicate bucket purpose '{purpose}'"))
     problems.extend(_neocloud_problems(spec))
+    problems.extend(_aws_problems(spec))
     return problems
 
 
@@ -611,6 +699,62 @@ def _neocloud_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         if spec.environment == "prod" and not spec.nebius.api_allowed_cidrs:
             add(("nebius.api_allowed_cidrs", "required in prod: an empty list leaves the public Kubernetes API "
                  "open to the internet"))
+    return problems
+
+
+def _aws_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
+    """Checks for provider aws: the VPC can be cut into subnets, zones sit in the region, placement blocks fit
+    a node group and hold whole NVLink domains, and reservation sizes name the pools' reservations."""
+    problems: list[tuple[str, str]] = []
+    add = problems.append
+    if spec.provider != "aws":
+        return problems
+    aws = spec.aws
+    network, _, prefix = aws.vpc_cidr.partition("/")
+    octets = [int(o) for o in network.split(".")]
+    if any(o > 255 for o in octets):
+        add(("aws.vpc_cidr", f"'{aws.vpc_cidr}' is not an IPv4 network"))
+    elif not 8 <= int(prefix) <= 20:
+        add(("aws.vpc_cidr", f"prefix /{prefix} is outside /8 to /20 (AWS allows /16 to /28 per CIDR block; eight "
+             "private slices of at least /23 need /20 or larger)"))
+    elif (sum(o << (24 - 8 * i) for i, o in enumerate(octets)) & ((1 << (32 - int(prefix))) - 1)) != 0:
+        add(("aws.vpc_cidr", f"'{aws.vpc_cidr}' has host bits set; use the network address"))
+    for i, zone in enumerate(aws.zones):
+        if spec.region and not zone.startswith(spec.region):
+            add((f"aws.zones[{i}]", f"zone '{zone}' is not in region '{spec.region}'"))
+    if aws.placement_block_nodes > aws.node_group_max_nodes:
+        add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} exceeds aws.node_group_max_nodes "
+             f"{aws.node_group_max_nodes} (one placement block is one EKS managed node group)"))
+    if spec.environment == "prod" and "0.0.0.0/0" in aws.api_public_cidrs:
+        add(("aws.api_public_cidrs", "0.0.0.0/0 opens the prod Kubernetes API to the internet; list your "
+             "networks, or leave it empty for a private endpoint"))
+    reservations: set[str] = set()
+    for i, pool in enumerate(spec.pools):
+        reservations.update(pool.capacity.reservation_ids)
+        system = SYSTEMS.get(pool.system)
+        if system is None:
+            continue
+        domain = system.nvlink_domain_nodes
+        if domain > aws.placement_block_nodes:
+            add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} splits pools[{i}]'s NVLink domains of "
+                 f"{domain} nodes ({pool.system}); use at least {domain}"))
+        if system.kind == "aws-ultraserver" and tuple(int(x) for x in spec.kubernetes.version.split(".")) < (1, 33):
+            # EKS supports P6e-GB200 UltraServers from Kubernetes 1.33 (EKS user guide, ml-eks-nvidia-ultraserver).
+            add(("kubernetes.version", f"{pool.system} (pools[{i}]) needs EKS 1.33 or later; got "
+                 f"{spec.kubernetes.version}"))
+        counts = [aws.reservation_instances[r] for r in pool.capacity.reservation_ids
+                  if r in aws.reservation_instances]
+        if len(counts) == len(pool.capacity.reservation_ids) and counts and sum(counts) < pool.total_nodes:
+            add(("aws.reservation_instances", f"pools[{i}]'s reservations hold {sum(counts)} instances; the pool "
+                 f"needs {pool.total_nodes} (nodes + spares)"))
+        if pool.capacity.source == "capacity-block":
+            for rid in pool.capacity.reservation_ids:
+                if aws.reservation_instances.get(rid, 0) > CAPACITY_BLOCK_MAX_INSTANCES:
+                    add((f"aws.reservation_instances.{rid}", f"{aws.reservation_instances[rid]} exceeds the "
+                         f"{CAPACITY_BLOCK_MAX_INSTANCES} instances one Capacity Block holds"))
+    for rid in aws.reservation_instances:
+        if rid not in reservations:
+            add((f"aws.reservation_instances.{rid}", f"'{rid}' is not in any pool's capacity.reservation_ids"))
     return problems
 
 

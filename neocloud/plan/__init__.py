@@ -3,15 +3,20 @@
 from .cluster import ClusterPlan, PoolPlan, build_plan
 from .cost import PoolCost, pool_cost
 from .fabric import Cables, FabricPlan, RailCabling, Transceivers, size_fabric
+from .fsx import FSX_PERSISTENT_2_TIERS, FsxSizing, round_fsx_capacity_gib, size_fsx_lustre
+from .placement import PlacementBlock, plan_placement_blocks
 from .power import PoolPower, pool_power
 from .racks import RackGroup, RackLayout, ScalableUnit, plan_racks, plan_scalable_units
 from .storage import STORAGE_TIERS_PER_SU, StoragePlan, size_storage
 
 __all__ = [
+    "FSX_PERSISTENT_2_TIERS",
     "STORAGE_TIERS_PER_SU",
     "Cables",
     "ClusterPlan",
     "FabricPlan",
+    "FsxSizing",
+    "PlacementBlock",
     "PoolCost",
     "PoolPlan",
     "PoolPower",
@@ -22,10 +27,13 @@ __all__ = [
     "StoragePlan",
     "Transceivers",
     "build_plan",
+    "plan_placement_blocks",
     "plan_racks",
     "plan_scalable_units",
     "pool_cost",
     "pool_power",
+    "round_fsx_capacity_gib",
     "size_fabric",
+    "size_fsx_lustre",
     "size_storage",
 ]

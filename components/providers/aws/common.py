@@ -1,0 +1,48 @@
+"""Shared helpers of the AWS provider: tags, resource options for stateful resources, the IAM partition."""
+
+from __future__ import annotations
+
+import pulumi
+
+from neocloud.plan import ClusterPlan, PoolPlan
+
+from ...labels import LABEL_POOL, PREFIX, cluster_tags
+
+__all__ = ["partition", "pool_tags", "stateful", "tags"]
+
+
+def tags(plan: ClusterPlan, **extra: str) -> dict[str, str]:
+    """``cluster_tags`` plus ``extra`` (keys given without the ``neocloud.io/`` prefix); plain values only, so
+    policies can read them during a preview."""
+    out = cluster_tags(plan)
+    out.update({f"{PREFIX}/{k.replace('_', '-')}": str(v) for k, v in extra.items()})
+    return out
+
+
+def pool_tags(plan: ClusterPlan, pool: PoolPlan, **extra: str) -> dict[str, str]:
+    """Tags of a pool's resources: the cluster's, the pool's name and system, and ``extra``."""
+    out = tags(plan, system=pool.system.name, **extra)
+    out[LABEL_POOL] = pool.name
+    return out
+
+
+def stateful(plan: ClusterPlan, parent: pulumi.Resource, *, protect_in_prod: bool = True,
+             **kwargs: object) -> pulumi.ResourceOptions:
+    """Options for resources that hold data (EKS cluster, FSx, buckets, the KMS key): never deleted with the
+    stack (``retain_on_delete``), and in prod not deletable at all without an explicit unprotect."""
+    return pulumi.ResourceOptions(
+        parent=parent,
+        protect=protect_in_prod and plan.environment == "prod",
+        retain_on_delete=True,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def partition(region: str | None) -> str:
+    """The ARN partition of ``region``: ``aws-cn`` for China, ``aws-us-gov`` for GovCloud, else ``aws``
+    (AWS General Reference, ARN format). Computed here so the program needs no invoke."""
+    if region and region.startswith("cn-"):
+        return "aws-cn"
+    if region and region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"

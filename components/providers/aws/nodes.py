@@ -1,0 +1,250 @@
+"""GPU node groups by placement block, and the CPU system node group.
+
+Per placement block (``neocloud.plan.placement``): one launch template, one EKS managed node group and, on
+on-demand capacity only, one cluster placement group. Reserved capacity (an On-Demand Capacity Reservation or a
+Capacity Block) is targeted explicitly in the launch template and gets no placement group: the reservation
+already fixes placement, and forcing a placement group on it fails with capacity errors (terraform-aws-eks #3730,
+hardware.md AWS [S]).
+
+Launch template facts:
+
+- One EFA interface per network card: card 0 is the primary interface (device index 0, ``efa``: EFA with ENA,
+  which carries the node's IP), every further card gets an ``efa-only`` interface at device index 1 (EC2 user
+  guide, "Maximize network bandwidth on Amazon EC2 instances with multiple network cards"; ``efa-only``
+  interfaces carry no IP address, which keeps 32-card p5 nodes from draining the subnet) [P].
+- Every EFA interface carries the EFA security group; the primary one also the EKS cluster security group
+  (AWS PCS user guide, EFA launch templates: "Every EFA needs the security group that enables EFA traffic") [P].
+- Capacity Blocks: ``InstanceMarketOptions.MarketType = capacity-block`` and
+  ``CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId``, instance type in the
+  template, node group ``capacityType: CAPACITY_BLOCK`` (EKS user guide, "Create a managed node group with
+  Capacity Blocks for ML") [P].
+- IMDSv2 only (``http_tokens: required``) with a hop limit of 2, so pods behind the node's network namespace can
+  still reach the metadata service (EKS best practices, "Restrict access to the instance profile") [P].
+- The root volume is an encrypted gp3 volume.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from neocloud.plan import ClusterPlan, PlacementBlock, PoolPlan
+from neocloud.spec import ClusterSpec
+
+from ...labels import (
+    ACCEPTANCE_TAINT,
+    GPU_TAINT,
+    LABEL_CLUSTER,
+    LABEL_NVLINK_DOMAIN,
+    LABEL_SU,
+    PREFIX,
+    pool_labels,
+)
+from .common import pool_tags, tags
+from .eks import ControlPlane
+from .network import Network
+
+__all__ = [
+    "EKS_TAINT_EFFECTS",
+    "IMDS_HOP_LIMIT",
+    "block_labels",
+    "build_pool_blocks",
+    "build_system_node_group",
+    "efa_interfaces",
+    "gpu_ami_type",
+]
+
+IMDS_HOP_LIMIT = 2
+"""IMDSv2 response hop limit: 2 lets containers reach IMDS through the node (EKS best practices) [P]."""
+
+EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
+"""Kubernetes taint effects as the EKS node group API spells them (EKS API, Taint.effect) [P]."""
+
+_GRACE_GPUS = ("GB200", "GB300")
+"""GPUs that come with Grace (Arm) CPUs: their instances need the ARM AMI (EKS user guide, P6e-GB200) [P]."""
+
+ROLE_LABEL = f"{PREFIX}/role"
+
+
+@dataclass(frozen=True)
+class BlockResources:
+    """What one placement block registered."""
+
+    block: PlacementBlock
+    launch_template: aws.ec2.LaunchTemplate
+    node_group: aws.eks.NodeGroup
+    placement_group: aws.ec2.PlacementGroup | None
+
+
+def gpu_ami_type(spec: ClusterSpec, pool: PoolPlan) -> str:
+    """The EKS AMI type of a GPU pool: the spec's choice, else the accelerated AL2023 AMI for the CPU arch."""
+    if spec.aws.gpu_ami_type:
+        return spec.aws.gpu_ami_type
+    return "AL2023_ARM_64_NVIDIA" if pool.system.gpu in _GRACE_GPUS else "AL2023_x86_64_NVIDIA"
+
+
+def efa_interfaces(cards: int, primary_groups: list[Any], efa_group: Any) -> list[Any]:
+    """Launch template network interfaces: ``efa`` on card 0 (device 0), ``efa-only`` on cards 1.. (device 1)."""
+    interfaces: list[Any] = [{
+        "network_card_index": 0, "device_index": 0, "interface_type": "efa",
+        "security_groups": primary_groups, "delete_on_termination": True,
+    }]
+    interfaces += [
+        {"network_card_index": card, "device_index": 1, "interface_type": "efa-only",
+         "security_groups": [efa_group], "delete_on_termination": True}
+        for card in range(1, cards)
+    ]
+    return interfaces
+
+
+def block_labels(plan: ClusterPlan, pool: PoolPlan, block: PlacementBlock) -> dict[str, str]:
+    """Node labels of a block's node group: the pool's, the SU (= placement block on AWS) and, where the block is
+    one multi-node NVLink domain (an UltraServer), the domain."""
+    labels = dict(pool_labels(plan, pool))
+    labels[LABEL_SU] = str(block.index)
+    if pool.system.nvlink_domain_nodes > 1 and block.domains == 1:
+        labels[LABEL_NVLINK_DOMAIN] = str(block.first_domain)
+    return labels
+
+
+def _taints() -> list[Any]:
+    return [{"key": t["key"], "value": t["value"], "effect": EKS_TAINT_EFFECTS[t["effect"]]}
+            for t in (GPU_TAINT, ACCEPTANCE_TAINT)]
+
+
+def _root_volume(spec: ClusterSpec) -> list[Any]:
+    return [{
+        "device_name": spec.aws.root_device_name,
+        "ebs": {"volume_size": spec.aws.root_volume_gib, "volume_type": "gp3", "encrypted": True,
+                "delete_on_termination": True},
+    }]
+
+
+def _metadata() -> Any:
+    return {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": IMDS_HOP_LIMIT,
+            "instance_metadata_tags": "disabled"}
+
+
+def _tag_specifications(resource_tags: dict[str, str]) -> list[Any]:
+    # Instances, their volumes and interfaces carry the same plain-value tags as the template.
+    return [{"resource_type": kind, "tags": resource_tags} for kind in ("instance", "volume", "network-interface")]
+
+
+def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan,
+                      blocks: tuple[PlacementBlock, ...], network: Network, control: ControlPlane,
+                      parent: pulumi.Resource) -> list[BlockResources]:
+    """Launch template, node group and (on-demand) placement group per block, all in the pool's one subnet."""
+    zone = pool.zone
+    if zone is None:  # the spec requires a zone for every AWS pool; this guards direct callers
+        raise ValueError(f"pool {pool.name} has no zone")
+    subnet = network.private_subnets[zone]
+    cards = pool.system.efa_network_cards
+    if cards is None:  # the spec requires catalog.systems.<system>.efa_network_cards for such systems
+        raise ValueError(f"{pool.system.name} has no efa_network_cards")
+    cluster_sg = control.cluster.vpc_config.cluster_security_group_id
+    opts = pulumi.ResourceOptions(parent=parent)
+    out: list[BlockResources] = []
+    for block in blocks:
+        base = f"{name}-{block.name}"
+        block_tags = pool_tags(plan, pool, su=str(block.index), placement_block=block.name,
+                               capacity=block.capacity_source, zone=zone,
+                               plan_sus=f"{block.scalable_units[0]}-{block.scalable_units[-1]}")
+        if block.reservation_id:
+            block_tags[f"{PREFIX}/reservation"] = block.reservation_id
+        placement_group = None
+        lt_args: dict[str, Any] = {}
+        if block.placement_group:
+            placement_group = aws.ec2.PlacementGroup(f"{base}-pg", strategy="cluster", tags=block_tags, opts=opts)
+            lt_args["placement"] = {"group_name": placement_group.name}
+        else:
+            lt_args["capacity_reservation_specification"] = {
+                "capacity_reservation_target": {"capacity_reservation_id": block.reservation_id}
+            }
+            if block.capacity_source == "capacity-block":
+                lt_args["instance_market_options"] = {"market_type": "capacity-block"}
+        template = aws.ec2.LaunchTemplate(
+            f"{base}-lt",
+            description=f"{plan.name} {pool.name} block {block.index}: {cards} EFA interfaces",
+            instance_type=pool.system.name,
+            network_interfaces=efa_interfaces(cards, [network.efa_security_group.id, cluster_sg],
+                                              network.efa_security_group.id),
+            metadata_options=_metadata(),
+            block_device_mappings=_root_volume(spec),
+            tag_specifications=_tag_specifications(block_tags),
+            update_default_version=True,
+            tags=block_tags,
+            opts=opts,
+            **lt_args,
+        )
+        node_group = aws.eks.NodeGroup(
+            f"{base}-ng",
+            cluster_name=control.cluster.name,
+            node_role_arn=control.node_role.arn,
+            subnet_ids=[subnet.id],
+            ami_type=gpu_ami_type(spec, pool),
+            capacity_type="CAPACITY_BLOCK" if block.capacity_source == "capacity-block" else "ON_DEMAND",
+            launch_template=_template_ref(template),
+            scaling_config=_scaling(block.min_nodes, block.nodes, block.nodes),
+            labels=block_labels(plan, pool, block),
+            taints=_taints(),
+            # GPU nodes are too valuable to roll many at once; one at a time keeps jobs' spares in play.
+            update_config=_ONE_AT_A_TIME,
+            node_repair_config=_NODE_REPAIR,
+            tags=block_tags,
+            # The cluster autoscaler or an operator moves desired size; Pulumi must not reset it on every up.
+            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["scalingConfig.desiredSize"],
+                                        depends_on=list(control.node_role_policies)),
+        )
+        out.append(BlockResources(block, template, node_group, placement_group))
+    return out
+
+
+_ONE_AT_A_TIME: Any = {"max_unavailable": 1}
+_NODE_REPAIR: Any = {"enabled": True}
+"""EKS node auto repair replaces nodes whose health checks fail (EKS user guide, node health) [P]."""
+
+
+def _scaling(min_size: int, max_size: int, desired: int) -> Any:
+    return {"min_size": min_size, "max_size": max_size, "desired_size": desired}
+
+
+def _template_ref(template: aws.ec2.LaunchTemplate) -> Any:
+    return {"id": template.id, "version": template.latest_version.apply(str)}
+
+
+def _system_ami_type(instance_type: str) -> str:
+    # Graviton families carry a 'g' after the generation digit (m7g, c8g, r7gd); they need the ARM AMI.
+    return "AL2023_ARM_64_STANDARD" if re.match(r"^[a-z]+\d+g", instance_type) else "AL2023_x86_64_STANDARD"
+
+
+def build_system_node_group(name: str, spec: ClusterSpec, plan: ClusterPlan, network: Network,
+                            control: ControlPlane, parent: pulumi.Resource) -> aws.eks.NodeGroup:
+    """CPU nodes for add-ons and operators, across every zone, with the same IMDSv2 and root-volume rules."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    system_tags = tags(plan, role="system")
+    template = aws.ec2.LaunchTemplate(
+        f"{name}-system-lt", description=f"{plan.name} system nodes",
+        metadata_options=_metadata(), block_device_mappings=_root_volume(spec),
+        tag_specifications=_tag_specifications(system_tags), update_default_version=True, tags=system_tags,
+        opts=opts,
+    )
+    nodes = spec.aws.system_nodes
+    return aws.eks.NodeGroup(
+        f"{name}-system-ng",
+        cluster_name=control.cluster.name,
+        node_role_arn=control.node_role.arn,
+        subnet_ids=[network.private_subnets[z].id for z in network.zones],
+        instance_types=[spec.aws.system_instance_type],
+        ami_type=_system_ami_type(spec.aws.system_instance_type),
+        capacity_type="ON_DEMAND",
+        launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+        scaling_config=_scaling(nodes, 2 * nodes, nodes),
+        labels={LABEL_CLUSTER: plan.name, ROLE_LABEL: "system"},
+        tags=system_tags,
+        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["scalingConfig.desiredSize"],
+                                    depends_on=list(control.node_role_policies)),
+    )
