@@ -7,7 +7,10 @@ from typing import Any
 import pulumi
 
 from neocloud import ClusterPlan, ClusterSpec
+from neocloud.plan.slurm import slurm_topology_yaml
 
+from .kubernetes import KubernetesLayer
+from .kubernetes.layer import su_groups_from_placement_blocks
 from .pool import GpuPool
 from .providers import ProviderContext, ProviderResult, build_provider
 
@@ -42,5 +45,12 @@ class GpuCluster(pulumi.ComponentResource):
         self.infrastructure: ProviderResult = build_provider(
             ProviderContext(name=name, spec=spec, plan=plan, parent=self, pools=self.pools)
         )
-        self.stack_outputs: dict[str, Any] = {"plan": plan.to_dict(), **self.infrastructure.outputs}
+        self.stack_outputs: dict[str, Any] = {"plan": plan.to_dict(), **self.infrastructure.outputs,
+                                              "slurm_topology": slurm_topology_yaml(plan)}
+        self.kubernetes: KubernetesLayer | None = None
+        if self.infrastructure.kubernetes_provider is not None:
+            self.kubernetes = KubernetesLayer(
+                f"{name}-kubernetes", spec=spec, plan=plan, kubernetes_provider=self.infrastructure.kubernetes_provider,
+                su_groups=su_groups_from_placement_blocks(self.infrastructure.outputs), opts=child)
+            self.stack_outputs.update(self.kubernetes.outputs)
         self.register_outputs({})

@@ -20,6 +20,7 @@ __all__ = [
     "COREWEAVE_INSTANCE_TYPES",
     "NEBIUS_PLATFORMS",
     "AwsSettings",
+    "Backend",
     "Bucket",
     "Capacity",
     "CatalogOverrides",
@@ -199,11 +200,39 @@ class Queue(_Model):
     group: str | None = Field(None, description="Identity-provider group bound to the team's Role.")
 
 
+_HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""A Gateway API hostname: a lower-case DNS name, optionally with a leading wildcard label."""
+
+
+class Backend(_Model):
+    """An inference Service behind the traffic regulator."""
+
+    service: Name = Field("inference", description="Service name in the team's namespace.")
+    port: int = Field(
+        8000, ge=1, le=65535, description="Service port (8000 is the default port of vLLM's OpenAI-compatible server)."
+    )
+    path_prefix: str = Field("/", pattern=r"^/[-A-Za-z0-9_./]*$", description="Path prefix routed to the Service.")
+
+
 class TrafficRegulator(_Model):
     """Gateway in front of inference services: a rate limit and a slow-start window after an outage."""
 
-    requests_per_second: int = Field(ge=1, description="Global rate limit per route.")
+    requests_per_second: int = Field(
+        ge=1, description="Rate limit per route, in requests per second, enforced by each Envoy proxy replica."
+    )
     slow_start_seconds: int = Field(60, ge=1, le=3600, description="Ramp-up window for endpoints that come back.")
+    team: Name | None = Field(
+        None, description="Team whose namespace holds the gateway and the inference Services it fronts; default: "
+        "the first queue with workload inference.",
+    )
+    backends: list[Backend] = Field(
+        default_factory=lambda: [Backend()], min_length=1, max_length=32,  # type: ignore[call-arg]
+        description="Inference Services behind the gateway, one HTTPRoute each.",
+    )
+    hostnames: list[Annotated[str, Field(pattern=_HOSTNAME)]] = Field(
+        default_factory=list, max_length=16, description="Host names the routes answer (empty: any host)."
+    )
+    listener_port: int = Field(80, ge=1, le=65535, description="HTTP port of the gateway listener.")
 
 
 class Kubernetes(_Model):
@@ -214,6 +243,20 @@ class Kubernetes(_Model):
     traffic_regulator: TrafficRegulator | None = Field(
         None, description="Gateway rate limit and slow start for inference services (none: no gateway)."
     )
+    acceptance_busbw_fraction: float = Field(
+        0.8, gt=0, le=1,
+        description="Node acceptance passes when NCCL all-reduce bus bandwidth reaches this fraction of the "
+        "fabric line rate per node (NIC Gbit/s x rails, or EFA Gbit/s); a site choice, not a hardware fact.",
+    )
+
+    def regulated_team(self) -> str | None:
+        """The team the traffic regulator fronts: its ``team``, else the first inference queue's team."""
+        regulator = self.traffic_regulator
+        if regulator is None:
+            return None
+        if regulator.team is not None:
+            return regulator.team
+        return next((q.team for q in self.queues if q.workload == "inference"), None)
 
 
 class Power(_Model):
@@ -506,7 +549,6 @@ class ClusterSpec(_Model):
     nebius: NebiusSettings = Field(
         default_factory=NebiusSettings, description="provider nebius: project, platforms, CIDRs, node groups."
     )  # type: ignore[arg-type]
-
     aws: AwsSettings = Field(
         default_factory=AwsSettings, description="provider aws: VPC, EKS, placement blocks, quotas, FSx tier."
     )  # type: ignore[arg-type]
@@ -628,6 +670,7 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         if purposes.index(purpose) != i:
             add((f"storage.buckets[{i}].purpose", f"duplicate bucket purpose '{purpose}'"))
     problems.extend(_neocloud_problems(spec))
+    problems.extend(_kubernetes_problems(spec))
     problems.extend(_aws_problems(spec))
     return problems
 
@@ -646,6 +689,43 @@ _FILESYSTEMS_BY_PROVIDER: Mapping[str, tuple[str, ...]] = {
     "coreweave": ("coreweave-vast", "external"),
     "baremetal": ("external",),
 }
+
+
+def _kubernetes_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
+    """Checks for the Kubernetes layer: team quotas fit their pool's schedulable GPUs (spares excluded, as
+    Kueue must not promise hot spares), and the traffic regulator fronts a known team."""
+    problems: list[tuple[str, str]] = []
+    add = problems.append
+    queues = spec.kubernetes.queues
+    pools = {p.name: p for p in spec.pools}
+    quota: dict[str, int] = {}
+    for queue in queues:
+        pool = pools.get(queue.pool or spec.pools[0].name)
+        if pool is not None:
+            quota[pool.name] = quota.get(pool.name, 0) + queue.gpu_quota
+    for name, total in quota.items():
+        pool = pools[name]
+        system = SYSTEMS.get(pool.system)
+        if system is None:
+            continue
+        gpus = pool.nodes * system.gpus_per_node
+        if total > gpus:
+            add(("kubernetes.queues", f"gpu_quota of the queues on pool '{name}' sums to {total}, more than its "
+                 f"{gpus} schedulable GPUs ({pool.nodes} nodes x {system.gpus_per_node}; spares excluded)"))
+    regulator = spec.kubernetes.traffic_regulator
+    if regulator is not None:
+        teams = [q.team for q in queues]
+        if regulator.team is not None and regulator.team not in teams:
+            add(("kubernetes.traffic_regulator.team", f"unknown team '{regulator.team}'; teams: "
+                 f"{', '.join(teams) or 'none'}"))
+        elif regulator.team is None and not any(q.workload == "inference" for q in queues):
+            add(("kubernetes.traffic_regulator.team", "required: no queue has workload inference"))
+        services = [b.service for b in regulator.backends]
+        for i, service in enumerate(services):
+            if services.index(service) != i:
+                add((f"kubernetes.traffic_regulator.backends[{i}].service", f"duplicate service '{service}' (one "
+                     "HTTPRoute per Service)"))
+    return problems
 
 
 def _neocloud_problems(spec: ClusterSpec) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from neocloud.plan import ClusterPlan, PoolPlan
 
 from . import ProviderContext, ProviderResult
 
-__all__ = ["bill_of_materials", "build"]
+__all__ = ["bill_of_materials", "build", "kubernetes_provider"]
 
 
 def bill_of_materials(plan: ClusterPlan, pool: PoolPlan, switch: str) -> dict[str, Any]:
@@ -57,11 +57,15 @@ def build(ctx: ProviderContext) -> ProviderResult:
             for p in plan.pools
         },
     }
-    kubernetes_provider = None
-    kubeconfig = pulumi.Config("neocloud").get_secret("kubeconfig")
-    if kubeconfig is not None:
-        import pulumi_kubernetes as k8s
+    return ProviderResult(outputs=outputs, kubernetes_provider=kubernetes_provider(ctx))
 
-        kubernetes_provider = k8s.Provider(f"{ctx.name}-k8s", kubeconfig=kubeconfig,
-                                           opts=pulumi.ResourceOptions(parent=ctx.parent))
-    return ProviderResult(outputs=outputs, kubernetes_provider=kubernetes_provider)
+
+def kubernetes_provider(ctx: ProviderContext) -> Any:
+    """The existing cluster's API: kubeconfig from the ``neocloud:kubeconfig`` secret config if set, else the
+    ambient kubeconfig (pulumi-kubernetes' default: ``$KUBECONFIG`` or ``~/.kube/config``); the context from
+    ``neocloud:kubeContext`` if set, else the kubeconfig's current context."""
+    import pulumi_kubernetes as k8s
+
+    config = pulumi.Config("neocloud")
+    return k8s.Provider(f"{ctx.name}-k8s", kubeconfig=config.get_secret("kubeconfig"),
+                        context=config.get("kubeContext"), opts=pulumi.ResourceOptions(parent=ctx.parent))

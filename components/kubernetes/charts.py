@@ -1,0 +1,147 @@
+"""Pinned Helm charts and the values the layer sets on them.
+
+Every chart version is pinned here, in code. Every values key set below exists in the chart's upstream
+``values.yaml`` at that version (vendored in ``shared/vendor/`` and, for Kueue, ``tests/kubernetes/vendor/``);
+``tests/kubernetes`` walks the captured Release ``values`` input to check it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from ..labels import ACCEPTANCE_TAINT, GPU_TAINT
+
+__all__ = [
+    "EFA_DEVICE_PLUGIN",
+    "ENVOY_GATEWAY",
+    "GPU_OPERATOR",
+    "KUEUE",
+    "NETWORK_OPERATOR",
+    "ChartPin",
+    "efa_device_plugin_values",
+    "gpu_operator_values",
+    "kueue_values",
+    "network_operator_values",
+    "node_tolerations",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPin:
+    """A chart at a pinned version: ``repo`` is a Helm repository URL, or ``None`` for an OCI chart reference."""
+
+    chart: str
+    version: str
+    repo: str | None
+    namespace: str
+    source: str
+    """Where the version comes from."""
+
+
+GPU_OPERATOR = ChartPin(
+    chart="gpu-operator", version="v26.7.0", repo="https://helm.ngc.nvidia.com/nvidia", namespace="gpu-operator",
+    # The in-repo Chart.yaml says v1.0.0-devel even at the tag; release CI stamps the version (vendor/SOURCES.md).
+    source="NVIDIA/gpu-operator tag v26.7.0 (10ee5b36)",
+)
+NETWORK_OPERATOR = ChartPin(
+    chart="network-operator", version="26.4.1", repo="https://helm.ngc.nvidia.com/nvidia",
+    namespace="nvidia-network-operator", source="Mellanox/network-operator tag v26.4.1 Chart.yaml (85afd6d9)",
+)
+EFA_DEVICE_PLUGIN = ChartPin(
+    chart="aws-efa-k8s-device-plugin", version="v0.5.30", repo="https://aws.github.io/eks-charts",
+    namespace="kube-system", source="aws/eks-charts stable/aws-efa-k8s-device-plugin Chart.yaml (52396092)",
+)
+KUEUE = ChartPin(
+    chart="oci://registry.k8s.io/kueue/charts/kueue", version="0.19.2", repo=None, namespace="kueue-system",
+    source="kubernetes-sigs/kueue tag v0.19.2 charts/kueue/Chart.yaml (8eab6877); CRDs vendored at the same tag",
+)
+ENVOY_GATEWAY = ChartPin(
+    chart="oci://docker.io/envoyproxy/gateway-helm", version="v1.9.0", repo=None, namespace="envoy-gateway-system",
+    source="envoyproxy/gateway tag v1.9.0 (39763b1c); its BackendTrafficPolicy CRD is vendored at the same tag",
+)
+
+
+def node_tolerations() -> list[dict[str, str]]:
+    """Tolerations for node agents (drivers, device plugins, exporters) on GPU nodes: the GPU taint and the
+    node-acceptance taint, since acceptance needs the drivers and device plugins running first."""
+    return [
+        {"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]},
+        {"key": ACCEPTANCE_TAINT["key"], "operator": "Exists", "effect": ACCEPTANCE_TAINT["effect"]},
+    ]
+
+
+def gpu_operator_values(*, install_driver: bool, rdma: bool, host_mofed: bool = False) -> dict[str, Any]:
+    """NVIDIA GPU Operator values.
+
+    ``install_driver=False`` where the node image already carries the driver and container toolkit (the EKS
+    optimized accelerated AMIs do, per the Amazon EKS user guide). ``rdma=True`` turns on GPUDirect RDMA
+    (``driver.rdma``) against the DOCA/MOFED driver the Network Operator installs, or the host's own
+    (``host_mofed``). DCGM exporter metrics are enabled with a Prometheus ServiceMonitor.
+    """
+    control_plane = {"key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "",
+                     "effect": "NoSchedule"}
+    return {
+        "daemonsets": {"tolerations": node_tolerations()},
+        "driver": {"enabled": install_driver, "rdma": {"enabled": rdma, "useHostMofed": host_mofed}},
+        "toolkit": {"enabled": install_driver},
+        "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": True}},
+        "node-feature-discovery": {"worker": {"tolerations": [control_plane, *node_tolerations()]}},
+    }
+
+
+def network_operator_values() -> dict[str, Any]:
+    """NVIDIA Network Operator values: its operands tolerate GPU and acceptance taints, and its own Node Feature
+    Discovery is off because the GPU Operator's NFD already labels the NICs (PCI classes 02xx are in the GPU
+    Operator chart's ``deviceClassWhitelist``); two NFD deployments would fight over the same labels."""
+    control_plane = [
+        {"key": "node-role.kubernetes.io/master", "operator": "Equal", "value": "", "effect": "NoSchedule"},
+        {"key": "node-role.kubernetes.io/control-plane", "operator": "Equal", "value": "", "effect": "NoSchedule"},
+    ]
+    return {
+        "nfd": {"enabled": False},
+        "sriovNetworkOperator": {"enabled": False},
+        "operator": {"tolerations": [*control_plane, *node_tolerations()]},
+    }
+
+
+def efa_device_plugin_values() -> dict[str, Any]:
+    """AWS EFA device plugin values: run on GPU nodes through their taints. The chart's own
+    ``supportedInstanceLabels`` already selects the EFA instance types."""
+    return {"tolerations": node_tolerations()}
+
+
+KUEUE_CONFIGURATION: Mapping[str, Any] = {
+    # The chart's default controller_manager_config.yaml at v0.19.2 (charts/kueue/values.yaml), unchanged ...
+    "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+    "kind": "Configuration",
+    "health": {"healthProbeBindAddress": ":8081"},
+    "metrics": {"bindAddress": ":8443"},
+    "webhook": {"port": 9443},
+    "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
+    "controller": {"groupKindConcurrency": {
+        "Job.batch": 5, "Pod": 5, "Workload.kueue.x-k8s.io": 10, "LocalQueue.kueue.x-k8s.io": 5,
+        "ClusterQueue.kueue.x-k8s.io": 5, "ResourceFlavor.kueue.x-k8s.io": 1,
+    }},
+    "clientConnection": {"qps": 300, "burst": 500},
+    "integrations": {"frameworks": [
+        "batch/job", "kubeflow.org/mpijob", "ray.io/rayjob", "ray.io/rayservice", "ray.io/raycluster",
+        "jobset.x-k8s.io/jobset", "workload.codeflare.dev/appwrapper", "trainer.kubeflow.org/trainjob", "pod",
+        "deployment", "statefulset", "leaderworkerset.x-k8s.io/leaderworkerset",
+    ]},
+    # ... plus one change: quota is about GPUs. ClusterQueues cover nvidia.com/gpu only, and IgnoreUndeclared
+    # makes Kueue skip the CPU, memory and RDMA/EFA requests they do not declare (the default BlockUndeclared
+    # would leave every such workload inadmissible). apis/config/v1beta2/configuration_types.go at v0.19.2.
+    "resources": {"quotaCheckStrategy": "IgnoreUndeclared"},
+}
+"""Kueue's Configuration: the chart default plus ``resources.quotaCheckStrategy: IgnoreUndeclared``."""
+
+
+def kueue_values() -> dict[str, Any]:
+    """Kueue chart values: only the manager configuration (Topology-Aware Scheduling is beta and on by default
+    since Kueue v0.14, pkg/features/kube_features.go, so no feature gate is set)."""
+    return {"managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(dict(KUEUE_CONFIGURATION),
+                                                                            sort_keys=False)}}

@@ -1,0 +1,133 @@
+"""``KueueScheduling``: Kueue with Topology-Aware Scheduling, driven by the plan.
+
+Objects (all ``kueue.x-k8s.io/v1beta2``, Kueue v0.19.2): one ``Topology`` and one ``ResourceFlavor`` per GPU
+pool, one ``ClusterQueue`` per team (in its cohort, with its borrowing limit) and one ``LocalQueue`` in the
+team's namespace, and the ``WorkloadPriorityClass`` set. Kueue itself is installed from its OCI Helm chart so
+the CRDs exist before the objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from neocloud.plan import ClusterPlan
+from neocloud.plan.kubernetes import TeamQueue
+
+from ..labels import GPU_TAINT, LABEL_POOL
+from .charts import KUEUE, kueue_values
+from .objects import CustomObject, child_opts, meta
+from .operators import helm_release
+from .topology import kueue_levels
+
+__all__ = ["GPU_RESOURCE", "KUEUE_API", "PRIORITY_CLASSES", "KueueScheduling", "PriorityClass", "cluster_queue_spec",
+           "resource_flavor_spec"]
+
+KUEUE_API = "kueue.x-k8s.io/v1beta2"
+GPU_RESOURCE = "nvidia.com/gpu"
+"""The NVIDIA device plugin's extended resource: the one resource Kueue quotas cover."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityClass:
+    """A Kueue WorkloadPriorityClass. Values are relative: only their order matters to Kueue's preemption."""
+
+    name: str
+    value: int
+    description: str
+
+
+PRIORITY_CLASSES: tuple[PriorityClass, ...] = (
+    PriorityClass("serving", 1000, "Inference serving: preempts training and batch work within its cohort."),
+    PriorityClass("training", 500, "Scheduled training runs (the default for training queues)."),
+    PriorityClass("preemptible", 100, "Opportunistic work that any other class may preempt."),
+)
+"""The priority classes every cluster gets; workloads pick one with the ``kueue.x-k8s.io/priority-class``
+label."""
+
+
+def resource_flavor_spec(pool: str, topology: str) -> dict[str, Any]:
+    """A pool's ResourceFlavor: its nodes (``neocloud.io/pool``), its Topology, and the GPU-taint toleration
+    Kueue adds to every pod it admits on the flavor."""
+    return {
+        "nodeLabels": {LABEL_POOL: pool},
+        "tolerations": [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}],
+        "topologyName": topology,
+    }
+
+
+def cluster_queue_spec(queue: TeamQueue) -> dict[str, Any]:
+    """A team's ClusterQueue: GPU quota on its pool's flavor, borrowing within its cohort, preemption by priority,
+    open only to the team's namespace."""
+    gpu: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": queue.gpu_quota}
+    if queue.borrowing_limit is not None:
+        gpu["borrowingLimit"] = queue.borrowing_limit
+    return {
+        "cohortName": queue.cohort,
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": queue.team}},
+        "queueingStrategy": "BestEffortFIFO",
+        "preemption": {
+            "reclaimWithinCohort": "Any",
+            "withinClusterQueue": "LowerPriority",
+            "borrowWithinCohort": {"policy": "LowerPriority"},
+        },
+        "resourceGroups": [{
+            "coveredResources": [GPU_RESOURCE],
+            "flavors": [{"name": queue.pool, "resources": [gpu]}],
+        }],
+    }
+
+
+class KueueScheduling(pulumi.ComponentResource):
+    """Kueue installed and configured from the plan: Topology + ResourceFlavor per pool, ClusterQueue +
+    LocalQueue per team, WorkloadPriorityClasses."""
+
+    TYPE = "neocloud:kubernetes:KueueScheduling"
+
+    def __init__(self, name: str, *, plan: ClusterPlan, queues: Sequence[TeamQueue],
+                 team_namespaces: Mapping[str, pulumi.Input[str]],
+                 kubernetes_provider: pulumi.ProviderResource | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """``team_namespaces`` maps each team to its namespace name (an Output, so LocalQueues wait for it)."""
+        levels = {p.name: list(kueue_levels(plan, p)) for p in plan.pools}
+        super().__init__(self.TYPE, name, {"levels": levels, "queues": [q.to_dict() for q in queues]}, opts)
+        k = kubernetes_provider
+        self.release = helm_release(f"{name}-kueue", KUEUE, kueue_values(), namespace=KUEUE.namespace,
+                                    opts=child_opts(self, k), create_namespace=True)
+        after = child_opts(self, k, [self.release])
+        self.topologies: dict[str, CustomObject] = {}
+        self.flavors: dict[str, CustomObject] = {}
+        for pool in plan.pools:
+            self.topologies[pool.name] = CustomObject(
+                f"{name}-topology-{pool.name}", api_version=KUEUE_API, kind="Topology", metadata=meta(pool.name),
+                spec={"levels": [{"nodeLabel": label} for label in levels[pool.name]]}, opts=after,
+            )
+            self.flavors[pool.name] = CustomObject(
+                f"{name}-flavor-{pool.name}", api_version=KUEUE_API, kind="ResourceFlavor", metadata=meta(pool.name),
+                spec=resource_flavor_spec(pool.name, pool.name),
+                opts=child_opts(self, k, [self.release, self.topologies[pool.name]]),
+            )
+        self.priority_classes = [
+            CustomObject(
+                f"{name}-priority-{pc.name}", api_version=KUEUE_API, kind="WorkloadPriorityClass",
+                metadata=meta(pc.name), fields={"value": pc.value, "description": pc.description}, opts=after,
+            )
+            for pc in PRIORITY_CLASSES
+        ]
+        self.cluster_queues: dict[str, CustomObject] = {}
+        self.local_queues: dict[str, CustomObject] = {}
+        for queue in queues:
+            cq = CustomObject(
+                f"{name}-cq-{queue.team}", api_version=KUEUE_API, kind="ClusterQueue", metadata=meta(queue.team),
+                spec=cluster_queue_spec(queue), opts=child_opts(self, k, [self.release, self.flavors[queue.pool]]),
+            )
+            self.cluster_queues[queue.team] = cq
+            self.local_queues[queue.team] = CustomObject(
+                f"{name}-lq-{queue.team}", api_version=KUEUE_API, kind="LocalQueue",
+                metadata=meta(queue.team, namespace=team_namespaces[queue.team]),
+                spec={"clusterQueue": queue.team}, opts=child_opts(self, k, [cq]),
+            )
+        self.register_outputs({})

@@ -1,0 +1,121 @@
+"""``KubernetesLayer``: the whole Kubernetes layer from one spec and its plan, on any provider's cluster.
+
+Children: ``GpuOperators`` (GPU Operator, Network Operator or EFA device plugin), ``Tenant`` per team,
+``KueueScheduling`` (Topology/ResourceFlavor per pool, ClusterQueue/LocalQueue per team, priorities),
+``NodeAcceptance`` (one Job per SU) and, when the spec asks for it, ``TrafficRegulator``. Everything runs
+on the ``pulumi_kubernetes.Provider`` the cloud provider module returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+from neocloud import ClusterPlan, ClusterSpec
+from neocloud.plan.kubernetes import acceptance_tests, plan_team_queues
+
+from .acceptance import NodeAcceptance
+from .charts import ENVOY_GATEWAY
+from .kueue import KueueScheduling
+from .operators import GpuOperators
+from .tenants import Tenant
+from .topology import kueue_levels
+from .traffic import TrafficRegulator
+
+__all__ = ["KubernetesLayer", "SuGroups", "gpu_driver_preinstalled", "layer_facts", "su_groups_from_placement_blocks"]
+
+
+SuGroups = Mapping[str, Sequence[tuple[int, int]]]
+"""Pool -> ``(neocloud.io/su label value, nodes)`` where a provider groups nodes differently from the plan's SUs."""
+
+
+def su_groups_from_placement_blocks(outputs: Mapping[str, Any]) -> SuGroups | None:
+    """The AWS provider's ``placement_blocks`` output as SU groups (on AWS a placement block carries the
+    ``neocloud.io/su`` label), or ``None`` where the provider has no such output."""
+    blocks = outputs.get("placement_blocks")
+    if not isinstance(blocks, Mapping):
+        return None
+    return {pool: [(int(b["index"]), int(b["nodes"])) for b in pool_blocks] for pool, pool_blocks in blocks.items()}
+
+
+def gpu_driver_preinstalled(spec: ClusterSpec) -> bool:
+    """Whether the nodes' image already carries the NVIDIA driver and container toolkit: the EKS optimized
+    accelerated AMIs do (Amazon EKS user guide), and so do Nebius mk8s GPU node groups created with a drivers
+    preset (``nebius.drivers_preset``)."""
+    if spec.provider == "aws":
+        return True
+    return spec.provider == "nebius" and spec.nebius.drivers_preset is not None
+
+
+def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None = None) -> dict[str, Any]:
+    """Plain-value facts of the layer for policies and stack outputs: Topology levels per pool, team queues,
+    acceptance thresholds and the traffic regulator's settings."""
+    kube = spec.kubernetes
+    regulator = kube.traffic_regulator
+    return {
+        "kubernetes_version": kube.version,
+        "topology_levels": {p.name: list(kueue_levels(plan, p)) for p in plan.pools},
+        "queues": [q.to_dict() for q in plan_team_queues(spec, plan)],
+        "schedulable_gpus": {p.name: p.gpus for p in plan.pools},
+        "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
+        "traffic_regulator": None if regulator is None else {
+            **regulator.model_dump(), "team": kube.regulated_team(),
+        },
+    }
+
+
+class KubernetesLayer(pulumi.ComponentResource):
+    """The Kubernetes layer of a GPU cluster, driven by the same plan as the hardware."""
+
+    TYPE = "neocloud:kubernetes:KubernetesLayer"
+
+    def __init__(self, name: str, *, spec: ClusterSpec, plan: ClusterPlan,
+                 kubernetes_provider: pulumi.ProviderResource, su_groups: SuGroups | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """``kubernetes_provider``: the cluster's API (every object of the layer is created through it);
+        ``su_groups``: the provider's ``neocloud.io/su`` node groups where they differ from the plan's SUs
+        (``su_groups_from_placement_blocks`` on AWS)."""
+        facts = layer_facts(spec, plan, su_groups)
+        super().__init__(self.TYPE, name, {"neocloud": facts}, opts)
+        k = kubernetes_provider
+        child = pulumi.ResourceOptions(parent=self)
+        kube = spec.kubernetes
+        self.operators = GpuOperators(
+            f"{name}-operators", fabric_kind=plan.fabric_kind,  # type: ignore[arg-type]
+            kubernetes_version=kube.version, install_gpu_driver=not gpu_driver_preinstalled(spec),
+            install_fabric_driver=spec.provider == "baremetal", kubernetes_provider=k, opts=child,
+        )
+        queues = plan_team_queues(spec, plan)
+        regulated = kube.regulated_team()
+        self.tenants = {
+            q.team: Tenant(
+                f"{name}-tenant-{q.team}", team=q.team, kubernetes_version=kube.version, gpu_quota=q.gpu_ceiling,
+                max_gpus_per_pod=q.max_gpus_per_pod, group=q.group,
+                gateway_namespace=ENVOY_GATEWAY.namespace if q.team == regulated else None,
+                kubernetes_provider=k, opts=child,
+            )
+            for q in queues
+        }
+        self.kueue = KueueScheduling(
+            f"{name}-kueue", plan=plan, queues=queues,
+            team_namespaces={team: t.namespace for team, t in self.tenants.items()}, kubernetes_provider=k,
+            opts=child,
+        )
+        self.acceptance = NodeAcceptance(
+            f"{name}-acceptance", tests=acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups),
+            fabric_resource=self.operators.fabric_resource,
+            kubernetes_version=kube.version, depends_on=self.operators.ready, kubernetes_provider=k, opts=child,
+        )
+        self.traffic_regulator: TrafficRegulator | None = None
+        regulator = kube.traffic_regulator
+        if regulator is not None and regulated is not None:
+            self.traffic_regulator = TrafficRegulator(
+                f"{name}-traffic", namespace=self.tenants[regulated].namespace,
+                requests_per_second=regulator.requests_per_second, slow_start_seconds=regulator.slow_start_seconds,
+                backends=regulator.backends, hostnames=regulator.hostnames, listener_port=regulator.listener_port,
+                kubernetes_provider=k, opts=child,
+            )
+        self.outputs: dict[str, Any] = {"kubernetes": facts}
+        self.register_outputs({})

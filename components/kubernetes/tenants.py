@@ -1,0 +1,142 @@
+"""``Tenant``: one team's isolated namespace.
+
+- Namespace with Pod Security ``restricted`` (enforce, audit, warn), pinned to the cluster's Kubernetes minor.
+- ResourceQuota on GPUs (``requests.nvidia.com/gpu``): the team's ceiling even for pods that bypass Kueue.
+- LimitRange: no container or pod asks for more GPUs than one node has.
+- NetworkPolicies: default deny (ingress and egress), then explicit allows: DNS to kube-system's resolver,
+  traffic within the namespace, and (optionally) ingress from the gateway's namespace.
+- RBAC: a Role for the team's workloads, bound to the team's identity-provider group.
+
+Usable on its own (see ``examples/serving-on-existing-cluster``): it takes plain typed arguments, no plan.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .objects import child_opts, meta, name_of, namespace_labels
+
+__all__ = ["DNS_PORT", "TEAM_LABEL", "Tenant", "team_role_rules"]
+
+TEAM_LABEL = "neocloud.io/team"
+"""Label on a tenant namespace naming its team."""
+DNS_PORT = 53
+
+
+def team_role_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
+    """What a team may do in its own namespace: run and inspect workloads (Jobs, JobSets, Deployments,
+    StatefulSets, pods and their logs), manage their config and routes, and read its Kueue queue and
+    workloads. No RBAC, quota, LimitRange or NetworkPolicy edits: those stay with the platform."""
+    rw = ["get", "list", "watch", "create", "update", "patch", "delete"]
+    ro = ["get", "list", "watch"]
+    rule = k8s.rbac.v1.PolicyRuleArgs
+    return [
+        rule(api_groups=[""], resources=["pods", "services", "configmaps", "secrets", "persistentvolumeclaims",
+                                         "serviceaccounts"], verbs=rw),
+        rule(api_groups=[""], resources=["pods/log", "events", "resourcequotas", "limitranges"], verbs=ro),
+        rule(api_groups=[""], resources=["pods/exec", "pods/portforward"], verbs=["create"]),
+        rule(api_groups=["batch"], resources=["jobs", "cronjobs"], verbs=rw),
+        rule(api_groups=["apps"], resources=["deployments", "statefulsets"], verbs=rw),
+        rule(api_groups=["jobset.x-k8s.io"], resources=["jobsets"], verbs=rw),
+        rule(api_groups=["kueue.x-k8s.io"], resources=["workloads", "localqueues"], verbs=ro),
+        rule(api_groups=["gateway.networking.k8s.io"], resources=["httproutes"], verbs=rw),
+    ]
+
+
+class Tenant(pulumi.ComponentResource):
+    """A team's namespace with quota, limits, default-deny networking and RBAC. ``namespace`` is the
+    namespace name as an Output (objects that must wait for the namespace use it)."""
+
+    TYPE = "neocloud:kubernetes:Tenant"
+
+    def __init__(self, name: str, *, team: str, kubernetes_version: str, gpu_quota: int, max_gpus_per_pod: int,
+                 group: str, gateway_namespace: str | None = None,
+                 kubernetes_provider: pulumi.ProviderResource | None = None,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        """``gpu_quota``: most GPUs the namespace may request at once (ResourceQuota); ``max_gpus_per_pod``:
+        GPUs of one node (LimitRange); ``group``: identity-provider group bound to the team's Role;
+        ``gateway_namespace``: where the gateway's proxies run, allowed to reach the team's pods."""
+        super().__init__(self.TYPE, name, {"team": team, "gpuQuota": gpu_quota, "group": group,
+                                           "gatewayNamespace": gateway_namespace}, opts)
+        k = kubernetes_provider
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=meta(team, labels=namespace_labels("restricted", kubernetes_version, {TEAM_LABEL: team})),
+            opts=child_opts(self, k),
+        )
+        self.namespace: pulumi.Output[str] = name_of(ns)
+        in_ns = child_opts(self, k, [ns])
+        namespace = self.namespace
+        gpu = "nvidia.com/gpu"
+        self.resource_quota = k8s.core.v1.ResourceQuota(
+            f"{name}-gpu-quota", metadata=meta("gpu-quota", namespace=namespace),
+            spec=k8s.core.v1.ResourceQuotaSpecArgs(hard={f"requests.{gpu}": str(gpu_quota)}), opts=in_ns,
+        )
+        self.limit_range = k8s.core.v1.LimitRange(
+            f"{name}-limits", metadata=meta("gpu-limits", namespace=namespace),
+            spec=k8s.core.v1.LimitRangeSpecArgs(limits=[
+                k8s.core.v1.LimitRangeItemArgs(type="Container", max={gpu: str(max_gpus_per_pod)}),
+                k8s.core.v1.LimitRangeItemArgs(type="Pod", max={gpu: str(max_gpus_per_pod)}),
+            ]),
+            opts=in_ns,
+        )
+        np = k8s.networking.v1
+        all_pods = k8s.meta.v1.LabelSelectorArgs()
+        self.network_policies = [
+            np.NetworkPolicy(
+                f"{name}-default-deny", metadata=meta("default-deny", namespace=namespace),
+                spec=np.NetworkPolicySpecArgs(pod_selector=all_pods, policy_types=["Ingress", "Egress"]),
+                opts=in_ns,
+            ),
+            np.NetworkPolicy(
+                f"{name}-allow-dns", metadata=meta("allow-dns", namespace=namespace),
+                spec=np.NetworkPolicySpecArgs(
+                    pod_selector=all_pods, policy_types=["Egress"],
+                    egress=[np.NetworkPolicyEgressRuleArgs(
+                        to=[np.NetworkPolicyPeerArgs(
+                            namespace_selector=_ns_selector("kube-system"),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                        )],
+                        ports=[np.NetworkPolicyPortArgs(protocol=p, port=DNS_PORT) for p in ("UDP", "TCP")],
+                    )],
+                ),
+                opts=in_ns,
+            ),
+            np.NetworkPolicy(
+                f"{name}-allow-same-namespace", metadata=meta("allow-same-namespace", namespace=namespace),
+                spec=np.NetworkPolicySpecArgs(
+                    pod_selector=all_pods, policy_types=["Ingress", "Egress"],
+                    ingress=[np.NetworkPolicyIngressRuleArgs(from_=[np.NetworkPolicyPeerArgs(pod_selector=all_pods)])],
+                    egress=[np.NetworkPolicyEgressRuleArgs(to=[np.NetworkPolicyPeerArgs(pod_selector=all_pods)])],
+                ),
+                opts=in_ns,
+            ),
+        ]
+        if gateway_namespace is not None:
+            self.network_policies.append(np.NetworkPolicy(
+                f"{name}-allow-gateway", metadata=meta("allow-gateway", namespace=namespace),
+                spec=np.NetworkPolicySpecArgs(
+                    pod_selector=all_pods, policy_types=["Ingress"],
+                    ingress=[np.NetworkPolicyIngressRuleArgs(
+                        from_=[np.NetworkPolicyPeerArgs(namespace_selector=_ns_selector(gateway_namespace))],
+                    )],
+                ),
+                opts=in_ns,
+            ))
+        rbac = k8s.rbac.v1
+        role = rbac.Role(f"{name}-role", metadata=meta(f"{team}-member", namespace=namespace),
+                         rules=team_role_rules(), opts=in_ns)
+        self.role_binding = rbac.RoleBinding(
+            f"{name}-role-binding", metadata=meta(f"{team}-member", namespace=namespace),
+            role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=f"{team}-member"),
+            subjects=[rbac.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=group)],
+            opts=child_opts(self, k, [role]),
+        )
+        self.role = role
+        self.register_outputs({"namespace": self.namespace})
+
+
+def _ns_selector(namespace: str) -> k8s.meta.v1.LabelSelectorArgs:
+    # kubernetes.io/metadata.name is set on every namespace by the API server (Kubernetes 1.22+).
+    return k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})

@@ -1,0 +1,128 @@
+"""What the Kubernetes layer needs decided, as plain values: team queues and node-acceptance thresholds.
+
+No Pulumi imports. ``components.kubernetes`` turns these into Kueue, tenant and acceptance objects, and
+policies can read the same values from the layer's component inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ..spec import ClusterSpec
+from .cluster import ClusterPlan, PoolPlan
+
+__all__ = [
+    "AcceptanceTest",
+    "TeamQueue",
+    "acceptance_tests",
+    "fabric_gbytes_per_node",
+    "plan_team_queues",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TeamQueue:
+    """One team's share of a GPU pool: a Kueue ClusterQueue/LocalQueue and a tenant namespace."""
+
+    team: str
+    pool: str
+    """GPU pool (and Kueue ResourceFlavor) the quota draws on."""
+    gpu_quota: int
+    """Guaranteed GPUs (ClusterQueue nominalQuota)."""
+    borrowing_limit: int | None
+    """GPUs the team may borrow from its cohort; ``None`` means no limit (Kueue's null)."""
+    cohort: str
+    workload: str
+    """``training`` or ``inference``."""
+    group: str
+    """Identity-provider group bound to the team's Role (the spec's ``group``, else the team name)."""
+    gpu_ceiling: int
+    """Most GPUs the team can hold at once: quota plus what it may borrow, capped at the pool's schedulable
+    GPUs. The namespace's ResourceQuota uses it, so quota holds even for pods that bypass Kueue."""
+    max_gpus_per_pod: int
+    """GPUs of one node of the pool: no pod can use more (LimitRange)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-value form for component inputs and stack outputs."""
+        return asdict(self)
+
+
+def plan_team_queues(spec: ClusterSpec, plan: ClusterPlan) -> tuple[TeamQueue, ...]:
+    """The spec's queues resolved against the plan (default pool: the first; default group: the team)."""
+    out = []
+    for queue in spec.kubernetes.queues:
+        pool = plan.pool(queue.pool or plan.pools[0].name)
+        borrow = queue.borrowing_limit
+        ceiling = pool.gpus if borrow is None else min(pool.gpus, queue.gpu_quota + borrow)
+        out.append(TeamQueue(
+            team=queue.team, pool=pool.name, gpu_quota=queue.gpu_quota, borrowing_limit=borrow,
+            cohort=queue.cohort, workload=queue.workload, group=queue.group or queue.team,
+            gpu_ceiling=max(ceiling, queue.gpu_quota), max_gpus_per_pod=pool.system.gpus_per_node,
+        ))
+    return tuple(out)
+
+
+def fabric_gbytes_per_node(pool: PoolPlan) -> float:
+    """Line rate of one node's compute fabric in GB/s: EFA Gbit/s on AWS (AWS-P5EFA [P] for p5: 3,200), else
+    NIC Gbit/s x rails (H100RA [P] for DGX H100: 8 x 400); divided by 8 bits per byte."""
+    system = pool.system
+    gbits = system.efa_gbps if system.efa_gbps is not None else system.nic_gbps * system.rails
+    return gbits / 8
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptanceTest:
+    """Node acceptance for one SU of one pool: DCGM diagnostics on every node, then an NCCL all-reduce across
+    all of the SU's nodes that must reach ``min_busbw_gbytes``."""
+
+    pool: str
+    su: int
+    nodes: int
+    """Nodes tested (spares included: a spare must be good before it can replace a node)."""
+    gpus_per_node: int
+    line_rate_gbytes: float
+    """Fabric line rate per node in GB/s (``fabric_gbytes_per_node``)."""
+    min_busbw_gbytes: float
+    """Pass threshold for NCCL all-reduce bus bandwidth in GB/s: ``line_rate_gbytes x busbw_fraction``.
+    nccl-tests' bus bandwidth is normalized (algbw x 2(n-1)/n for all-reduce) so that it is comparable to the
+    per-node hardware bandwidth (NVIDIA nccl-tests, doc/PERFORMANCE.md)."""
+    fabric: str
+    """``infiniband``, ``roce`` or ``efa``."""
+    fabric_devices: int
+    """Fabric devices each test pod requests: every EFA interface of the instance (one per network card,
+    hardware.md AWS [P]), or the one shared RDMA device that exposes all of a node's HCAs."""
+
+    @property
+    def name(self) -> str:
+        """Kubernetes object name for this SU's acceptance Job and Service."""
+        return f"accept-{self.pool}-su{self.su}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-value form for component inputs and stack outputs."""
+        out = asdict(self)
+        out["name"] = self.name
+        return out
+
+
+def acceptance_tests(plan: ClusterPlan, busbw_fraction: float,
+                     units: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> tuple[AcceptanceTest, ...]:
+    """One acceptance test per SU of every pool (objects scale with SUs, never nodes).
+
+    ``units`` replaces a pool's plan SUs with the provider's own ``neocloud.io/su`` groups as
+    ``(label value, nodes)`` pairs: on AWS the label names the placement block (one node group), which can hold
+    several plan SUs, and the Job must select exactly the nodes that carry the label.
+    """
+    tests = []
+    for pool in plan.pools:
+        rate = fabric_gbytes_per_node(pool)
+        groups = (units or {}).get(pool.name) or [(u.index, u.nodes) for u in pool.scalable_units]
+        for su, nodes in groups:
+            tests.append(AcceptanceTest(
+                pool=pool.name, su=su, nodes=nodes, gpus_per_node=pool.system.gpus_per_node,
+                line_rate_gbytes=round(rate, 3), min_busbw_gbytes=round(rate * busbw_fraction, 3),
+                fabric=plan.fabric_kind,
+                fabric_devices=(pool.system.efa_network_cards or 1) if plan.fabric_kind == "efa" else 1,
+            ))
+    return tuple(tests)
