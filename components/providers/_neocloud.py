@@ -17,7 +17,6 @@ from ..labels import ACCEPTANCE_TAINT, GPU_TAINT
 
 __all__ = [
     "ABORT_MULTIPART_DAYS",
-    "HOSTNAME_LABEL",
     "filesystem_gib",
     "gpu_taints",
     "render_kubeconfig",
@@ -28,8 +27,6 @@ __all__ = [
 ABORT_MULTIPART_DAYS = 7
 """Our choice, not a provider limit: parts of multipart uploads that never completed are deleted after a week."""
 
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-"""The well-known node label Kueue topologies end with."""
 
 
 def gpu_taints(acceptance: bool) -> list[dict[str, str]]:

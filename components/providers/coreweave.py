@@ -28,11 +28,10 @@ import pulumi
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 
-from ..labels import cluster_tags, pool_labels
+from ..labels import LABEL_SU, cluster_tags, pool_labels
 from . import ProviderContext, ProviderResult
 from ._neocloud import (
     ABORT_MULTIPART_DAYS,
-    HOSTNAME_LABEL,
     filesystem_gib,
     gpu_taints,
     render_kubeconfig,
@@ -43,36 +42,25 @@ from ._neocloud import (
 __all__ = [
     "NODEPOOL_API_VERSION",
     "NODEPOOL_KIND",
-    "TOPOLOGY_LEAFGROUP",
-    "TOPOLOGY_RACK",
-    "TOPOLOGY_SUPERPOD",
     "bucket_policy",
     "build",
+    "nodepool_labels",
     "nodepool_spec",
-    "topology_levels",
 ]
 
 NODEPOOL_API_VERSION = "compute.coreweave.com/v1alpha1"
 """API version of CoreWeave's NodePool CRD (CoreWeave Node Pool reference [P])."""
 NODEPOOL_KIND = "NodePool"
 
-TOPOLOGY_SUPERPOD = "ib.coreweave.cloud/superpod"
-"""Node label CoreWeave sets: the InfiniBand SuperPOD of the node (hardware.md Neoclouds [P]/[S])."""
-TOPOLOGY_LEAFGROUP = "ib.coreweave.cloud/leafgroup"
-"""Node label CoreWeave sets: the InfiniBand leaf group (rail-optimized leaves) of the node."""
-TOPOLOGY_RACK = "node.coreweave.cloud/rack"
-"""Node label CoreWeave sets: the physical rack; for GB200 NVL72 the rack is the NVLink domain."""
-
 _VPC_PREFIXES = ("pod-cidr", "service-cidr", "internal-lb-cidr")
 """Names of the VPC prefixes the CKS cluster takes its Pod, Service and internal LB ranges from."""
 
 
-def topology_levels(pool: PoolPlan) -> list[str]:
-    """Kueue Topology levels for a pool, coarse to fine, from CoreWeave's own node labels."""
-    levels = [TOPOLOGY_SUPERPOD, TOPOLOGY_LEAFGROUP]
-    if pool.system.nvlink_domain_nodes > 1:
-        levels.append(TOPOLOGY_RACK)
-    return [*levels, HOSTNAME_LABEL]
+def nodepool_labels(plan: ClusterPlan, pool: PoolPlan) -> dict[str, str]:
+    """Labels every node of the pool's NodePool carries. One NodePool is one node group, so its nodes share
+    ``neocloud.io/su`` = 0 (announced to the Kubernetes layer as the ``placement_blocks`` output); the topology
+    below it comes from CoreWeave's own ``ib.coreweave.cloud/*`` and ``node.coreweave.cloud/rack`` labels."""
+    return {**pool_labels(plan, pool), LABEL_SU: "0"}
 
 
 def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
@@ -88,7 +76,7 @@ def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[
         "autoscaling": pool.min_nodes < total,
         "minNodes": pool.min_nodes,
         "maxNodes": total,
-        "nodeLabels": pool_labels(plan, pool),
+        "nodeLabels": nodepool_labels(plan, pool),
         "nodeTaints": gpu_taints(spec.coreweave.acceptance_taint),
     }
 
@@ -235,6 +223,6 @@ def build(ctx: ProviderContext) -> ProviderResult:
             "node_pools": node_pools,
             "filesystem": filesystem,
         },
-        "topology_levels": {pool.name: topology_levels(pool) for pool in plan.pools},
+        "placement_blocks": {pool.name: [{"index": 0, "nodes": pool.total_nodes}] for pool in plan.pools},
     }
     return ProviderResult(outputs=outputs, kubernetes_provider=provider)

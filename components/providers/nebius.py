@@ -27,11 +27,10 @@ import pulumi
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 
-from ..labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, pool_labels
+from ..labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, pool_labels
 from . import ProviderContext, ProviderResult
 from ._neocloud import (
     ABORT_MULTIPART_DAYS,
-    HOSTNAME_LABEL,
     filesystem_gib,
     gpu_taints,
     render_kubeconfig,
@@ -39,7 +38,7 @@ from ._neocloud import (
     stateful,
 )
 
-__all__ = ["EXEC_CREDENTIAL", "NVL_GROUP_TYPES", "build", "nebius_labels", "rack_names", "topology_levels"]
+__all__ = ["EXEC_CREDENTIAL", "NVL_GROUP_TYPES", "build", "nebius_labels", "placement_blocks", "racks"]
 
 NVL_GROUP_TYPES = {"GB200": "GB200"}
 """NVLink instance group ``type`` by catalog GPU (``ComputeV1NvlInstanceGroup.type``: GB200, GB300)."""
@@ -67,16 +66,21 @@ def nebius_labels(plan: ClusterPlan, **extra: str) -> dict[str, str]:
             **extra}
 
 
-def rack_names(pool: PoolPlan) -> list[str]:
-    """One name per whole NVL72 rack of a pool (spares included): ``<pool>-r<index>``."""
-    return [f"{pool.name}-r{i}" for i in range(pool.nvlink_domains)]
+def racks(pool: PoolPlan) -> list[tuple[int, int]]:
+    """``(rack index, SU index)`` for every whole NVL72 rack of a pool (spares included), from the plan's rack
+    groups."""
+    out: list[tuple[int, int]] = []
+    for group in pool.racks.groups:
+        out.extend((len(out), group.su) for _ in range(group.racks))
+    return out
 
 
-def topology_levels(pool: PoolPlan) -> list[str]:
-    """Kueue Topology levels for a pool: the rack (NVLink domain) label set per node group, then the host."""
+def placement_blocks(pool: PoolPlan) -> list[dict[str, int]]:
+    """The ``neocloud.io/su`` groups the pool's nodes carry, for the Kubernetes layer's acceptance tests: one per
+    SU for NVL72 pools (node groups per rack), one for the whole pool otherwise (one node group)."""
     if pool.system.nvlink_domain_nodes > 1:
-        return [LABEL_NVLINK_DOMAIN, HOSTNAME_LABEL]
-    return [HOSTNAME_LABEL]
+        return [{"index": su.index, "nodes": su.nodes} for su in pool.scalable_units]
+    return [{"index": 0, "nodes": pool.total_nodes}]
 
 
 def _public_endpoint(status: Any) -> str | None:
@@ -197,22 +201,24 @@ def build(ctx: ProviderContext) -> ProviderResult:
             group_type = NVL_GROUP_TYPES.get(pool.system.gpu)
             if group_type is None:
                 raise ValueError(f"no NVLink instance group type for {pool.system.gpu}")
-            racks = []
-            for rack in rack_names(pool):
+            rack_groups = []
+            for rack, su in racks(pool):
+                rack_name = f"{pool.name}-r{rack}"
                 nvl = nebius.ComputeV1NvlInstanceGroup(
-                    f"{name}-{rack}-nvl", name=f"{name}-{rack}", parent_id=parent_id,
+                    f"{name}-{rack_name}-nvl", name=f"{name}-{rack_name}", parent_id=parent_id,
                     size=pool.system.nvlink_domain_nodes, type=group_type, labels=labels, opts=pool_opts,
                 )
                 nebius.Mk8sV1NodeGroup(
-                    f"{name}-{rack}", name=rack, parent_id=cluster.id,
+                    f"{name}-{rack_name}", name=rack_name, parent_id=cluster.id,
                     fixed_node_count=pool.system.nvlink_domain_nodes,
                     template=_gpu_template(spec, plan, pool, gpu_cluster_id=gpu_cluster.id, subnet_id=subnet.id,
                                            filesystem_id=filesystem_id, nvl_group_id=nvl.id,
-                                           extra_labels={LABEL_RACK: rack, LABEL_NVLINK_DOMAIN: rack}),
+                                           extra_labels={LABEL_SU: str(su), LABEL_RACK: str(rack),
+                                                         LABEL_NVLINK_DOMAIN: str(rack)}),
                     labels=labels, opts=pool_opts,
                 )
-                racks.append(rack)
-            node_groups[pool.name] = {"racks": racks, "nodes_per_rack": pool.system.nvlink_domain_nodes}
+                rack_groups.append(rack_name)
+            node_groups[pool.name] = {"racks": rack_groups, "nodes_per_rack": pool.system.nvlink_domain_nodes}
         else:
             autoscale = pool.min_nodes < pool.total_nodes
             autoscaling: Any = (
@@ -221,7 +227,8 @@ def build(ctx: ProviderContext) -> ProviderResult:
             nebius.Mk8sV1NodeGroup(
                 f"{name}-{pool.name}", name=pool.name, parent_id=cluster.id,
                 template=_gpu_template(spec, plan, pool, gpu_cluster_id=gpu_cluster.id, subnet_id=subnet.id,
-                                       filesystem_id=filesystem_id, nvl_group_id=None, extra_labels={}),
+                                       filesystem_id=filesystem_id, nvl_group_id=None,
+                                       extra_labels={LABEL_SU: "0"}),
                 autoscaling=autoscaling, fixed_node_count=None if autoscale else pool.total_nodes,
                 labels=labels, opts=pool_opts,
             )
@@ -267,6 +274,6 @@ def build(ctx: ProviderContext) -> ProviderResult:
             "filesystem": filesystem,
             "buckets": buckets,
         },
-        "topology_levels": {pool.name: topology_levels(pool) for pool in plan.pools},
+        "placement_blocks": {pool.name: placement_blocks(pool) for pool in plan.pools},
     }
     return ProviderResult(outputs=outputs, kubernetes_provider=provider)
