@@ -765,6 +765,9 @@ def _neocloud_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         add(("storage.filesystem.capacity_tib", f"required for '{fs.kind}': nothing sizes the filesystem; set "
              "capacity_tib, storage.dataset_tib or storage.checkpoint"))
     if spec.provider == "coreweave":
+        if len(spec.name) > 26:
+            add(("name", f"'{spec.name}' is {len(spec.name)} chars; CoreWeave VPC and CKS cluster names take at most "
+                 "30, and the VPC is '<name>-vpc', so at most 26 with provider 'coreweave'"))
         if not (spec.coreweave.zone or spec.zone):
             add(("coreweave.zone", "required: the CoreWeave Availability Zone (e.g. US-EAST-04A); or set zone"))
         if spec.storage.buckets and not spec.coreweave.org_id:

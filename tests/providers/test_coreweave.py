@@ -214,6 +214,13 @@ def provider_resources(run: ProgramRun) -> list[str]:
                   if r.type.startswith("coreweave:") or r.type in (NODEPOOL, PVC, K8S_PROVIDER))
 
 
+def test_cluster_name_fits_coreweave_name_limits() -> None:
+    cluster = stack_config("coreweave")["neocloud:cluster"]
+    cluster["name"] = "a-very-long-cluster-name-for-cw"
+    with pytest.raises(SpecError, match=r"^neocloud:cluster\.name: .* at most 26 with provider 'coreweave'"):
+        run_with("coreweave", cluster)
+
+
 def test_resources_scale_with_pools_not_nodes(run: ProgramRun) -> None:
     cluster = stack_config("coreweave")["neocloud:cluster"]
     cluster["pools"][0].update(nodes=1022, spares=2)
