@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from neocloud import SpecError
-from neocloud.offline import ProgramRun
+from neocloud.offline import ProgramRun, run_program
 from tests.conftest import REPO, stack_run
 from tests.providers.helpers import applied_object, one, run_with, schema, stack_config
 
@@ -231,3 +231,23 @@ def test_resources_scale_with_pools_not_nodes(run: ProgramRun) -> None:
     cluster["pools"].append({"name": "h100", "system": "hgx-h100", "nodes": 16})
     two_pools = run_with("coreweave", cluster)
     assert provider_resources(two_pools) == sorted([*provider_resources(run), NODEPOOL])
+
+
+def test_token_from_secret_pulumi_config_stays_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COREWEAVE_API_TOKEN", raising=False)
+    config = stack_config("coreweave")
+    config["coreweave:token"] = "CW-SECRET-from-config"
+    run = run_program(REPO, "coreweave", config=config, secret_keys=["coreweave:token"])
+    assert "kubeconfig" in run.secret_outputs
+    user = yaml.safe_load(run.outputs["kubeconfig"])["users"][0]["user"]
+    assert user == {"token": "CW-SECRET-from-config"}
+    carriers = [r for r in run.resources if b"CW-SECRET-from-config" in r.raw_inputs]
+    assert [r.type for r in carriers] == [K8S_PROVIDER]
+    assert carriers[0].secret_paths == ("kubeconfig",), "the token reaches state only as a secret"
+
+
+@pytest.mark.parametrize("stack", ["coreweave", "nebius"])
+def test_preview_with_unknown_outputs_registers_the_same_resources(stack: str) -> None:
+    preview = run_program(REPO, stack, preview=True)
+    full = stack_run(stack)
+    assert sorted(r.urn for r in preview.resources) == sorted(r.urn for r in full.resources)
