@@ -1,0 +1,211 @@
+"""``neocloud check STACK``: the stack's policies, without the Pulumi CLI or a cloud.
+
+Runs the program under the mock engine (as ``plan`` does), starts the real policy pack (``policies/``) and speaks
+the Pulumi analyzer gRPC protocol to it (``neocloud.offline.analyzer``), so enforcement levels, config and
+not-applicable results are those of ``pulumi preview --policy-pack policies --policy-pack-config ...``.
+Exit 0 when no mandatory policy is violated, 1 when one is, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from ..offline.analyzer import AnalysisResult, AnalyzerError, Diagnostic, analyze_run, load_policy_config
+from ..offline.engine import load_stack_config
+from .plan import add_stack_arguments, run_stack
+
+__all__ = ["check_document", "register", "sarif_document"]
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+CONCERNS = {"topology": "rack topology", "efficiency": "efficiency", "security": "security"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("check", help="run the policy pack on a stack offline (exit 1 on a mandatory "
+                                   "violation)")
+    add_stack_arguments(parser)
+    parser.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                        help="output format (default text; sarif for GitHub code scanning)")
+    parser.add_argument("--policy-config", type=Path, default=None, metavar="FILE",
+                        help="policy pack config JSON, as for pulumi --policy-pack-config "
+                        "(default: policies/config/STACK.json if present)")
+    parser.add_argument("--policy-pack", type=Path, default=None, metavar="DIR",
+                        help="the policy pack directory (default: policies/ in the project)")
+    parser.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.policy_config is not None and not args.policy_config.is_file():
+        raise SpecError("--policy-config", f"{args.policy_config} is not a file")
+    root, run = run_stack(args)
+    pack_dir = args.policy_pack or root / "policies"
+    if not (pack_dir / "PulumiPolicy.yaml").is_file():
+        raise SpecError("--policy-pack", f"{pack_dir} has no PulumiPolicy.yaml")
+    config_path = args.policy_config
+    if config_path is None and (root / "policies" / "config" / f"{args.stack}.json").is_file():
+        config_path = root / "policies" / "config" / f"{args.stack}.json"
+    policy_config = load_policy_config(config_path) if config_path is not None else {}
+    stack_config, _ = load_stack_config(root, args.stack)
+    print(f"analyzing {len(run.resources)} resources with policy pack {pack_dir.name}/ "
+          f"(config: {_display(config_path, root)}) ...", file=sys.stderr, flush=True)
+    try:
+        result = analyze_run(run, pack_dir=pack_dir, policy_config=policy_config,
+                             config_source=_display(config_path, root), stack_config=stack_config)
+    except AnalyzerError as error:
+        raise SpecError("policy pack", str(error)) from None
+    stack_file = _stack_file(root, args.stack)
+    if args.format == "json":
+        print(json.dumps(check_document(result, run.stack, run.project, _display(config_path, root)), indent=2))
+    elif args.format == "sarif":
+        print(json.dumps(sarif_document(result, root, stack_file, run.stack), indent=2))
+    else:
+        print(render(result, run.stack, _display(config_path, root)))
+    return 1 if result.mandatory else 0
+
+
+def _display(path: Path | None, root: Path) -> str:
+    if path is None:
+        return "pack defaults"
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _stack_file(root: Path, stack: str) -> Path:
+    import yaml
+
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text()) or {}
+    return root / str(project.get("stackConfigDir", ".")) / f"Pulumi.{stack}.yaml"
+
+
+def _subject(d: Diagnostic) -> str:
+    return f"{d.resource_type} {d.resource_name}" if d.resource_name else "stack"
+
+
+def render(result: AnalysisResult, stack: str, config: str) -> str:
+    out = [f"stack {stack}: policy pack {result.pack} {result.pack_version}, {len(result.policies)} policies, "
+           f"{result.resources} resources (config: {config})"]
+    order = {"mandatory": 0, "remediate": 1, "advisory": 2}
+    for d in sorted(result.diagnostics, key=lambda d: (order.get(d.enforcement_level, 3), d.policy, d.urn)):
+        out.append(f"  {d.enforcement_level:<9} {d.policy}  [{_subject(d)}]")
+        out.extend(f"      {line}" for line in d.message.splitlines())
+    skipped = sorted({n.policy for n in result.not_applicable})
+    if skipped:
+        out.append(f"  not applicable: {', '.join(skipped)}")
+    verdict = "FAILED" if result.mandatory else "passed"
+    out.append(f"{verdict}: {len(result.mandatory)} mandatory, {len(result.advisory)} advisory violation(s) in "
+               f"{result.seconds:.2f}s")
+    return "\n".join(out)
+
+
+def check_document(result: AnalysisResult, stack: str, project: str, config: str) -> dict[str, Any]:
+    """The stable ``check --format json`` document (documented in docs/policies.md)."""
+    return {
+        "stack": stack,
+        "project": project,
+        "policyPack": {"name": result.pack, "version": result.pack_version},
+        "config": config,
+        "resources": result.resources,
+        "policies": [{"name": p.name, "type": p.policy_type, "description": p.description,
+                      "enforcementLevel": result.config.get(p.name, {}).get("enforcementLevel", p.enforcement_level)}
+                     for p in result.policies],
+        "violations": [{"policy": d.policy, "enforcementLevel": d.enforcement_level, "message": d.message,
+                        "description": d.description, "urn": d.urn, "resourceType": d.resource_type,
+                        "resourceName": d.resource_name} for d in result.diagnostics],
+        "notApplicable": [{"policy": n.policy, "reason": n.reason, "urn": n.urn} for n in result.not_applicable],
+        "summary": {"mandatory": len(result.mandatory), "advisory": len(result.advisory),
+                    "passed": result.passed, "seconds": round(result.seconds, 3)},
+    }
+
+
+def _concern(name: str) -> str:
+    try:
+        from policies import efficiency, security, topology
+    except ImportError:  # a pack outside this checkout
+        return "policy"
+    for module in (topology, efficiency, security):
+        if any(p.name == name for p in module.POLICIES):
+            return CONCERNS[module.__name__.rsplit(".", 1)[-1]]
+    return "policy"
+
+
+def _sarif_level(level: str) -> str:
+    return {"mandatory": "error", "remediate": "error", "advisory": "warning"}.get(level, "none")
+
+
+def _line_of(stack_file: Path, d: Diagnostic) -> int:
+    """The stack file line a finding points at: its pool's ``- name:`` line, else the neocloud:cluster key."""
+    try:
+        lines = stack_file.read_text().splitlines()
+    except OSError:
+        return 1
+    key_line = next((i for i, ln in enumerate(lines, 1) if ln.strip().startswith("neocloud:cluster:")), 1)
+    head, _, rest = d.message.partition("'")
+    pool = rest.partition("'")[0] if head.strip() == "pool" else None
+    if pool:
+        for i, ln in enumerate(lines, 1):
+            if ln.strip() in (f"- name: {pool}", f"name: {pool}") and i > key_line:
+                return i
+    return key_line
+
+
+def sarif_document(result: AnalysisResult, root: Path, stack_file: Path, stack: str) -> dict[str, Any]:
+    """SARIF 2.1.0 for GitHub code scanning: one rule per policy, one result per violation, located in the
+    stack's config file (where the cluster spec lives)."""
+    try:
+        uri = stack_file.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        uri = stack_file.name
+    index = {p.name: i for i, p in enumerate(result.policies)}
+    rules = []
+    for p in result.policies:
+        level = result.config.get(p.name, {}).get("enforcementLevel", p.enforcement_level)
+        rules.append({
+            "id": p.name,
+            "name": "".join(w.capitalize() for w in p.name.split("-")),
+            "shortDescription": {"text": p.description},
+            "fullDescription": {"text": p.description},
+            "help": {"text": f"{p.description} See docs/policies.md#{p.name}.",
+                     "markdown": f"{p.description}\n\nSee [docs/policies.md](docs/policies.md#{p.name})."},
+            "defaultConfiguration": {"level": _sarif_level(level)},
+            "properties": {"tags": [_concern(p.name), "neocloud"], "enforcementLevel": level,
+                           "policyType": p.policy_type},
+        })
+    results = []
+    for d in result.diagnostics:
+        fingerprint = hashlib.sha256(f"{d.policy}|{d.urn}|{d.message}".encode()).hexdigest()[:32]
+        location: dict[str, Any] = {
+            "physicalLocation": {"artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                                 "region": {"startLine": _line_of(stack_file, d)}},
+        }
+        if d.urn:
+            location["logicalLocations"] = [{"fullyQualifiedName": d.urn, "name": d.resource_name,
+                                             "kind": "resource"}]
+        results.append({
+            "ruleId": d.policy,
+            "ruleIndex": index.get(d.policy, 0),
+            "level": _sarif_level(d.enforcement_level),
+            "message": {"text": f"{d.message} [{_subject(d)}]"},
+            "locations": [location],
+            "partialFingerprints": {"neocloudFinding/v1": fingerprint},
+            "properties": {"enforcementLevel": d.enforcement_level, "urn": d.urn},
+        })
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "neocloud-policies", "semanticVersion": result.pack_version,
+                                "version": result.pack_version, "informationUri": "https://neocloud.dev/policies",
+                                "rules": rules}},
+            "automationDetails": {"id": f"neocloud-check/{stack}/"},
+            "results": results,
+            "properties": {"stack": stack, "resources": result.resources},
+        }],
+    }

@@ -1,0 +1,219 @@
+"""Helpers shared by the rule modules: config with schema defaults, plan facts, and a stack index.
+
+Values arrive as the engine sends them: numbers are floats (``8.0``), mappings and lists are the SDK's
+unknown-checking proxies (reading a value unknown during preview raises ``UnknownValueError``, which the SDK
+reports as an advisory "can't run policy during preview"). Nothing here has side effects at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import PolicyConfigSchema, PolicyResource
+from pulumi_policy import proxy as _proxy
+
+__all__ = [
+    "CLUSTER_TYPE",
+    "LABEL_POOL",
+    "POOL_TYPE",
+    "StackIndex",
+    "as_list",
+    "as_map",
+    "fmt",
+    "get_in",
+    "has_key",
+    "labels_of",
+    "num",
+    "schema",
+    "settings",
+    "walk_strings",
+]
+
+CLUSTER_TYPE = "neocloud:index:GpuCluster"
+POOL_TYPE = "neocloud:index:GpuPool"
+FACTS = "neocloud"
+"""The input property that carries a component's plan facts."""
+
+UNKNOWNS = frozenset(v for k, v in vars(_proxy).items() if k.startswith("UNKNOWN_") and k.endswith("_VALUE"))
+"""The SDK's sentinels for values unknown during preview."""
+
+LABEL_POOL = "neocloud.io/pool"
+LABEL_CLUSTER = "neocloud.io/cluster"
+LABEL_ENVIRONMENT = "neocloud.io/environment"
+LABEL_PURPOSE = "neocloud.io/purpose"
+
+
+def schema(properties: dict[str, dict[str, Any]]) -> PolicyConfigSchema:
+    """A config schema; every property must carry a ``default`` (rules apply it: the Python SDK does not)."""
+    for name, prop in properties.items():
+        if "default" not in prop or "description" not in prop:
+            raise TypeError(f"config property {name!r} needs a default and a description")
+    return PolicyConfigSchema(properties=properties)
+
+
+def settings(config: Mapping[str, Any], config_schema: PolicyConfigSchema | None) -> dict[str, Any]:
+    """The policy's config with schema defaults filled in (the engine does this; direct gRPC callers may not)."""
+    out: dict[str, Any] = {}
+    if config_schema is not None:
+        out.update({k: v["default"] for k, v in config_schema.properties.items() if "default" in v})
+    out.update(dict(config or {}))
+    return out
+
+
+def num(value: Any, default: float | None = None) -> float | None:
+    """A number from an engine value (ints arrive as floats; Kubernetes quantities as strings)."""
+    if value is None or isinstance(value, bool):
+        return default
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return default
+    return default
+
+
+def fmt(value: Any) -> str:
+    """A number for a message: ``8.0`` -> ``8``."""
+    n = num(value)
+    return f"{n:g}" if n is not None else str(value)
+
+
+def as_map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def as_list(value: Any) -> Sequence[Any]:
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return value
+    return ()
+
+
+def get_in(value: Any, *path: str | int, default: Any = None) -> Any:
+    """``value[path[0]][path[1]]...`` or ``default`` where a step is missing."""
+    current = value
+    for step in path:
+        if isinstance(step, int):
+            seq = as_list(current)
+            if step >= len(seq):
+                return default
+            current = seq[step]
+        else:
+            m = as_map(current)
+            if step not in m:
+                return default
+            current = m[step]
+        if current is None:
+            return default
+    return current
+
+
+def has_key(mapping: Any, key: str) -> bool:
+    """Whether ``key`` is set, without reading its value (a value unknown during preview is still *set*)."""
+    if not isinstance(mapping, Mapping):
+        return False
+    raw = _raw(mapping)
+    return raw.get(key) is not None
+
+
+def _raw(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The SDK proxy's underlying dict (values unchecked), or the mapping itself."""
+    if isinstance(mapping, dict):
+        return mapping
+    try:
+        target = mapping["__target"]
+    except (KeyError, TypeError):
+        return mapping
+    return target if isinstance(target, Mapping) else mapping
+
+
+def labels_of(props: Mapping[str, Any]) -> dict[str, str]:
+    """Tags and labels a resource carries: AWS ``tags``, EKS node group ``labels``, Kubernetes
+    ``metadata.labels``."""
+    out: dict[str, str] = {}
+    for source in (props.get("tags"), props.get("labels"), get_in(props, "metadata", "labels")):
+        for k, v in as_map(source).items():
+            if isinstance(v, str):
+                out[str(k)] = v
+    return out
+
+
+class StackIndex:
+    """The resources of a stack, indexed for rules that relate resources to each other and to the plan."""
+
+    def __init__(self, resources: Iterable[PolicyResource]) -> None:
+        self.resources = list(resources)
+        self.by_urn = {r.urn: r for r in self.resources}
+        self.pools: dict[str, tuple[PolicyResource, Mapping[str, Any]]] = {}
+        self.cluster: Mapping[str, Any] | None = None
+        self.cluster_resource: PolicyResource | None = None
+        for r in self.resources:
+            if r.resource_type == POOL_TYPE:
+                facts = as_map(r.props.get(FACTS))
+                if "name" in facts:
+                    self.pools[str(facts["name"])] = (r, facts)
+            elif r.resource_type == CLUSTER_TYPE and self.cluster is None:
+                self.cluster = as_map(r.props.get(FACTS))
+                self.cluster_resource = r
+
+    def of_type(self, *types: str) -> list[PolicyResource]:
+        return [r for r in self.resources if r.resource_type in types]
+
+    def pool_of(self, resource: PolicyResource) -> tuple[PolicyResource, Mapping[str, Any]] | None:
+        """The GpuPool a resource belongs to: its nearest GpuPool ancestor, else its ``neocloud.io/pool`` tag."""
+        seen: set[str] = set()
+        current = resource.parent
+        while current is not None and current.urn not in seen:
+            seen.add(current.urn)
+            if current.resource_type == POOL_TYPE:
+                facts = as_map(current.props.get(FACTS))
+                return current, facts
+            current = current.parent
+        name = labels_of(resource.props).get(LABEL_POOL)
+        return self.pools.get(name) if name else None
+
+    def deps(self, resource: PolicyResource, prop: str) -> list[PolicyResource]:
+        """Resources that property ``prop`` of ``resource`` was computed from (known even during preview)."""
+        return list(resource.property_dependencies.get(prop, []))
+
+    def environment(self) -> str | None:
+        if self.cluster is not None and isinstance(self.cluster.get("environment"), str):
+            return str(self.cluster["environment"])
+        for _, facts in self.pools.values():
+            if isinstance(facts.get("environment"), str):
+                return str(facts["environment"])
+        return None
+
+
+def walk_strings(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """Every known string leaf of ``value`` as (path, key, value); ``key`` is the nearest mapping key.
+
+    Reads the SDK proxies' underlying values, so values unknown during preview are skipped instead of failing
+    the whole rule.
+    """
+    yield from _walk(value, path, "")
+
+
+def _unproxy(value: Any) -> Any:
+    if isinstance(value, Mapping | Sequence) and not isinstance(value, str | bytes | dict | list):
+        try:
+            target = value["__target"]  # type: ignore[index]
+        except (KeyError, TypeError, IndexError):
+            return value
+        return target
+    return value
+
+
+def _walk(value: Any, path: str, key: str) -> Iterator[tuple[str, str, Any]]:
+    value = _unproxy(value)
+    if isinstance(value, str):
+        if value not in UNKNOWNS:
+            yield path, key, value
+    elif isinstance(value, Mapping):
+        for k in list(value):
+            yield from _walk(value[k], f"{path}.{k}" if path else str(k), str(k))
+    elif isinstance(value, Sequence) and not isinstance(value, bytes):
+        for i in range(len(value)):
+            yield from _walk(value[i], f"{path}[{i}]", key)

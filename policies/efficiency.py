@@ -1,0 +1,456 @@
+"""Efficiency rules: storage that keeps GPUs fed, checkpoints that write in time, a sane hot-spare ratio, quotas
+that fit the hardware, idle non-prod pools that cost nothing, and training jobs that take whole nodes.
+
+Defaults follow shared/reference/hardware.md: H100RA Table 6 storage tiers (per SU of 256 GPUs: good 15 GB/s,
+better 40 GB/s, best 125 GB/s read), FSx for Lustre throughput per TiB, ~16 bytes per parameter per checkpoint,
+and Llama 3's one failure every ~3 hours at 16K GPUs (why prod keeps hot spares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._common import (
+    POOL_TYPE,
+    StackIndex,
+    as_list,
+    as_map,
+    fmt,
+    get_in,
+    num,
+    schema,
+    settings,
+)
+
+__all__ = [
+    "CHECKPOINT_WRITE_TIME",
+    "DEV_SCALES_TO_ZERO",
+    "HOT_SPARE_RATIO",
+    "POLICIES",
+    "QUEUE_QUOTA_WITHIN_CAPACITY",
+    "STORAGE_THROUGHPUT_PER_GPU",
+    "WHOLE_NODE_GPU_REQUESTS",
+    "filesystem_throughput_gbps",
+    "parse_quantity",
+]
+
+LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
+RESOURCE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
+WORKLOAD_TYPES = {
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:core/v1:Pod": ("spec",),
+}
+"""Workload kinds and the path to their pod spec."""
+
+GOOD_TIER_READ_GBPS_PER_GPU = 15.0 / 256
+"""H100RA Table 6 'good': 15 GB/s read per SU of 256 GPUs [P]."""
+
+
+def parse_quantity(value: Any) -> float | None:
+    """A Kubernetes quantity (``8``, ``"8"``, ``"1k"``, ``"500m"``) as a number."""
+    n = num(value)
+    if n is not None or not isinstance(value, str):
+        return n
+    suffixes = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if value.endswith(suffix):
+            base = num(value[: -len(suffix)])
+            return None if base is None else base * suffixes[suffix]
+    return None
+
+
+def filesystem_throughput_gbps(props: Mapping[str, Any]) -> float | None:
+    """Baseline throughput of an FSx for Lustre file system in GB/s, from its inputs.
+
+    ``throughputCapacity`` (MB/s, Intelligent-Tiering) or ``perUnitStorageThroughput`` (MB/s per TiB; PERSISTENT_2
+    125/250/500/1000, PERSISTENT_1 50/100/200 -- hardware.md) x ``storageCapacity`` (GiB).
+    """
+    total = num(props.get("throughputCapacity"))
+    if total:
+        return total / 1000
+    per_tib = num(props.get("perUnitStorageThroughput"))
+    capacity_gib = num(props.get("storageCapacity"))
+    if per_tib is None or capacity_gib is None:
+        return None
+    return per_tib * capacity_gib / 1024 / 1000
+
+
+def _filesystems(stack: StackIndex) -> tuple[float | None, str, list[str]]:
+    """(GB/s, what it is, problems) of the cluster's parallel filesystem: FSx resources, else the plan target."""
+    problems: list[str] = []
+    lustre = stack.of_type(LUSTRE)
+    if lustre:
+        total = 0.0
+        for fs in lustre:
+            gbps = filesystem_throughput_gbps(fs.props)
+            if gbps is None:
+                problems.append(f"FSx file system '{fs.name}' sets no perUnitStorageThroughput or throughputCapacity")
+                continue
+            total += gbps
+        names = ", ".join(f"'{fs.name}'" for fs in lustre)
+        return total, f"FSx for Lustre {names}", problems
+    storage = as_map(get_in(stack.cluster, "storage"))
+    fs_kind = get_in(stack.cluster, "filesystem", "kind")
+    if fs_kind is None:
+        return None, "", problems
+    return num(storage.get("read_gbps")), f"{fs_kind} filesystem (sized by the plan)", problems
+
+
+# --- storage-throughput-per-gpu ----------------------------------------------------------------------------
+
+_STORAGE_SCHEMA = schema({
+    "minReadGbpsPerGpu": {"type": "number", "minimum": 0, "default": round(GOOD_TIER_READ_GBPS_PER_GPU, 4),
+                          "description": "Read GB/s per schedulable GPU the filesystem must deliver (default: "
+                          "H100RA 'good' tier, 15 GB/s per 256 GPUs; 'better' is 0.156, 'best' 0.488)."},
+})
+
+
+def _storage_throughput(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _STORAGE_SCHEMA)
+    stack = StackIndex(args.resources)
+    if stack.cluster is None:
+        args.not_applicable("no GpuCluster")
+    gpus = num(stack.cluster.get("gpus")) or 0
+    gbps, what, problems = _filesystems(stack)
+    urn = stack.cluster_resource.urn if stack.cluster_resource else None
+    if gbps is None and not problems:
+        args.not_applicable("no parallel filesystem")
+    for problem in problems:
+        report(f"{problem}: its throughput per GPU cannot be checked", urn)
+    if gbps is None or gpus <= 0:
+        return
+    floor = float(cfg["minReadGbpsPerGpu"])
+    spec_floor = num(get_in(stack.cluster, "filesystem", "min_gbps_per_gpu"))
+    source = "policy minReadGbpsPerGpu"
+    if spec_floor is not None and spec_floor > floor:
+        floor, source = spec_floor, "storage.filesystem.min_gbps_per_gpu"
+    per_gpu = gbps / gpus
+    if per_gpu + 1e-9 < floor:
+        report(f"{what} delivers {gbps:.1f} GB/s for {gpus:g} GPUs = {per_gpu:.4f} GB/s per GPU, below the "
+               f"{floor:g} GB/s per GPU floor ({source}); needs {floor * gpus:.1f} GB/s", urn)
+
+
+STORAGE_THROUGHPUT_PER_GPU = StackValidationPolicy(
+    name="storage-throughput-per-gpu",
+    description="The parallel filesystem's read throughput per schedulable GPU (FSx capacity x per-TiB "
+    "throughput, else the plan's sized target) is at least the configured floor.",
+    validate=_storage_throughput,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_STORAGE_SCHEMA,
+)
+
+
+# --- checkpoint-write-time ---------------------------------------------------------------------------------
+
+_CHECKPOINT_SCHEMA = schema({
+    "maxWriteMinutes": {"type": "number", "minimum": 0, "default": 0,
+                        "description": "Longest time to write one full checkpoint; 0 uses the spec's "
+                        "storage.checkpoint.max_write_minutes (the stricter of the two applies)."},
+})
+
+
+def _checkpoint_write_time(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _CHECKPOINT_SCHEMA)
+    stack = StackIndex(args.resources)
+    checkpoint = as_map(get_in(stack.cluster, "checkpoint"))
+    if not checkpoint:
+        args.not_applicable("no storage.checkpoint in the spec")
+    urn = stack.cluster_resource.urn if stack.cluster_resource else None
+    params = (num(checkpoint.get("model_parameters_billion")) or 0) * 1e9
+    size = params * (num(checkpoint.get("bytes_per_parameter")) or 16.0)
+    limits = [(m, "storage.checkpoint.max_write_minutes") for m in [num(checkpoint.get("max_write_minutes"))] if m]
+    if num(cfg["maxWriteMinutes"]):
+        limits.append((float(cfg["maxWriteMinutes"]), "policy maxWriteMinutes"))
+    if not limits:
+        args.not_applicable("no checkpoint time limit")
+    limit, source = min(limits)
+    if stack.of_type(LUSTRE):
+        write, what, problems = _filesystems(stack)
+    else:
+        write = num(get_in(stack.cluster, "storage", "write_gbps"))
+        what, problems = "the planned filesystem", []
+    for problem in problems:
+        report(f"{problem}: checkpoint write time cannot be checked", urn)
+    if not write:
+        if not problems:
+            report(f"a {size / 1e12:.2f} TB checkpoint has no filesystem write throughput to land on", urn)
+        return
+    seconds = size / (write * 1e9)
+    if seconds > limit * 60 + 1e-6:
+        report(f"a full checkpoint ({fmt(checkpoint.get('model_parameters_billion'))}B parameters x "
+               f"{fmt(checkpoint.get('bytes_per_parameter'))} B = {size / 1e12:.2f} TB) takes {seconds / 60:.1f} min "
+               f"at {write:.1f} GB/s on {what}; limit {limit:g} min ({source}) needs "
+               f"{size / (limit * 60) / 1e9:.1f} GB/s", urn)
+
+
+CHECKPOINT_WRITE_TIME = StackValidationPolicy(
+    name="checkpoint-write-time",
+    description="A full checkpoint of the configured model size (parameters x bytes per parameter) writes to the "
+    "filesystem within the allowed minutes.",
+    validate=_checkpoint_write_time,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_CHECKPOINT_SCHEMA,
+)
+
+
+# --- hot-spare-ratio ---------------------------------------------------------------------------------------
+
+_SPARES_SCHEMA = schema({
+    "minSparePercent": {"type": "number", "minimum": 0, "maximum": 100, "default": 0,
+                        "description": "Least share of each SU's nodes kept as hot spares."},
+    "maxSparePercent": {"type": "number", "minimum": 0, "maximum": 100, "default": 12.5,
+                        "description": "Largest share of each SU's nodes kept as hot spares (idle money)."},
+})
+
+
+def _hot_spare_ratio(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != POOL_TYPE:
+        return
+    cfg = settings(args.get_config(), _SPARES_SCHEMA)
+    facts = as_map(args.props.get("neocloud"))
+    low, high = float(cfg["minSparePercent"]), float(cfg["maxSparePercent"])
+    name = facts.get("name")
+    for unit in as_list(facts.get("scalable_units")):
+        u = as_map(unit)
+        nodes, spares = num(u.get("nodes")) or 0, num(u.get("spares")) or 0
+        if nodes <= 0:
+            continue
+        share = spares / nodes * 100
+        where = f"pool '{name}' SU {fmt(u.get('index'))}: {spares:g} hot spares of {nodes:g} nodes ({share:.1f}%)"
+        if share + 1e-9 < low:
+            report(f"{where}, below the {low:g}% minimum; one failed node stops a whole training job")
+        elif share > high + 1e-9:
+            report(f"{where}, above the {high:g}% maximum")
+
+
+HOT_SPARE_RATIO = ResourceValidationPolicy(
+    name="hot-spare-ratio",
+    description="Each scalable unit keeps hot spares within [minSparePercent, maxSparePercent] of its nodes.",
+    validate=_hot_spare_ratio,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_SPARES_SCHEMA,
+)
+
+
+# --- queue-quota-within-capacity ---------------------------------------------------------------------------
+
+_QUOTA_SCHEMA = schema({
+    "maxCommitPercent": {"type": "number", "minimum": 1, "maximum": 1000, "default": 100,
+                         "description": "Guaranteed quotas may add up to this share of a pool's schedulable GPUs."},
+    "gpuResources": {"type": "array", "items": {"type": "string"}, "default": ["nvidia.com/gpu", "amd.com/gpu"],
+                     "description": "Extended resource names counted as GPUs."},
+})
+
+
+def _flavor_pools(stack: StackIndex) -> dict[str, str]:
+    """ResourceFlavor name -> pool name (by its neocloud.io/pool node label)."""
+    out: dict[str, str] = {}
+    for flavor in stack.of_type(RESOURCE_FLAVOR):
+        name = get_in(flavor.props, "metadata", "name")
+        pool = get_in(flavor.props, "spec", "nodeLabels", "neocloud.io/pool")
+        if isinstance(pool, str):
+            out[str(name if isinstance(name, str) else flavor.name)] = pool
+    return out
+
+
+def _queue_quota_within_capacity(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _QUOTA_SCHEMA)
+    stack = StackIndex(args.resources)
+    queues = [as_map(q) for q in as_list(get_in(stack.cluster, "queues"))]
+    cluster_queues = stack.of_type(CLUSTER_QUEUE)
+    if not queues and not cluster_queues:
+        args.not_applicable("no queues")
+    share = float(cfg["maxCommitPercent"]) / 100
+    capacity = {name: num(facts.get("gpus")) or 0 for name, (_, facts) in stack.pools.items()}
+    first_pool = next(iter(as_list(get_in(stack.cluster, "pools"))), None)
+    urn = stack.cluster_resource.urn if stack.cluster_resource else None
+    planned: dict[str, float] = {}
+    for q in queues:
+        pool = q.get("pool") or first_pool
+        planned[str(pool)] = planned.get(str(pool), 0) + (num(q.get("gpu_quota")) or 0)
+    for pool, total in sorted(planned.items()):
+        if pool not in capacity:
+            report(f"queues draw on pool '{pool}', which is not planned", urn)
+        elif total > capacity[pool] * share + 1e-9:
+            report(f"queues guarantee {total:g} GPUs on pool '{pool}', which schedules {capacity[pool]:g} "
+                   f"(spares excluded; commit limit {cfg['maxCommitPercent']:g}%)", urn)
+    flavors = _flavor_pools(stack)
+    gpu_names = set(cfg["gpuResources"])
+    nominal: dict[str, float] = {}
+    owners: dict[str, list[str]] = {}
+    for cq in cluster_queues:
+        for group in as_list(get_in(cq.props, "spec", "resourceGroups")):
+            for flavor in as_list(as_map(group).get("flavors")):
+                f = as_map(flavor)
+                pool = flavors.get(str(f.get("name")))
+                for resource in as_list(f.get("resources")):
+                    r = as_map(resource)
+                    if r.get("name") not in gpu_names:
+                        continue
+                    quota = parse_quantity(r.get("nominalQuota")) or 0
+                    if pool is None:
+                        report(f"ClusterQueue '{cq.name}' quotas {quota:g} GPUs on flavor '{f.get('name')}', which "
+                               f"selects no planned pool", cq.urn)
+                        continue
+                    nominal[pool] = nominal.get(pool, 0) + quota
+                    owners.setdefault(pool, []).append(cq.urn)
+    for pool, total in sorted(nominal.items()):
+        if total > capacity.get(pool, 0) * share + 1e-9:
+            report(f"ClusterQueues guarantee {total:g} GPUs (nominalQuota) on pool '{pool}', which schedules "
+                   f"{capacity.get(pool, 0):g}", owners[pool][0])
+
+
+QUEUE_QUOTA_WITHIN_CAPACITY = StackValidationPolicy(
+    name="queue-quota-within-capacity",
+    description="Guaranteed GPU quotas (the spec's queues and the Kueue ClusterQueues' nominalQuota) do not exceed "
+    "the schedulable GPUs of the pool they draw on (hot spares excluded).",
+    validate=_queue_quota_within_capacity,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_QUOTA_SCHEMA,
+)
+
+
+# --- dev-scales-to-zero ------------------------------------------------------------------------------------
+
+_ZERO_SCHEMA = schema({
+    "environments": {"type": "array", "items": {"type": "string"}, "default": ["dev", "staging"],
+                     "description": "Environments whose GPU pools must scale to zero."},
+    "providers": {"type": "array", "items": {"type": "string"}, "default": ["aws", "nebius", "coreweave"],
+                  "description": "Providers that bill idle nodes (owned baremetal racks are exempt)."},
+})
+
+
+def _dev_scales_to_zero(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _ZERO_SCHEMA)
+    stack = StackIndex(args.resources)
+    pools = {n: rf for n, rf in stack.pools.items()
+             if rf[1].get("environment") in cfg["environments"] and rf[1].get("provider") in cfg["providers"]}
+    if not pools:
+        args.not_applicable(f"no pool of a {'/'.join(cfg['environments'])} environment on a billed provider")
+    for name, (resource, facts) in sorted(pools.items()):
+        min_nodes = num(facts.get("min_nodes"))
+        if min_nodes:
+            report(f"pool '{name}' ({facts.get('environment')}) keeps at least {min_nodes:g} nodes "
+                   f"({fmt(facts.get('gpus_per_node'))} GPUs each) running; set pools[].min_nodes: 0", resource.urn)
+    for group in stack.of_type(NODE_GROUP):
+        owner = stack.pool_of(group)
+        if owner is None or str(owner[1].get("name")) not in pools:
+            continue
+        min_size = num(get_in(group.props, "scalingConfig", "minSize"))
+        if min_size:
+            report(f"node group '{group.name}' ({owner[1].get('environment')}) has scalingConfig.minSize "
+                   f"{min_size:g}; non-prod GPU node groups scale to zero", group.urn)
+
+
+DEV_SCALES_TO_ZERO = StackValidationPolicy(
+    name="dev-scales-to-zero",
+    description="GPU pools of non-prod environments on billed providers have a minimum size of 0 (plan and EKS "
+    "node groups).",
+    validate=_dev_scales_to_zero,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_ZERO_SCHEMA,
+)
+
+
+# --- whole-node-gpu-requests -------------------------------------------------------------------------------
+
+_WHOLE_NODE_SCHEMA = schema({
+    "workloads": {"type": "array", "items": {"type": "string"}, "default": ["training"],
+                  "description": "Queue workload kinds whose GPU quotas and requests come in whole nodes."},
+    "gpuResources": {"type": "array", "items": {"type": "string"}, "default": ["nvidia.com/gpu", "amd.com/gpu"],
+                     "description": "Extended resource names counted as GPUs."},
+})
+
+
+def _whole_node_gpu_requests(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _WHOLE_NODE_SCHEMA)
+    stack = StackIndex(args.resources)
+    queues = [as_map(q) for q in as_list(get_in(stack.cluster, "queues"))]
+    first_pool = next(iter(as_list(get_in(stack.cluster, "pools"))), None)
+    per_node: dict[str, tuple[int, str]] = {}  # team -> (GPUs per node, pool)
+    for q in queues:
+        if q.get("workload") not in cfg["workloads"]:
+            continue
+        pool = str(q.get("pool") or first_pool)
+        if pool in stack.pools:
+            per_node[str(q.get("team"))] = (int(num(stack.pools[pool][1].get("gpus_per_node")) or 1), pool)
+    if not per_node:
+        args.not_applicable("no training queues")
+    urn = stack.cluster_resource.urn if stack.cluster_resource else None
+    for q in queues:
+        team = str(q.get("team"))
+        if team not in per_node:
+            continue
+        size, pool = per_node[team]
+        quota = num(q.get("gpu_quota")) or 0
+        if quota % size:
+            report(f"training queue '{team}' guarantees {quota:g} GPUs, not a whole number of {size}-GPU nodes of "
+                   f"pool '{pool}'", urn)
+    gpu_names = set(cfg["gpuResources"])
+    for cq in stack.of_type(CLUSTER_QUEUE):
+        name = get_in(cq.props, "metadata", "name")
+        team = str(name if isinstance(name, str) else cq.name)
+        if team not in per_node:
+            continue
+        size, pool = per_node[team]
+        for group in as_list(get_in(cq.props, "spec", "resourceGroups")):
+            for flavor in as_list(as_map(group).get("flavors")):
+                for resource in as_list(as_map(flavor).get("resources")):
+                    r = as_map(resource)
+                    quota = parse_quantity(r.get("nominalQuota"))
+                    if r.get("name") in gpu_names and quota is not None and quota % size:
+                        report(f"ClusterQueue '{team}' nominalQuota {quota:g} {r.get('name')} is not a whole "
+                               f"number of {size}-GPU nodes", cq.urn)
+    for workload in stack.resources:
+        path = WORKLOAD_TYPES.get(workload.resource_type)
+        if path is None:
+            continue
+        namespace = get_in(workload.props, "metadata", "namespace")
+        if namespace not in per_node:
+            continue
+        size, _ = per_node[str(namespace)]
+        pod = get_in(workload.props, *path)
+        for container in [*as_list(get_in(pod, "containers")), *as_list(get_in(pod, "initContainers"))]:
+            c = as_map(container)
+            for kind in ("requests", "limits"):
+                for gpu in gpu_names:
+                    count = parse_quantity(get_in(c, "resources", kind, gpu))
+                    if count is not None and count % size:
+                        report(f"{workload.resource_type.split(':')[-1]} '{workload.name}' in training namespace "
+                               f"'{namespace}': container '{c.get('name')}' {kind} {count:g} {gpu}; training takes "
+                               f"whole {size}-GPU nodes", workload.urn)
+
+
+WHOLE_NODE_GPU_REQUESTS = StackValidationPolicy(
+    name="whole-node-gpu-requests",
+    description="Training queues guarantee, and training workloads request, GPUs in whole nodes (multiples of the "
+    "pool's GPUs per node).",
+    validate=_whole_node_gpu_requests,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_WHOLE_NODE_SCHEMA,
+)
+
+
+POLICIES = [
+    STORAGE_THROUGHPUT_PER_GPU,
+    CHECKPOINT_WRITE_TIME,
+    HOT_SPARE_RATIO,
+    QUEUE_QUOTA_WITHIN_CAPACITY,
+    DEV_SCALES_TO_ZERO,
+    WHOLE_NODE_GPU_REQUESTS,
+]

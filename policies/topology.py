@@ -1,0 +1,648 @@
+"""Rack-topology rules: power per rack, whole NVLink domains, rails, non-blocking fabrics, one zone per fabric,
+placement groups vs reserved capacity, pools that don't overlap, and topology labels that agree with the plan.
+
+Sources for the facts these rules encode are in shared/reference/hardware.md: NVL72 = one 72-GPU NVLink domain
+per rack (GB200RA), one NIC per GPU per rail (H100RA), non-blocking 1:1 SuperPOD fabrics (H100RA), one EFA
+interface per network card with ``efa`` on card 0 and ``efa-only`` on the others, EFA instances in one AZ and one
+cluster placement group (AWS docs), and placement groups on reserved capacity causing capacity errors
+(terraform-aws-eks #3730).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from ._common import (
+    LABEL_POOL,
+    POOL_TYPE,
+    StackIndex,
+    as_list,
+    as_map,
+    fmt,
+    get_in,
+    has_key,
+    labels_of,
+    num,
+    schema,
+    settings,
+)
+
+__all__ = [
+    "FABRIC_NONBLOCKING",
+    "NO_OVERLAPPING_GPU_POOLS",
+    "NO_PLACEMENT_GROUP_ON_RESERVED_CAPACITY",
+    "NVLINK_DOMAIN_WHOLE",
+    "POLICIES",
+    "RACK_POWER_BUDGET",
+    "RAIL_ALIGNMENT",
+    "SINGLE_ZONE_FABRIC",
+    "TOPOLOGY_LABELS_CONSISTENT",
+]
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+INSTANCE = "aws:ec2/instance:Instance"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+SUBNET = "aws:ec2/subnet:Subnet"
+PLACEMENT_GROUP = "aws:ec2/placementGroup:PlacementGroup"
+KUEUE_TOPOLOGY = "kubernetes:kueue.x-k8s.io/v1beta2:Topology"
+KUEUE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
+EFA_TYPES = ("efa", "efa-only")
+
+
+def _pool_name(pool: Mapping[str, Any]) -> str:
+    return str(pool.get("name", "?"))
+
+
+def efa_interfaces(launch_template: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The EFA network interfaces of a launch template's inputs."""
+    return [as_map(n) for n in as_list(launch_template.get("networkInterfaces"))
+            if as_map(n).get("interfaceType") in EFA_TYPES]
+
+
+# --- rack-power-budget -------------------------------------------------------------------------------------
+
+_RACK_POWER_SCHEMA = schema({
+    "maxRackKw": {"type": "number", "minimum": 0, "default": 0,
+                  "description": "Cap on IT kW per rack on top of the spec's racks.power_budget_kw (0: none)."},
+    "headroomPercent": {"type": "number", "minimum": 0, "maximum": 50, "default": 0,
+                        "description": "Keep this share of the budget free (a rack may draw at most "
+                        "budget x (1 - headroom/100))."},
+})
+
+
+def _rack_power_budget(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _RACK_POWER_SCHEMA)
+    stack = StackIndex(args.resources)
+    budgets = []
+    spec_budget = num(get_in(stack.cluster, "racks_spec", "power_budget_kw"))
+    if spec_budget:
+        budgets.append((spec_budget, "racks.power_budget_kw"))
+    if num(cfg["maxRackKw"]):
+        budgets.append((float(cfg["maxRackKw"]), "policy maxRackKw"))
+    if not budgets:
+        args.not_applicable("no rack power budget: set racks.power_budget_kw or the policy's maxRackKw")
+    budget, source = min(budgets)
+    limit = budget * (1 - float(cfg["headroomPercent"]) / 100)
+    planned = False
+    for name, (resource, facts) in sorted(stack.pools.items()):
+        for group in as_list(get_in(facts, "racks", "groups", default=[])):
+            kw = num(as_map(group).get("kw_per_rack"))
+            if kw is None:
+                continue
+            planned = True
+            if kw > limit + 1e-9:
+                headroom = f" less {fmt(cfg['headroomPercent'])}% headroom = {limit:g} kW" if limit != budget else ""
+                report(f"pool '{name}' rack group '{as_map(group).get('name')}': {fmt(group.get('racks'))} racks of "
+                       f"{fmt(group.get('nodes_per_rack'))} nodes draw {kw:g} kW each, over the {budget:g} kW budget "
+                       f"({source}){headroom}", resource.urn)
+    if not planned:
+        args.not_applicable("no planned racks (the provider places nodes)")
+
+
+RACK_POWER_BUDGET = StackValidationPolicy(
+    name="rack-power-budget",
+    description="Every planned rack's IT power stays within the rack power budget (racks.power_budget_kw, the "
+    "policy's maxRackKw, less headroom).",
+    validate=_rack_power_budget,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_RACK_POWER_SCHEMA,
+)
+
+
+# --- nvlink-domain-whole -----------------------------------------------------------------------------------
+
+_NVLINK_SCHEMA = schema({
+    "checkNodeGroups": {"type": "boolean", "default": True,
+                        "description": "Also require EKS node group sizes of multi-node NVLink pools (UltraServers) "
+                        "to be whole domains."},
+})
+
+
+def _nvlink_domain_whole(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _NVLINK_SCHEMA)
+    stack = StackIndex(args.resources)
+    multi = {n: rf for n, rf in stack.pools.items() if (num(rf[1].get("nvlink_domain_nodes")) or 1) > 1}
+    if not multi:
+        args.not_applicable("no pool has NVLink domains spanning several nodes")
+    for name, (resource, facts) in sorted(multi.items()):
+        domain = int(num(facts.get("nvlink_domain_nodes")) or 1)
+        gpus = fmt(facts.get("nvlink_domain_gpus"))
+        total = int(num(facts.get("total_nodes")) or 0)
+        if total % domain:
+            report(f"pool '{name}': {total} nodes (with spares) split NVLink domains of {domain} nodes "
+                   f"({gpus} GPUs); use a multiple of {domain}", resource.urn)
+        elif num(facts.get("nvlink_domains")) is not None and int(num(facts["nvlink_domains"]) or 0) != total // domain:
+            report(f"pool '{name}': {fmt(facts['nvlink_domains'])} NVLink domains planned for {total} nodes; "
+                   f"expected {total // domain}", resource.urn)
+        for unit in as_list(facts.get("scalable_units")):
+            su_nodes = int(num(as_map(unit).get("nodes")) or 0)
+            if su_nodes % domain:
+                report(f"pool '{name}' SU {fmt(as_map(unit).get('index'))}: {su_nodes} nodes split an NVLink domain "
+                       f"of {domain} nodes across scalable units", resource.urn)
+        system_kind = facts.get("system_kind")
+        for group in as_list(get_in(facts, "racks", "groups", default=[])):
+            g = as_map(group)
+            per_rack = int(num(g.get("nodes_per_rack")) or 0)
+            domains = int(num(g.get("nvlink_domains_per_rack")) or 0)
+            if per_rack % domain or domains * domain != per_rack:
+                report(f"pool '{name}' rack group '{g.get('name')}': {per_rack} nodes per rack hold "
+                       f"{domains} whole NVLink domains of {domain} nodes; an NVLink domain must not be split "
+                       f"across racks", resource.urn)
+            elif system_kind == "nvl72-rack" and per_rack != domain:
+                report(f"pool '{name}' rack group '{g.get('name')}': an NVL72 rack is one NVLink domain of "
+                       f"{domain} trays; got {per_rack} trays per rack", resource.urn)
+        if cfg["checkNodeGroups"]:
+            for group in stack.of_type(NODE_GROUP):
+                owner = stack.pool_of(group)
+                if owner is None or _pool_name(owner[1]) != name:
+                    continue
+                scaling = as_map(group.props.get("scalingConfig"))
+                for key in ("minSize", "desiredSize", "maxSize"):
+                    size = num(scaling.get(key))
+                    if size is not None and int(size) % domain:
+                        report(f"node group '{group.name}' of pool '{name}': scalingConfig.{key} {fmt(size)} is not "
+                               f"a whole number of NVLink domains ({domain} instances each)", group.urn)
+
+
+NVLINK_DOMAIN_WHOLE = StackValidationPolicy(
+    name="nvlink-domain-whole",
+    description="Pools of multi-node NVLink domains (GB200 NVL72 racks, P6e UltraServers) come in whole domains: "
+    "no domain split across racks, scalable units or node-group sizes.",
+    validate=_nvlink_domain_whole,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_NVLINK_SCHEMA,
+)
+
+
+# --- rail-alignment ----------------------------------------------------------------------------------------
+
+_RAIL_SCHEMA = schema({
+    "requireEfaOnCardZero": {"type": "boolean", "default": True,
+                             "description": "Network card 0 carries interface type 'efa' at device index 0 (the "
+                             "ENA+EFA interface); the other cards 'efa' or 'efa-only'."},
+})
+
+
+def _pool_of_launch_template(stack: StackIndex, lt: Any) -> tuple[Any, Mapping[str, Any]] | None:
+    owner = stack.pool_of(lt)
+    if owner is not None:
+        return owner
+    for group in stack.of_type(NODE_GROUP):
+        if any(d.urn == lt.urn for d in stack.deps(group, "launchTemplate")):
+            owner = stack.pool_of(group)
+            if owner is not None:
+                return owner
+    return None
+
+
+def _rail_alignment(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _RAIL_SCHEMA)
+    stack = StackIndex(args.resources)
+    if not stack.pools:
+        args.not_applicable("no GPU pools")
+    for name, (resource, facts) in sorted(stack.pools.items()):
+        gpus = int(num(facts.get("gpus_per_node")) or 0)
+        rails = int(num(facts.get("rails")) or 0)
+        fabric = as_map(facts.get("fabric"))
+        if facts.get("fabric_kind") == "efa":
+            cards = num(facts.get("efa_network_cards"))
+            if cards is not None and rails != int(cards):
+                report(f"pool '{name}' ({facts.get('system')}): {rails} rails planned but the instance has "
+                       f"{fmt(cards)} EFA network cards", resource.urn)
+            continue
+        if rails != gpus:
+            report(f"pool '{name}' ({facts.get('system')}): {rails} compute NICs per node for {gpus} GPUs; a "
+                   f"rail-optimized fabric needs one NIC (rail) per GPU", resource.urn)
+        if fabric:
+            fabric_rails = int(num(fabric.get("rails")) or 0)
+            if fabric_rails != rails:
+                report(f"pool '{name}': the fabric is cabled for {fabric_rails} rails, the nodes have {rails} NICs",
+                       resource.urn)
+            cabling = as_list(fabric.get("rails_cabling"))
+            if cabling and len(cabling) != fabric_rails:
+                report(f"pool '{name}': cabling plans {len(cabling)} rails for a {fabric_rails}-rail fabric",
+                       resource.urn)
+    for lt in stack.of_type(LAUNCH_TEMPLATE):
+        interfaces = efa_interfaces(lt.props)
+        owner = _pool_of_launch_template(stack, lt)
+        if owner is None:
+            continue
+        facts = owner[1]
+        cards = num(facts.get("efa_network_cards"))
+        if facts.get("fabric_kind") != "efa" or cards is None:
+            continue
+        name = _pool_name(facts)
+        if len(interfaces) != int(cards):
+            report(f"launch template '{lt.name}' of pool '{name}': {len(interfaces)} EFA interfaces, but "
+                   f"{facts.get('system')} has {fmt(cards)} network cards (one EFA interface per card)", lt.urn)
+        indexes = [int(num(i.get("networkCardIndex"), 0) or 0) for i in interfaces]
+        if len(set(indexes)) != len(indexes):
+            dupes = sorted({i for i in indexes if indexes.count(i) > 1})
+            report(f"launch template '{lt.name}': several EFA interfaces on network card(s) "
+                   f"{', '.join(map(str, dupes))}; each card carries one", lt.urn)
+        elif interfaces and sorted(indexes) != list(range(len(indexes))):
+            report(f"launch template '{lt.name}': EFA interfaces on network cards {sorted(indexes)}; expected "
+                   f"cards 0..{len(indexes) - 1}", lt.urn)
+        if cfg["requireEfaOnCardZero"] and interfaces:
+            card0 = [i for i in interfaces if int(num(i.get("networkCardIndex"), 0) or 0) == 0]
+            if not card0 or card0[0].get("interfaceType") != "efa" or int(num(card0[0].get("deviceIndex"), 0) or 0):
+                report(f"launch template '{lt.name}': network card 0 must carry interface type 'efa' at device "
+                       f"index 0", lt.urn)
+
+
+RAIL_ALIGNMENT = StackValidationPolicy(
+    name="rail-alignment",
+    description="NICs per node = rails = GPUs per node on InfiniBand/RoCE; on EFA, one EFA interface per network "
+    "card of the instance type (efa on card 0, efa or efa-only on the others).",
+    validate=_rail_alignment,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_RAIL_SCHEMA,
+)
+
+
+# --- fabric-nonblocking ------------------------------------------------------------------------------------
+
+_NONBLOCKING_SCHEMA = schema({
+    "maxOversubscription": {"type": "number", "minimum": 1, "maximum": 8, "default": 1.0,
+                            "description": "Largest leaf downlink:uplink ratio allowed (1.0 = non-blocking)."},
+})
+
+
+def _fabric_nonblocking(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != POOL_TYPE:
+        return
+    cfg = settings(args.get_config(), _NONBLOCKING_SCHEMA)
+    facts = as_map(args.props.get("neocloud"))
+    fabric = as_map(facts.get("fabric"))
+    if not fabric:
+        args.not_applicable(f"pool '{_pool_name(facts)}': the provider builds the fabric ({facts.get('fabric_kind')})")
+    allowed = float(cfg["maxOversubscription"])
+    tiers = int(num(fabric.get("tiers")) or 1)
+    down, up = num(fabric.get("leaf_downlinks")) or 0, num(fabric.get("leaf_uplinks")) or 0
+    if tiers == 1:
+        return
+    if up <= 0:
+        report(f"pool '{_pool_name(facts)}': leaves have {down:g} downlinks and no uplinks")
+        return
+    ratio = down / up
+    if ratio > allowed + 1e-9:
+        report(f"pool '{_pool_name(facts)}': leaf switches have {down:g} downlinks and {up:g} uplinks "
+               f"({ratio:.2f}:1 oversubscribed); allowed at most {allowed:g}:1")
+    spines = num(fabric.get("spine")) or 0
+    leaves = num(fabric.get("leaf")) or 0
+    radix = num(fabric.get("radix")) or 0
+    if spines and radix and leaves * up > spines * radix + 1e-9:
+        report(f"pool '{_pool_name(facts)}': {leaves:g} leaves x {up:g} uplinks need {leaves * up:g} spine ports; "
+               f"{spines:g} spines of radix {radix:g} have {spines * radix:g}")
+
+
+FABRIC_NONBLOCKING = ResourceValidationPolicy(
+    name="fabric-nonblocking",
+    description="The compute fabric's leaf oversubscription (downlinks:uplinks) is within the allowed ratio, and "
+    "the spines have a port for every leaf uplink.",
+    validate=_fabric_nonblocking,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_NONBLOCKING_SCHEMA,
+)
+
+
+# --- single-zone-fabric ------------------------------------------------------------------------------------
+
+_SINGLE_ZONE_SCHEMA = schema({
+    "zoneRequiredProviders": {"type": "array", "items": {"type": "string"}, "default": ["aws", "coreweave"],
+                              "description": "Providers whose fabric pools must name their zone (Nebius ties a GPU "
+                              "cluster to one InfiniBand fabric instead, checked through infinibandFabric)."},
+})
+
+
+def _single_zone_fabric(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _SINGLE_ZONE_SCHEMA)
+    stack = StackIndex(args.resources)
+    fabric_pools = {n: rf for n, rf in stack.pools.items()
+                    if rf[1].get("fabric_kind") in ("efa", "infiniband", "roce")}
+    if not fabric_pools:
+        args.not_applicable("no pool on a high-speed fabric")
+    members: dict[str, list[Any]] = {n: [] for n in fabric_pools}
+    for r in stack.resources:
+        if r.resource_type == POOL_TYPE:
+            continue
+        owner = stack.pool_of(r)
+        if owner is not None and _pool_name(owner[1]) in members:
+            members[_pool_name(owner[1])].append(r)
+    for name, (resource, facts) in sorted(fabric_pools.items()):
+        zone = facts.get("zone")
+        if not zone and facts.get("provider") in cfg["zoneRequiredProviders"]:
+            report(f"pool '{name}' on {facts.get('fabric_kind')} has no zone; a fabric lives in one zone",
+                   resource.urn)
+        zones: dict[str, list[str]] = {}
+        fabrics: dict[str, list[str]] = {}
+        placement_groups: dict[str, list[str]] = {}
+        for r in members[name]:
+            props = r.props
+            if r.resource_type == NODE_GROUP:
+                subnets = stack.deps(r, "subnetIds")
+                count = len(subnets) or len(as_list(props.get("subnetIds")))
+                if count > 1:
+                    report(f"node group '{r.name}' of pool '{name}' spans {count} subnets; an EFA node group "
+                           f"uses exactly one subnet", r.urn)
+                for subnet in subnets:
+                    az = subnet.props.get("availabilityZone")
+                    if isinstance(az, str):
+                        zones.setdefault(az, []).append(f"node group '{r.name}' (subnet '{subnet.name}')")
+            if r.resource_type == SUBNET and isinstance(props.get("availabilityZone"), str):
+                zones.setdefault(props["availabilityZone"], []).append(f"subnet '{r.name}'")
+            if r.resource_type == LAUNCH_TEMPLATE:
+                az = get_in(props, "placement", "availabilityZone")
+                if isinstance(az, str):
+                    zones.setdefault(az, []).append(f"launch template '{r.name}'")
+                for pg in stack.deps(r, "placement"):
+                    if pg.resource_type == PLACEMENT_GROUP and pg.props.get("strategy") != "cluster":
+                        report(f"launch template '{r.name}' of pool '{name}' uses placement group '{pg.name}' with "
+                               f"strategy '{pg.props.get('strategy')}'; EFA needs a cluster placement group", r.urn)
+                group_name = get_in(props, "placement", "groupName")
+                if isinstance(group_name, str) and group_name:
+                    placement_groups.setdefault(group_name, []).append(r.name)
+            if isinstance(props.get("infinibandFabric"), str):
+                fabrics.setdefault(props["infinibandFabric"], []).append(f"{r.resource_type.split(':')[-1]} '{r.name}'")
+        if (zone and any(z != zone for z in zones)) or len(zones) > 1:
+            where = "; ".join(f"{z}: {', '.join(sorted(set(w)))}" for z, w in sorted(zones.items()))
+            report(f"pool '{name}' (zone {zone or '-'}) spreads its fabric across zones: {where}", resource.urn)
+        if len(fabrics) > 1:
+            where = "; ".join(f"{f}: {', '.join(w)}" for f, w in sorted(fabrics.items()))
+            report(f"pool '{name}' joins {len(fabrics)} InfiniBand fabrics ({where}); a pool lives on one fabric",
+                   resource.urn)
+
+
+SINGLE_ZONE_FABRIC = StackValidationPolicy(
+    name="single-zone-fabric",
+    description="An EFA/InfiniBand/RoCE pool stays in one zone: its node groups use one subnet, its subnets and "
+    "launch templates one availability zone, its placement groups the cluster strategy, its nodes one fabric.",
+    validate=_single_zone_fabric,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_SINGLE_ZONE_SCHEMA,
+)
+
+
+# --- no-placement-group-on-reserved-capacity ---------------------------------------------------------------
+
+_NO_PG_SCHEMA = schema({
+    "reservedMarketTypes": {"type": "array", "items": {"type": "string"}, "default": ["capacity-block"],
+                            "description": "instanceMarketOptions.marketType values that mean reserved capacity."},
+})
+
+
+def _reserved_capacity(props: Mapping[str, Any], market_types: list[str]) -> str | None:
+    spec = as_map(props.get("capacityReservationSpecification"))
+    target = as_map(spec.get("capacityReservationTarget"))
+    if has_key(target, "capacityReservationId") or has_key(target, "capacityReservationResourceGroupArn"):
+        return "a capacity reservation target"
+    if spec.get("capacityReservationPreference") == "capacity-reservations-only":
+        return "capacityReservationPreference 'capacity-reservations-only'"
+    market = get_in(props, "instanceMarketOptions", "marketType")
+    if market in market_types:
+        return f"instance market type '{market}'"
+    return None
+
+
+def _no_placement_group_on_reserved(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in (LAUNCH_TEMPLATE, INSTANCE):
+        return
+    cfg = settings(args.get_config(), _NO_PG_SCHEMA)
+    props = args.props
+    reserved = _reserved_capacity(props, list(cfg["reservedMarketTypes"]))
+    if reserved is None:
+        return
+    if args.resource_type == LAUNCH_TEMPLATE:
+        placement = as_map(props.get("placement"))
+        has_group = has_key(placement, "groupName") or has_key(placement, "groupId")
+    else:
+        has_group = has_key(props, "placementGroup") or has_key(props, "placementGroupId")
+    if has_group:
+        report(f"{args.name}: forces a placement group onto reserved capacity ({reserved}); the reservation "
+               f"already fixes placement and launches fail with capacity errors. Drop the placement group")
+
+
+NO_PLACEMENT_GROUP_ON_RESERVED_CAPACITY = ResourceValidationPolicy(
+    name="no-placement-group-on-reserved-capacity",
+    description="Launch templates and instances on capacity reservations or Capacity Blocks set no placement "
+    "group (the reservation fixes placement; forcing one causes capacity errors).",
+    validate=_no_placement_group_on_reserved,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_NO_PG_SCHEMA,
+)
+
+
+# --- no-overlapping-gpu-pools ------------------------------------------------------------------------------
+
+_OVERLAP_SCHEMA = schema({
+    "poolLabel": {"type": "string", "default": LABEL_POOL,
+                  "description": "Node label that names a node's GPU pool; every GPU node group must carry it."},
+})
+
+
+def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def _no_overlapping_gpu_pools(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _OVERLAP_SCHEMA)
+    pool_label = str(cfg["poolLabel"])
+    stack = StackIndex(args.resources)
+    if not stack.pools:
+        args.not_applicable("no GPU pools")
+    # Node label sets: one per EKS node group, else one per pool (its plan labels).
+    lts = {lt.urn: lt for lt in stack.of_type(LAUNCH_TEMPLATE)}
+    nodes: list[tuple[str, str, bool, dict[str, str], str]] = []  # (pool, what, efa, labels, urn)
+    grouped: set[str] = set()
+    for group in stack.of_type(NODE_GROUP):
+        owner = stack.pool_of(group)
+        if owner is None:
+            continue
+        pool = _pool_name(owner[1])
+        grouped.add(pool)
+        labels = {str(k): str(v) for k, v in as_map(group.props.get("labels")).items() if isinstance(v, str)}
+        efa = any(efa_interfaces(lts[d.urn].props) for d in stack.deps(group, "launchTemplate") if d.urn in lts)
+        if labels.get(pool_label) != pool:
+            report(f"node group '{group.name}' of pool '{pool}' lacks node label {pool_label}={pool}; workloads "
+                   f"cannot select its nodes apart from other pools", group.urn)
+        nodes.append((pool, f"node group '{group.name}'", efa, labels, group.urn))
+    for name, (resource, facts) in stack.pools.items():
+        if name not in grouped:
+            labels = {str(k): str(v) for k, v in as_map(facts.get("labels")).items()}
+            nodes.append((name, f"pool '{name}'", facts.get("fabric_kind") == "efa", labels, resource.urn))
+    for i, (pool_a, what_a, efa_a, labels_a, urn_a) in enumerate(nodes):
+        for pool_b, what_b, efa_b, labels_b, _ in nodes[i + 1:]:
+            if pool_a == pool_b and efa_a == efa_b:
+                continue
+            if _selects(labels_a, labels_b) or _selects(labels_b, labels_a):
+                kind = "an EFA and a non-EFA node set" if efa_a != efa_b else "two pools"
+                report(f"{what_a} and {what_b} are {kind} that no node label tells apart; give each its own "
+                       f"{pool_label} label", urn_a)
+    for flavor in stack.of_type(KUEUE_FLAVOR):
+        selector = {str(k): str(v) for k, v in as_map(get_in(flavor.props, "spec", "nodeLabels")).items()}
+        if not selector:
+            continue
+        matched = [(p, efa) for p, _, efa, labels, _ in nodes if _selects(selector, labels)]
+        pools = sorted({p for p, _ in matched})
+        if len(pools) > 1:
+            report(f"ResourceFlavor '{flavor.name}' selects nodes of pools {', '.join(pools)} "
+                   f"(nodeLabels {selector}); a flavor must select one pool", flavor.urn)
+        elif len({efa for _, efa in matched}) > 1:
+            report(f"ResourceFlavor '{flavor.name}' selects both EFA and non-EFA nodes of pool '{pools[0]}'",
+                   flavor.urn)
+
+
+NO_OVERLAPPING_GPU_POOLS = StackValidationPolicy(
+    name="no-overlapping-gpu-pools",
+    description="GPU pools (and an EFA vs a non-EFA node set) never share nodes or selectors: each node group "
+    "carries its pool label, no node label set contains another pool's, each Kueue ResourceFlavor selects one pool.",
+    validate=_no_overlapping_gpu_pools,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_OVERLAP_SCHEMA,
+)
+
+
+# --- topology-labels-consistent ----------------------------------------------------------------------------
+
+HOSTNAME = "kubernetes.io/hostname"
+_LEVEL_RANK = {
+    "topology.kubernetes.io/region": 0,
+    "topology.kubernetes.io/zone": 1,
+    "neocloud.io/su": 2,
+    "topology.k8s.aws/network-node-layer-1": 2,
+    "ib.coreweave.cloud/superpod": 2,
+    "cloud.google.com/gce-topology-block": 2,
+    "topology.k8s.aws/network-node-layer-2": 3,
+    "ib.coreweave.cloud/leafgroup": 3,
+    "cloud.google.com/gce-topology-subblock": 3,
+    "neocloud.io/rack": 4,
+    "node.coreweave.cloud/rack": 4,
+    "topology.k8s.aws/network-node-layer-3": 4,
+    "topology.k8s.aws/network-node-layer-4": 5,
+    "neocloud.io/nvlink-domain": 6,
+    "cloud.google.com/gce-topology-host": 7,
+    HOSTNAME: 8,
+}
+"""Broad-to-narrow order of topology node labels (hardware.md: AWS network-node layers, CoreWeave IB labels, GKE
+topology labels; our neocloud.io SU > rack > NVLink domain)."""
+
+_LABELS_SCHEMA = schema({
+    "knownLabels": {"type": "array", "items": {"type": "string"}, "default": sorted(_LEVEL_RANK),
+                    "description": "Node labels a Topology level may use besides those the plan's node groups "
+                    "and pools carry."},
+    "nvlinkDomainLabels": {"type": "array", "items": {"type": "string"}, "default": ["neocloud.io/nvlink-domain"],
+                           "description": "Labels that name a multi-node NVLink domain; a Topology used by such "
+                           "a pool needs one of them as a level."},
+    "requireHostnameLevel": {"type": "boolean", "default": True,
+                             "description": "The last Topology level is kubernetes.io/hostname."},
+})
+
+
+def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _LABELS_SCHEMA)
+    stack = StackIndex(args.resources)
+    topologies = stack.of_type(KUEUE_TOPOLOGY)
+    flavors = stack.of_type(KUEUE_FLAVOR)
+    groups = stack.of_type(NODE_GROUP)
+    if not (topologies or flavors or groups):
+        args.not_applicable("no Kueue Topology, ResourceFlavor or node group")
+    carried: set[str] = set()
+    for _, facts in stack.pools.values():
+        carried.update(str(k) for k in as_map(facts.get("labels")))
+    for group in groups:
+        carried.update(str(k) for k in as_map(group.props.get("labels")))
+    known = carried | set(cfg["knownLabels"])
+    names: dict[str, Any] = {}
+    for topo in topologies:
+        name = get_in(topo.props, "metadata", "name")
+        names[str(name if isinstance(name, str) else topo.name)] = topo
+        levels = [str(as_map(level).get("nodeLabel", "")) for level in as_list(get_in(topo.props, "spec", "levels"))]
+        if not levels:
+            report(f"Topology '{topo.name}' has no levels", topo.urn)
+            continue
+        if len(set(levels)) != len(levels):
+            report(f"Topology '{topo.name}' repeats a level: {levels}", topo.urn)
+        for label in levels:
+            if label not in known:
+                report(f"Topology '{topo.name}' level '{label}' is a label no planned node carries", topo.urn)
+        ranks = [(_LEVEL_RANK[label], label) for label in levels if label in _LEVEL_RANK]
+        for (r1, l1), (r2, l2) in itertools.pairwise(ranks):
+            if r2 <= r1:
+                report(f"Topology '{topo.name}' lists '{l2}' after '{l1}'; levels go from the broadest "
+                       f"(zone, SU) to the narrowest (host)", topo.urn)
+                break
+        if cfg["requireHostnameLevel"] and levels[-1] != HOSTNAME:
+            report(f"Topology '{topo.name}' ends with '{levels[-1]}'; the last level must be {HOSTNAME}", topo.urn)
+    domain_labels = set(cfg["nvlinkDomainLabels"])
+    for flavor in flavors:
+        spec = as_map(flavor.props.get("spec"))
+        selector = {str(k): v for k, v in as_map(spec.get("nodeLabels")).items()}
+        pool_name = selector.get(LABEL_POOL)
+        facts = stack.pools[pool_name][1] if isinstance(pool_name, str) and pool_name in stack.pools else None
+        if isinstance(pool_name, str) and facts is None:
+            report(f"ResourceFlavor '{flavor.name}' selects {LABEL_POOL}={pool_name}, which is not a planned pool "
+                   f"({', '.join(sorted(stack.pools)) or 'none'})", flavor.urn)
+        if facts is not None:
+            planned = as_map(facts.get("labels"))
+            for key, value in selector.items():
+                if key in planned and planned[key] != value:
+                    report(f"ResourceFlavor '{flavor.name}' selects {key}={value}; pool '{pool_name}' nodes carry "
+                           f"{key}={planned[key]}", flavor.urn)
+        topo_name = spec.get("topologyName")
+        if topo_name is None:
+            if facts is not None and (num(facts.get("nvlink_domain_nodes")) or 1) > 1 and topologies:
+                report(f"ResourceFlavor '{flavor.name}' of pool '{pool_name}' (multi-node NVLink domains) has no "
+                       f"topologyName; topology-aware scheduling cannot keep jobs inside a domain", flavor.urn)
+            continue
+        topo = names.get(str(topo_name))
+        if topo is None:
+            report(f"ResourceFlavor '{flavor.name}' names Topology '{topo_name}', which the stack does not define",
+                   flavor.urn)
+            continue
+        levels = {str(as_map(level).get("nodeLabel")) for level in as_list(get_in(topo.props, "spec", "levels"))}
+        if facts is not None and (num(facts.get("nvlink_domain_nodes")) or 1) > 1 and not levels & domain_labels:
+            report(f"Topology '{topo_name}' used by pool '{pool_name}' has no NVLink-domain level "
+                   f"({', '.join(sorted(domain_labels))}); jobs could straddle {fmt(facts.get('nvlink_domain_gpus'))}"
+                   f"-GPU domains", topo.urn)
+    for group in groups:
+        owner = stack.pool_of(group)
+        if owner is None:
+            continue
+        planned = as_map(owner[1].get("labels"))
+        for key, value in labels_of({"labels": group.props.get("labels")}).items():
+            if key in planned and planned[key] != value:
+                report(f"node group '{group.name}' labels {key}={value}; the plan for pool '{_pool_name(owner[1])}' "
+                       f"says {key}={planned[key]}", group.urn)
+
+
+TOPOLOGY_LABELS_CONSISTENT = StackValidationPolicy(
+    name="topology-labels-consistent",
+    description="Kueue Topology levels use labels the nodes carry, broad to narrow, ending at the host (with an "
+    "NVLink-domain level for NVL72/UltraServer pools); ResourceFlavors and node groups agree with the plan's labels.",
+    validate=_topology_labels_consistent,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_LABELS_SCHEMA,
+)
+
+
+POLICIES = [
+    RACK_POWER_BUDGET,
+    NVLINK_DOMAIN_WHOLE,
+    RAIL_ALIGNMENT,
+    FABRIC_NONBLOCKING,
+    SINGLE_ZONE_FABRIC,
+    NO_PLACEMENT_GROUP_ON_RESERVED_CAPACITY,
+    NO_OVERLAPPING_GPU_POOLS,
+    TOPOLOGY_LABELS_CONSISTENT,
+]
