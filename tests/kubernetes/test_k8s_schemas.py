@@ -1,0 +1,181 @@
+"""Every Kubernetes object any stack (or the example) registers validates against upstream schemas, and every
+Helm values key exists in the chart's upstream values.yaml."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from components.kubernetes.charts import EFA_DEVICE_PLUGIN, ENVOY_GATEWAY, GPU_OPERATOR, KUEUE, NETWORK_OPERATOR
+from tests.conftest import VENDOR
+from tests.kubernetes.runs import RUNS, kube_objects, kubernetes_version, objects_of, run_for
+from tests.kubernetes.schemas import (
+    NOT_OBJECTS,
+    TEST_VENDOR,
+    UnknownKind,
+    api_version_kind,
+    crd_schema,
+    validate_object,
+    values_paths_missing,
+)
+
+CHART_VALUES = {
+    GPU_OPERATOR.chart: VENDOR / "gpu-operator" / "values.yaml",
+    NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "values.yaml",
+    EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "values.yaml",
+    KUEUE.chart: TEST_VENDOR / "kueue-chart" / "values.yaml",
+}
+"""Chart -> its upstream values.yaml at the pinned version."""
+
+CHART_YAML = {
+    NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "Chart.yaml",
+    EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "Chart.yaml",
+    KUEUE.chart: TEST_VENDOR / "kueue-chart" / "Chart.yaml",
+}
+"""Chart -> upstream Chart.yaml whose ``version`` is the release version (not GPU Operator: its in-repo Chart.yaml
+says v1.0.0-devel even at the tag, vendor/SOURCES.md)."""
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_every_kubernetes_object_validates(name: str, vendor) -> None:
+    run = run_for(name)
+    version = kubernetes_version(name)
+    kinds = {"builtin": 0, "crd": 0}
+    for resource in run.resources:
+        if not resource.type.startswith("kubernetes:") or resource.type in NOT_OBJECTS:
+            continue
+        api_version, kind = api_version_kind(resource.type)
+        obj = dict(resource.inputs)
+        assert (obj.get("apiVersion"), obj.get("kind")) == (api_version, kind), resource.name
+        try:
+            kinds[validate_object(obj, version)] += 1
+        except jsonschema.ValidationError as exc:
+            pytest.fail(f"{name}: {resource.type} {resource.name}: {exc.message} at {list(exc.absolute_path)}")
+    assert kinds["builtin"] > 0 and kinds["crd"] > 0, kinds
+
+
+def test_unknown_kinds_and_bad_objects_fail(vendor) -> None:
+    with pytest.raises(UnknownKind):
+        validate_object({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}, "1.33")
+    with pytest.raises(UnknownKind):
+        api_version_kind("kubernetes:Widget")
+    with pytest.raises(UnknownKind):  # Kueue objects must be v1beta2 or v1beta1, which the CRD serves
+        crd_schema("kueue.x-k8s.io", "v1alpha1", "Topology")
+    topology = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Topology", "metadata": {"name": "t"},
+                "spec": {"levels": []}}
+    with pytest.raises(jsonschema.ValidationError):  # 1-16 levels
+        validate_object(topology, "1.33")
+    queue = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ClusterQueue", "metadata": {"name": "q"},
+             "spec": {"cohort": "default"}}
+    with pytest.raises(jsonschema.ValidationError):  # v1beta2 renamed cohort to cohortName
+        validate_object(queue, "1.33")
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n", "label": {}}}
+    with pytest.raises(jsonschema.ValidationError):
+        validate_object(namespace, "1.33")
+
+
+def test_crd_rules_jsonschema_cannot_evaluate() -> None:
+    """x-kubernetes-validations (CEL) that the layer's objects must meet, checked by hand for every run."""
+    for name in RUNS:
+        run = run_for(name)
+        for flavor in objects_of(run, "ResourceFlavor"):
+            # '!has(self.topologyName) || self.nodeLabels.size() >= 1'
+            assert "topologyName" not in flavor["spec"] or flavor["spec"]["nodeLabels"]
+        for queue in objects_of(run, "ClusterQueue"):
+            # borrowingLimit needs cohortName
+            limits = [r for g in queue["spec"]["resourceGroups"] for f in g["flavors"] for r in f["resources"]
+                      if "borrowingLimit" in r]
+            assert not limits or queue["spec"].get("cohortName")
+        for topology in objects_of(run, "Topology"):
+            labels = [level["nodeLabel"] for level in topology["spec"]["levels"]]
+            assert len(set(labels)) == len(labels)
+            assert "kubernetes.io/hostname" not in labels[:-1]
+        for policy in objects_of(run, "BackendTrafficPolicy"):
+            spec = policy["spec"]
+            assert ("targetRef" in spec) != ("targetRefs" in spec)
+            assert all(ref["group"] == "gateway.networking.k8s.io" for ref in spec["targetRefs"])
+            lb = spec["loadBalancer"]
+            assert "slowStart" not in lb or lb["type"] in ("RoundRobin", "LeastRequest", "BackendUtilization")
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_helm_values_keys_exist_upstream(name: str, vendor) -> None:
+    releases = run_for(name).of_type("kubernetes:helm.sh/v3:Release")
+    assert releases
+    for release in releases:
+        chart, values = release.inputs["chart"], release.inputs.get("values") or {}
+        if chart == ENVOY_GATEWAY.chart:
+            assert values == {}, "no Envoy Gateway values.yaml is vendored: set no values"
+            continue
+        assert chart in CHART_VALUES, f"unknown chart {chart}"
+        upstream = yaml.safe_load(CHART_VALUES[chart].read_text())
+        assert values_paths_missing(values, upstream) == [], chart
+
+
+def test_values_walker_catches_unknown_keys(vendor) -> None:
+    upstream = yaml.safe_load((VENDOR / "gpu-operator" / "values.yaml").read_text())
+    assert values_paths_missing({"dcgmExporter": {"enabled": True}}, upstream) == []
+    assert values_paths_missing({"dcgmExporter": {"enable": True}}, upstream) == ["dcgmExporter.enable"]
+    assert values_paths_missing({"dcgm-exporter": {}}, upstream) == ["dcgm-exporter"]
+    # free-form maps (empty upstream) accept any key
+    assert values_paths_missing({"daemonsets": {"labels": {"a": "b"}}}, upstream) == []
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_chart_versions_pinned(name: str, vendor) -> None:
+    for release in run_for(name).of_type("kubernetes:helm.sh/v3:Release"):
+        chart, version = release.inputs["chart"], release.inputs["version"]
+        if chart in CHART_YAML:
+            assert version == yaml.safe_load(CHART_YAML[chart].read_text())["version"], chart
+        elif chart == GPU_OPERATOR.chart:
+            assert version == "v26.7.0"
+            assert release.inputs["repositoryOpts"]["repo"] == "https://helm.ngc.nvidia.com/nvidia"
+        else:
+            assert (chart, version) == (ENVOY_GATEWAY.chart, "v1.9.0")
+
+
+def test_dcgm_exporter_metrics_enabled(vendor) -> None:
+    for name in ("staging", "prod"):
+        (release,) = [r for r in run_for(name).of_type("kubernetes:helm.sh/v3:Release")
+                      if r.inputs["chart"] == GPU_OPERATOR.chart]
+        exporter = release.inputs["values"]["dcgmExporter"]
+        assert exporter["enabled"] is True and exporter["serviceMonitor"]["enabled"] is True
+
+
+def test_kueue_configuration_is_the_chart_default_plus_quota_strategy(vendor) -> None:
+    upstream_values = yaml.safe_load((TEST_VENDOR / "kueue-chart" / "values.yaml").read_text())
+    default = yaml.safe_load(upstream_values["managerConfig"]["controllerManagerConfigYaml"])
+    for name in ("staging", "prod", "gb200"):
+        (release,) = [r for r in run_for(name).of_type("kubernetes:helm.sh/v3:Release")
+                      if r.inputs["chart"] == KUEUE.chart]
+        ours = yaml.safe_load(release.inputs["values"]["managerConfig"]["controllerManagerConfigYaml"])
+        assert {k: v for k, v in ours.items() if k != "resources"} == default
+        assert ours["resources"] == {"quotaCheckStrategy": "IgnoreUndeclared"}
+    # the key is documented (commented) in the chart's default configuration
+    assert "quotaCheckStrategy" in upstream_values["managerConfig"]["controllerManagerConfigYaml"]
+
+
+def test_rdma_device_plugin_config_matches_operator_schema(vendor) -> None:
+    schema = json.loads((TEST_VENDOR / "network-operator" / "rdma_shared_device_plugin.json").read_text())
+    seen = 0
+    for name in RUNS:
+        for policy in objects_of(run_for(name), "NicClusterPolicy"):
+            config = json.loads(policy["spec"]["rdmaSharedDevicePlugin"]["config"])
+            jsonschema.validate(config, schema)
+            assert config["configList"][0]["selectors"]["linkTypes"] == ["infiniband"]
+            seen += 1
+    assert seen >= 2  # staging and gb200 (InfiniBand)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"configList": [{"resourceName": "x", "selectors": {"vendor": ["15b3"]}}]}, schema)
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_objects_run_on_the_runs_kubernetes_provider(name: str) -> None:
+    run = run_for(name)
+    providers = {r.urn for r in run.of_type("pulumi:providers:kubernetes")}
+    assert len(providers) == 1
+    for resource in kube_objects(run) + run.of_type("kubernetes:helm.sh/v3:Release"):
+        assert resource.provider.rsplit("::", 1)[0] in providers, resource.name
