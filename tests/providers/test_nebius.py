@@ -214,3 +214,27 @@ def test_gb200_racks_carry_their_su() -> None:
         by_su[su] = by_su.get(su, 0) + group.inputs["fixedNodeCount"]
     assert by_su == {"0": 144, "1": 144}
     assert run.outputs["placement_blocks"]["nvl72"] == [{"index": 0, "nodes": 144}, {"index": 1, "nodes": 144}]
+
+
+def _keys(value: Any, path: str = "") -> list[str]:
+    """Every mapping key under ``value`` (label and tag maps excluded: their keys are data, not fields)."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.append(f"{path}.{key}")
+            if key not in ("labels", "tags", "nodeLabels", "annotations"):
+                found += _keys(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            found += _keys(item, path)
+    return found
+
+
+@pytest.mark.parametrize("stack", ["coreweave", "nebius"])
+def test_nested_inputs_use_the_sdk_field_names(stack: str) -> None:
+    """The SDKs camel-case every nested key they know; a snake_case key left over is a field they do not have."""
+    run = stack_run(stack)
+    cloud = [r for r in run.resources if r.type.split(":")[0] in ("coreweave", "nebius")]
+    assert cloud
+    unknown = [f"{r.name}{k}" for r in cloud for k in _keys(dict(r.inputs)) if "_" in k.rsplit(".", 1)[-1]]
+    assert unknown == []
