@@ -119,14 +119,14 @@ def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, parent: pulum
                                     routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
                                     tags=tags(plan, tier="private"), opts=child)
     for zone in zones:
-        aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private[zone].id,
+        aws.ec2.RouteTableAssociation(f"{name}-private-{zone}-rt", subnet_id=private[zone].id,
                                       route_table_id=private_rt.id, opts=child)
-        aws.ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public[zone].id,
+        aws.ec2.RouteTableAssociation(f"{name}-public-{zone}-rt", subnet_id=public[zone].id,
                                       route_table_id=public_rt.id, opts=child)
     aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{spec.region}.s3",
                         vpc_endpoint_type="Gateway", route_table_ids=[private_rt.id], tags=tags(plan), opts=child)
     efa = aws.ec2.SecurityGroup(
-        f"{name}-efa", vpc_id=vpc.id,
+        f"{name}-efa-sg", vpc_id=vpc.id,
         description="EFA: all traffic to and from members of this group only",
         ingress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "self": True,
                   "description": "EFA from members of this group"}],
@@ -139,7 +139,7 @@ def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, parent: pulum
         for lo, hi in LUSTRE_PORTS
     ]
     fsx = aws.ec2.SecurityGroup(
-        f"{name}-fsx", vpc_id=vpc.id, description="FSx for Lustre: Lustre ports from file servers and nodes",
+        f"{name}-fsx-sg", vpc_id=vpc.id, description="FSx for Lustre: Lustre ports from file servers and nodes",
         ingress=lustre_ingress,
         egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [spec.aws.vpc_cidr],
                  "description": "replies and server traffic inside the VPC only"}],
