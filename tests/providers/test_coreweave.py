@@ -251,3 +251,14 @@ def test_preview_with_unknown_outputs_registers_the_same_resources(stack: str) -
     preview = run_program(REPO, stack, preview=True)
     full = stack_run(stack)
     assert sorted(r.urn for r in preview.resources) == sorted(r.urn for r in full.resources)
+
+
+def test_shared_storage_claim_validates_against_kubernetes_schema(run: ProgramRun) -> None:
+    import kubernetes_validate
+
+    claim = applied_object(one(run, PVC))
+    kubernetes_validate.validate(claim, "1.33", strict=True)
+    broken = json.loads(json.dumps(claim))
+    broken["spec"]["accessMode"] = ["ReadWriteMany"]
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, "1.33", strict=True)
