@@ -1,0 +1,110 @@
+"""``neocloud topology import --cluster NAME``: EC2 network topology -> node labels and Kueue levels."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from ..aws_ops import AwsSession
+from ..aws_ops.topology import (
+    TopologyImport,
+    build_import,
+    cluster_instances,
+    describe_instance_topology,
+    parse_topology_document,
+)
+from ..errors import SpecError
+from ..plan import ClusterPlan
+from ._aws import add_aws_arguments, aws_command, aws_options
+from .plan import project_dir
+from .preflight import load_stack_plan
+
+__all__ = ["register", "render_document", "summary"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``topology import``."""
+    parser = subparsers.add_parser("topology", help="EC2 network topology of a cluster (import)")
+    commands = parser.add_subparsers(dest="topology_command", required=True)
+    imp = commands.add_parser(
+        "import", help="read DescribeInstanceTopology for the cluster's GPU instances; write node labels and "
+                       "Kueue levels; report instances that break the plan",
+        description="Exit 0 when the topology fits the plan, 1 when instances break it, 2 for bad input or "
+                    "missing credentials/permissions.")
+    imp.add_argument("--cluster", required=True, help="EKS cluster name (instances tagged eks:cluster-name=NAME)")
+    imp.add_argument("--stack", default=None, help="compare with this stack's plan (stacks/Pulumi.STACK.yaml)")
+    imp.add_argument("--project-dir", type=Path, default=None, help="the Pulumi project (default: as for plan)")
+    imp.add_argument("--output", "-o", type=Path, default=None, help="write the document here (default: stdout)")
+    imp.add_argument("--format", choices=("json", "yaml"), default=None,
+                     help="document format (default: from the --output suffix, else json)")
+    imp.add_argument("--from-file", type=Path, default=None,
+                     help="read a saved DescribeInstanceTopology response (aws ec2 describe-instance-topology "
+                          "--output json) instead of calling AWS")
+    imp.add_argument("--topology-name", default="aws-network", help="name of the Kueue Topology (default aws-network)")
+    imp.add_argument("--max-per-block", type=int, default=1,
+                     help="layer-3 network nodes one placement block may span (default 1)")
+    add_aws_arguments(imp)
+    imp.set_defaults(run=_run)
+
+
+@aws_command
+def _run(args: argparse.Namespace) -> int:
+    if args.max_per_block < 1:
+        raise SpecError("--max-per-block", f"must be at least 1; got {args.max_per_block}")
+    fmt = args.format or ("yaml" if args.output and args.output.suffix in (".yaml", ".yml") else "json")
+    plan: ClusterPlan | None = None
+    if args.stack:
+        plan = load_stack_plan(project_dir(args.project_dir), args.stack)
+        if plan.provider != "aws":
+            raise SpecError("--stack", f"stack '{args.stack}' is provider '{plan.provider}'; EC2 topology exists "
+                            "for AWS stacks only")
+    if args.from_file is not None:
+        topology = parse_topology_document(_read_json(args.from_file))
+        result = build_import(args.cluster, topology, plan=plan, source=f"file:{args.from_file}",
+                              topology_name=args.topology_name, max_per_block=args.max_per_block)
+    else:
+        session = AwsSession(aws_options(args, region=plan.region if plan else None))
+        ec2 = session.client("ec2")
+        instances = cluster_instances(ec2, args.cluster)
+        print(f"topology: {len(instances)} GPU instance(s) tagged eks:cluster-name={args.cluster} in "
+              f"{session.region}", file=sys.stderr, flush=True)
+        topology = describe_instance_topology(ec2, [i.instance_id for i in instances]) if instances else []
+        result = build_import(args.cluster, topology, instances=instances, plan=plan, source="aws",
+                              topology_name=args.topology_name, max_per_block=args.max_per_block)
+    text = render_document(result, fmt)
+    if args.output is None:
+        print(text, end="")
+        print(summary(result), file=sys.stderr)
+    else:
+        args.output.write_text(text)
+        print(f"wrote {args.output}: {summary(result)}")
+    for violation in result.violations:
+        print(f"violation: {violation['message']}", file=sys.stderr)
+    return 1 if result.violations else 0
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise SpecError("--from-file", f"cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise SpecError("--from-file", f"{path} is not JSON: {error.msg} at line {error.lineno}") from None
+
+
+def render_document(result: TopologyImport, fmt: str) -> str:
+    """The document as JSON or YAML text."""
+    doc = result.to_dict()
+    if fmt == "yaml":
+        return str(yaml.safe_dump(doc, sort_keys=False))
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def summary(result: TopologyImport) -> str:
+    """One line: nodes, layers, violations."""
+    return (f"{len(result.nodes)} node(s), {result.layers} network layer(s), Kueue levels "
+            f"{' > '.join(result.levels)}; {len(result.violations)} violation(s), {len(result.notes)} note(s)")
