@@ -322,6 +322,28 @@ _LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 """A Kubernetes label value (also used for instance types, platforms and presets)."""
 
 
+def _cidr_problems(section: str, cidrs: Mapping[str, str | list[str]]) -> list[tuple[str, str]]:
+    """IPv4 CIDR fields of a provider section that are not network addresses, or that overlap each other."""
+    import ipaddress
+
+    problems: list[tuple[str, str]] = []
+    networks: list[tuple[str, ipaddress.IPv4Network]] = []
+    for field, value in cidrs.items():
+        for i, cidr in enumerate([value] if isinstance(value, str) else value):
+            path = f"{section}.{field}" + ("" if isinstance(value, str) else f"[{i}]")
+            try:
+                network = ipaddress.IPv4Network(cidr)
+            except ValueError as exc:
+                problems.append((path, f"got {cidr!r}; not an IPv4 network address ({exc})"))
+                continue
+            if isinstance(value, str):
+                clash = next((name for name, other in networks if network.overlaps(other)), None)
+                if clash:
+                    problems.append((path, f"{cidr} overlaps {section}.{clash}"))
+                networks.append((field, network))
+    return problems
+
+
 class CoreWeaveSettings(_Model):
     """Settings for ``provider: coreweave`` (CKS, VPC, AI Object Storage and Node Pools).
 
@@ -366,6 +388,13 @@ class CoreWeaveSettings(_Model):
         False, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: "
         "it is not verified that CKS leaves a taint removed by the acceptance job off.",
     )
+
+    @model_validator(mode="after")
+    def _check_cidrs(self) -> CoreWeaveSettings:
+        for problem in _cidr_problems("coreweave", {"pod_cidr": self.pod_cidr, "service_cidr": self.service_cidr,
+                                                    "internal_lb_cidr": self.internal_lb_cidr}):
+            raise _PathProblem(*problem)
+        return self
 
     def instance_type(self, system: str) -> str | None:
         """The CoreWeave instance type for a catalog system (spec value first, then the verified default)."""
@@ -429,6 +458,13 @@ class NebiusSettings(_Model):
         True, description="Taint new GPU nodes with neocloud.io/acceptance=pending (mk8s sets taints only when "
         "a node is created, so the acceptance job's removal sticks).",
     )
+
+    @model_validator(mode="after")
+    def _check_cidrs(self) -> NebiusSettings:
+        for problem in _cidr_problems("nebius", {"service_cidr": self.service_cidr,
+                                                 "api_allowed_cidrs": list(self.api_allowed_cidrs)}):
+            raise _PathProblem(*problem)
+        return self
 
     def platform(self, system: str) -> NebiusPlatform | None:
         """The platform and preset for a catalog system (spec value first, then the built-in default)."""
