@@ -88,11 +88,13 @@ _UNTAINT = '''\
 """Remove this node's acceptance taint (and only it) through the Kubernetes API."""
 import json, os, ssl, urllib.request
 
-SA = "/var/run/secrets/kubernetes.io/serviceaccount"
+SA = os.environ.get("SERVICEACCOUNT_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
 node, key = os.environ["NODE_NAME"], os.environ["TAINT_KEY"]
-url = f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ['KUBERNETES_SERVICE_PORT']}/api/v1/nodes/{node}"
+api = os.environ.get("KUBERNETES_API_URL") or (
+    f"https://{os.environ['KUBERNETES_SERVICE_HOST']}:{os.environ['KUBERNETES_SERVICE_PORT']}")
+url = f"{api}/api/v1/nodes/{node}"
 token = open(f"{SA}/token").read()
-ctx = ssl.create_default_context(cafile=f"{SA}/ca.crt")
+ctx = ssl.create_default_context(cafile=f"{SA}/ca.crt") if api.startswith("https:") else None
 headers = {"Authorization": f"Bearer {token}"}
 with urllib.request.urlopen(urllib.request.Request(url, headers=headers), context=ctx) as resp:
     taints = json.load(resp)["spec"].get("taints") or []

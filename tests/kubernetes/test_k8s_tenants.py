@@ -1,0 +1,104 @@
+"""Tenant isolation for every team of every stack, and the traffic regulator in front of inference."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.kubernetes.charts import ENVOY_GATEWAY
+from components.kubernetes.traffic import ENVOY_CONTROLLER, GATEWAY_CLASS
+from neocloud import build_plan, load_cluster_spec
+from neocloud.plan.kubernetes import plan_team_queues
+from tests.conftest import STACKS
+from tests.kubernetes.runs import cluster_spec, kube_objects, named, objects_of, run_for
+
+PSA = "pod-security.kubernetes.io"
+
+
+def teams(stack: str) -> list[dict]:
+    return cluster_spec(stack)["kubernetes"]["queues"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_team_is_isolated(stack: str) -> None:
+    run = run_for(stack)
+    spec = load_cluster_spec(cluster_spec(stack))
+    queues = {q.team: q for q in plan_team_queues(spec, build_plan(spec))}
+    assert queues, "every shipped stack has at least one team"
+    for team, queue in queues.items():
+        ns = named(objects_of(run, "Namespace"), team)
+        labels = ns["metadata"]["labels"]
+        for mode in ("enforce", "audit", "warn"):
+            assert labels[f"{PSA}/{mode}"] == "restricted"
+            assert labels[f"{PSA}/{mode}-version"] == f"v{spec.kubernetes.version}"
+        quota = named(objects_of(run, "ResourceQuota"), "gpu-quota", namespace=team)
+        assert quota["spec"]["hard"] == {"requests.nvidia.com/gpu": str(queue.gpu_ceiling)}
+        assert queue.gpu_quota <= queue.gpu_ceiling <= build_plan(spec).pool(queue.pool).gpus
+        limits = named(objects_of(run, "LimitRange"), "gpu-limits", namespace=team)["spec"]["limits"]
+        assert {item["type"]: item["max"]["nvidia.com/gpu"] for item in limits} == {
+            "Container": str(queue.max_gpus_per_pod), "Pod": str(queue.max_gpus_per_pod)}
+        policies = {p["metadata"]["name"]: p["spec"] for p in objects_of(run, "NetworkPolicy")
+                    if p["metadata"]["namespace"] == team}
+        deny = policies["default-deny"]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, "deny all, no rules"
+        dns = policies["allow-dns"]["egress"][0]
+        assert dns["to"][0]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}
+        assert sorted((p["protocol"], p["port"]) for p in dns["ports"]) == [("TCP", 53), ("UDP", 53)]
+        same = policies["allow-same-namespace"]
+        assert same["ingress"] == [{"from": [{"podSelector": {}}]}]
+        assert same["egress"] == [{"to": [{"podSelector": {}}]}]
+        regulated = spec.kubernetes.regulated_team() == team
+        assert ("allow-gateway" in policies) == regulated
+        if regulated:
+            assert policies["allow-gateway"]["ingress"][0]["from"][0]["namespaceSelector"] == {
+                "matchLabels": {"kubernetes.io/metadata.name": ENVOY_GATEWAY.namespace}}
+        binding = named(objects_of(run, "RoleBinding"), f"{team}-member", namespace=team)
+        assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{team}-member"}
+        assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                                        "name": queue.group}]
+        role = named(objects_of(run, "Role"), f"{team}-member", namespace=team)
+        granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+        assert ("batch", "jobs") in granted
+        assert not {g for g, _ in granted} & {"rbac.authorization.k8s.io", "networking.k8s.io"}
+        assert ("", "resourcequotas") in granted and "create" not in next(
+            rule["verbs"] for rule in role["rules"] if "resourcequotas" in rule["resources"])
+
+
+def test_tenant_objects_live_in_their_namespace() -> None:
+    run = run_for("staging")
+    for resource in kube_objects(run):
+        namespace = resource.inputs["metadata"].get("namespace")
+        if resource.name.startswith("staging-kubernetes-tenant-") and namespace is not None:
+            team = resource.name.removeprefix("staging-kubernetes-tenant-").split("-")[0]
+            assert namespace == team, resource.name
+
+
+def test_traffic_regulator_from_the_spec() -> None:
+    run = run_for("staging")
+    regulator = cluster_spec("staging")["kubernetes"]["traffic_regulator"]
+    team = "inference"  # the first inference queue
+    gateway_class = named(objects_of(run, "GatewayClass"), GATEWAY_CLASS)
+    assert gateway_class["spec"] == {"controllerName": ENVOY_CONTROLLER}
+    gateway = named(objects_of(run, "Gateway"), "inference-gateway", namespace=team)
+    assert gateway["spec"]["gatewayClassName"] == GATEWAY_CLASS
+    (route,) = objects_of(run, "HTTPRoute")
+    assert route["metadata"]["namespace"] == team
+    assert route["spec"]["parentRefs"] == [{"name": "inference-gateway"}]
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "inference", "port": 8000}]
+    (policy,) = objects_of(run, "BackendTrafficPolicy")
+    assert policy["metadata"]["namespace"] == team
+    spec = policy["spec"]
+    assert spec["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                                   "name": route["metadata"]["name"]}]
+    assert spec["rateLimit"]["local"]["rules"] == [
+        {"limit": {"requests": regulator["requests_per_second"], "unit": "Second"}}]
+    assert spec["loadBalancer"] == {"type": "RoundRobin",
+                                    "slowStart": {"window": f"{regulator['slow_start_seconds']}s"}}
+
+
+def test_no_regulator_without_spec() -> None:
+    for stack in STACKS:
+        if cluster_spec(stack)["kubernetes"].get("traffic_regulator") is None:
+            run = run_for(stack)
+            assert not objects_of(run, "Gateway") and not objects_of(run, "BackendTrafficPolicy")
+            assert not [r for r in run.of_type("kubernetes:helm.sh/v3:Release")
+                        if r.inputs["chart"] == ENVOY_GATEWAY.chart]
