@@ -1,0 +1,97 @@
+"""``aws`` settings in the spec: defaults, and one path-naming message per bad input; bad config registers nothing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from neocloud import SpecError, load_cluster_spec
+from neocloud.offline import run_program
+from neocloud.spec import AwsSettings
+from tests.conftest import REPO
+
+
+def dev(**aws: Any) -> dict[str, Any]:
+    raw = yaml.safe_load((REPO / "stacks" / "Pulumi.dev.yaml").read_text())["config"]["neocloud:cluster"]
+    raw = copy.deepcopy(raw)
+    if aws:
+        raw["aws"] = aws
+    return raw
+
+
+def error(raw: dict[str, Any]) -> str:
+    with pytest.raises(SpecError) as info:
+        load_cluster_spec(raw)
+    return str(info.value)
+
+
+def test_defaults_are_the_published_quotas_and_private_api() -> None:
+    settings = load_cluster_spec(dev()).aws
+    assert settings == AwsSettings()
+    assert (settings.node_group_max_nodes, settings.max_node_groups) == (450, 30)
+    assert settings.placement_block_nodes == 448
+    assert settings.api_public_cidrs == []
+    assert settings.control_plane_logs == ["api", "audit", "authenticator"]
+
+
+def test_every_setting_is_described_in_the_schema() -> None:
+    properties = AwsSettings.model_json_schema()["properties"]
+    assert properties
+    assert all(p.get("description") for p in properties.values())
+
+
+@pytest.mark.parametrize(
+    ("aws", "message"),
+    [
+        ({"vpc_cidr": "10.0.0.1/16"}, "neocloud:cluster.aws.vpc_cidr: '10.0.0.1/16' has host bits set; use the "
+                                      "network address"),
+        ({"vpc_cidr": "10.0.0.0/24"}, "neocloud:cluster.aws.vpc_cidr: prefix /24 is outside /8 to /20"),
+        ({"vpc_cidr": "300.0.0.0/16"}, "neocloud:cluster.aws.vpc_cidr: '300.0.0.0/16' is not an IPv4 network"),
+        ({"vpc_cidr": "10.0.0.0"}, "neocloud:cluster.aws.vpc_cidr: got '10.0.0.0'; must match"),
+        ({"zones": ["eu-west-1a"]}, "neocloud:cluster.aws.zones[0]: zone 'eu-west-1a' is not in region 'us-east-1'"),
+        ({"placement_block_nodes": 500}, "neocloud:cluster.aws.placement_block_nodes: 500 exceeds "
+                                         "aws.node_group_max_nodes 450"),
+        ({"reservation_instances": {"cr-00000000000000009": 4}},
+         "neocloud:cluster.aws.reservation_instances.cr-00000000000000009: 'cr-00000000000000009' is not in any "
+         "pool's capacity.reservation_ids"),
+        ({"fsx_per_unit_throughput": 200}, "neocloud:cluster.aws.fsx_per_unit_throughput: got 200; allowed: "),
+        ({"system_nodes": 0}, "neocloud:cluster.aws.system_nodes: input should be greater than or equal to 1"),
+        ({"gpu_ami_type": "AL2_x86_64_GPU"}, "neocloud:cluster.aws.gpu_ami_type: got 'AL2_x86_64_GPU'; allowed: "),
+        ({"vpc": "10.0.0.0/16"}, "neocloud:cluster.aws.vpc: unknown field 'vpc'; allowed: vpc_cidr, zones"),
+    ],
+)
+def test_bad_settings_name_their_path(aws: dict[str, Any], message: str) -> None:
+    assert error(dev(**aws)).startswith(message)
+
+
+def test_prod_refuses_an_api_open_to_the_internet() -> None:
+    raw = dev(api_public_cidrs=["0.0.0.0/0"])
+    raw["environment"] = "prod"
+    assert error(raw).startswith("neocloud:cluster.aws.api_public_cidrs: 0.0.0.0/0 opens the prod Kubernetes API")
+
+
+def test_a_capacity_block_cannot_hold_more_than_64() -> None:
+    raw = yaml.safe_load((REPO / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["neocloud:cluster"]
+    raw["aws"] = {"reservation_instances": {"cr-0a1b2c3d4e5f60718": 100, "cr-0f1e2d3c4b5a69788": 64}}
+    assert error(raw) == ("neocloud:cluster.aws.reservation_instances.cr-0a1b2c3d4e5f60718: 100 exceeds the 64 "
+                          "instances one Capacity Block holds")
+
+
+def test_ultraservers_need_eks_1_33() -> None:
+    raw = dev()
+    raw["pools"][0].update(system="p6e-gb200.36xlarge", nodes=18, min_nodes=None)
+    raw["catalog"] = {"systems": {"p6e-gb200.36xlarge": {"efa_network_cards": 4}}}
+    raw["kubernetes"] = {"version": "1.32"}
+    assert error(raw) == ("neocloud:cluster.kubernetes.version: p6e-gb200.36xlarge (pools[0]) needs EKS 1.33 or "
+                          "later; got 1.32")
+
+
+def test_bad_aws_settings_stop_the_program_before_any_resource() -> None:
+    config = {"aws:region": "us-east-1", "neocloud:cluster": dev(placement_block_nodes=1000)}
+    with pytest.raises(SpecError) as info:
+        run_program(REPO, "dev", config=config)
+    assert info.value.path == "neocloud:cluster.aws.placement_block_nodes"
+    assert info.value.registered_resources == 0
