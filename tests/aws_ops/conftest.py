@@ -81,7 +81,7 @@ def unique() -> Any:
 
 
 class FaultProxy:
-    """An HTTP front for moto that answers the next ``n`` requests with an EC2 error, then forwards.
+    """An HTTP front for moto that answers chosen requests with an EC2 error and forwards the rest.
 
     It lets the tests drive botocore's real retry handler and error parsing over real HTTP (moto itself never
     throttles). EC2 errors are XML ``<Response><Errors><Error>`` documents (EC2 API reference, "Error codes").
@@ -90,7 +90,7 @@ class FaultProxy:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.removeprefix("http://")
         self.lock = threading.Lock()
-        self.pending: list[tuple[int, str, str]] = []
+        self.pending: list[tuple[str | None, int, str, str]] = []
         self.requests: list[str] = []
         self.faulted = 0
         proxy = self
@@ -101,13 +101,15 @@ class FaultProxy:
 
             def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                text = body.decode("utf-8", "replace")
                 with proxy.lock:
-                    proxy.requests.append(body.decode("utf-8", "replace"))
-                    fault = proxy.pending.pop(0) if proxy.pending else None
+                    proxy.requests.append(text)
+                    fault = next((f for f in proxy.pending if f[0] is None or f"Action={f[0]}&" in f"{text}&"), None)
                     if fault:
+                        proxy.pending.remove(fault)
                         proxy.faulted += 1
                 if fault:
-                    status, code, message = fault
+                    _, status, code, message = fault
                     payload = (f'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>{code}</Code>'
                                f"<Message>{message}</Message></Error></Errors><RequestID>fault-{proxy.faulted}"
                                "</RequestID></Response>").encode()
@@ -138,10 +140,18 @@ class FaultProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def fail_next(self, count: int, status: int, code: str, message: str) -> None:
-        """Answer the next ``count`` requests with HTTP ``status`` and EC2 error ``code``."""
+    def fail_next(self, count: int, status: int, code: str, message: str, action: str | None = None) -> None:
+        """Answer the next ``count`` requests (of EC2 ``action`` only, if given) with HTTP ``status`` and ``code``."""
         with self.lock:
-            self.pending.extend([(status, code, message)] * count)
+            self.pending.extend([(action, status, code, message)] * count)
+
+    def actions(self) -> list[str]:
+        """The EC2 ``Action`` of every request received, in order."""
+        out = []
+        for body in self.requests:
+            fields = dict(p.split("=", 1) for p in body.split("&") if "=" in p)
+            out.append(fields.get("Action", "?"))
+        return out
 
     def close(self) -> None:
         """Stop serving."""
@@ -181,3 +191,18 @@ def aws_cluster(**overrides: Any) -> dict[str, Any]:
     }
     cluster.update(overrides)
     return cluster
+
+
+MOTO_AMI = "ami-760aaa0f"
+"""An Amazon Linux AMI in moto's built-in AMI list (moto/ec2/resources/amis.json.gz)."""
+
+
+def launch(ec2: Any, cluster: str, count: int, instance_type: str = "p5.48xlarge", zone: str = f"{REGION}b",
+           tags: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Run ``count`` instances tagged ``eks:cluster-name=<cluster>`` on the endpoint; returns them."""
+    all_tags = {"eks:cluster-name": cluster, **(tags or {})}
+    reply = ec2.run_instances(
+        ImageId=MOTO_AMI, MinCount=count, MaxCount=count, InstanceType=instance_type,
+        Placement={"AvailabilityZone": zone},
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in all_tags.items()]}])
+    return list(reply["Instances"])
