@@ -25,6 +25,7 @@ __all__ = [
     "has_key",
     "labels_of",
     "num",
+    "object_name",
     "schema",
     "settings",
     "walk_strings",
@@ -127,6 +128,12 @@ def _raw(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     except (KeyError, TypeError):
         return mapping
     return target if isinstance(target, Mapping) else mapping
+
+
+def object_name(resource: PolicyResource) -> str:
+    """A Kubernetes object's ``metadata.name`` (its name in the cluster), else the Pulumi resource name."""
+    name = get_in(resource.props, "metadata", "name")
+    return name if isinstance(name, str) else resource.name
 
 
 def labels_of(props: Mapping[str, Any]) -> dict[str, str]:

@@ -28,6 +28,7 @@ from ._common import (
     fmt,
     get_in,
     num,
+    object_name,
     schema,
     settings,
 )
@@ -261,10 +262,9 @@ def _flavor_pools(stack: StackIndex) -> dict[str, str]:
     """ResourceFlavor name -> pool name (by its neocloud.io/pool node label)."""
     out: dict[str, str] = {}
     for flavor in stack.of_type(RESOURCE_FLAVOR):
-        name = get_in(flavor.props, "metadata", "name")
         pool = get_in(flavor.props, "spec", "nodeLabels", "neocloud.io/pool")
         if isinstance(pool, str):
-            out[str(name if isinstance(name, str) else flavor.name)] = pool
+            out[object_name(flavor)] = pool
     return out
 
 
@@ -304,7 +304,7 @@ def _queue_quota_within_capacity(args: StackValidationArgs, report: ReportViolat
                         continue
                     quota = parse_quantity(r.get("nominalQuota")) or 0
                     if pool is None:
-                        report(f"ClusterQueue '{cq.name}' quotas {quota:g} GPUs on flavor '{f.get('name')}', which "
+                        report(f"ClusterQueue '{object_name(cq)}' quotas {quota:g} GPUs on flavor '{f.get('name')}', which "
                                f"selects no planned pool", cq.urn)
                         continue
                     nominal[pool] = nominal.get(pool, 0) + quota
@@ -403,8 +403,7 @@ def _whole_node_gpu_requests(args: StackValidationArgs, report: ReportViolation)
                    f"pool '{pool}'", urn)
     gpu_names = set(cfg["gpuResources"])
     for cq in stack.of_type(CLUSTER_QUEUE):
-        name = get_in(cq.props, "metadata", "name")
-        team = str(name if isinstance(name, str) else cq.name)
+        team = object_name(cq)
         if team not in per_node:
             continue
         size, pool = per_node[team]

@@ -34,6 +34,7 @@ from ._common import (
     has_key,
     labels_of,
     num,
+    object_name,
     schema,
     settings,
 )
@@ -496,10 +497,10 @@ def _no_overlapping_gpu_pools(args: StackValidationArgs, report: ReportViolation
         matched = [(p, efa) for p, _, efa, labels, _ in nodes if _selects(selector, labels)]
         pools = sorted({p for p, _ in matched})
         if len(pools) > 1:
-            report(f"ResourceFlavor '{flavor.name}' selects nodes of pools {', '.join(pools)} "
+            report(f"ResourceFlavor '{object_name(flavor)}' selects nodes of pools {', '.join(pools)} "
                    f"(nodeLabels {selector}); a flavor must select one pool", flavor.urn)
         elif len({efa for _, efa in matched}) > 1:
-            report(f"ResourceFlavor '{flavor.name}' selects both EFA and non-EFA nodes of pool '{pools[0]}'",
+            report(f"ResourceFlavor '{object_name(flavor)}' selects both EFA and non-EFA nodes of pool '{pools[0]}'",
                    flavor.urn)
 
 
@@ -565,25 +566,24 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
     known = carried | set(cfg["knownLabels"])
     names: dict[str, Any] = {}
     for topo in topologies:
-        name = get_in(topo.props, "metadata", "name")
-        names[str(name if isinstance(name, str) else topo.name)] = topo
+        names[object_name(topo)] = topo
         levels = [str(as_map(level).get("nodeLabel", "")) for level in as_list(get_in(topo.props, "spec", "levels"))]
         if not levels:
-            report(f"Topology '{topo.name}' has no levels", topo.urn)
+            report(f"Topology '{object_name(topo)}' has no levels", topo.urn)
             continue
         if len(set(levels)) != len(levels):
-            report(f"Topology '{topo.name}' repeats a level: {levels}", topo.urn)
+            report(f"Topology '{object_name(topo)}' repeats a level: {levels}", topo.urn)
         for label in levels:
             if label not in known:
-                report(f"Topology '{topo.name}' level '{label}' is a label no planned node carries", topo.urn)
+                report(f"Topology '{object_name(topo)}' level '{label}' is a label no planned node carries", topo.urn)
         ranks = [(_LEVEL_RANK[label], label) for label in levels if label in _LEVEL_RANK]
         for (r1, l1), (r2, l2) in itertools.pairwise(ranks):
             if r2 <= r1:
-                report(f"Topology '{topo.name}' lists '{l2}' after '{l1}'; levels go from the broadest "
+                report(f"Topology '{object_name(topo)}' lists '{l2}' after '{l1}'; levels go from the broadest "
                        f"(zone, SU) to the narrowest (host)", topo.urn)
                 break
         if cfg["requireHostnameLevel"] and levels[-1] != HOSTNAME:
-            report(f"Topology '{topo.name}' ends with '{levels[-1]}'; the last level must be {HOSTNAME}", topo.urn)
+            report(f"Topology '{object_name(topo)}' ends with '{levels[-1]}'; the last level must be {HOSTNAME}", topo.urn)
     domain_labels = set(cfg["nvlinkDomainLabels"])
     for flavor in flavors:
         spec = as_map(flavor.props.get("spec"))
@@ -591,23 +591,23 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
         pool_name = selector.get(LABEL_POOL)
         facts = stack.pools[pool_name][1] if isinstance(pool_name, str) and pool_name in stack.pools else None
         if isinstance(pool_name, str) and facts is None:
-            report(f"ResourceFlavor '{flavor.name}' selects {LABEL_POOL}={pool_name}, which is not a planned pool "
+            report(f"ResourceFlavor '{object_name(flavor)}' selects {LABEL_POOL}={pool_name}, which is not a planned pool "
                    f"({', '.join(sorted(stack.pools)) or 'none'})", flavor.urn)
         if facts is not None:
             planned = as_map(facts.get("labels"))
             for key, value in selector.items():
                 if key in planned and planned[key] != value:
-                    report(f"ResourceFlavor '{flavor.name}' selects {key}={value}; pool '{pool_name}' nodes carry "
+                    report(f"ResourceFlavor '{object_name(flavor)}' selects {key}={value}; pool '{pool_name}' nodes carry "
                            f"{key}={planned[key]}", flavor.urn)
         topo_name = spec.get("topologyName")
         if topo_name is None:
             if facts is not None and (num(facts.get("nvlink_domain_nodes")) or 1) > 1 and topologies:
-                report(f"ResourceFlavor '{flavor.name}' of pool '{pool_name}' (multi-node NVLink domains) has no "
+                report(f"ResourceFlavor '{object_name(flavor)}' of pool '{pool_name}' (multi-node NVLink domains) has no "
                        f"topologyName; topology-aware scheduling cannot keep jobs inside a domain", flavor.urn)
             continue
         topo = names.get(str(topo_name))
         if topo is None:
-            report(f"ResourceFlavor '{flavor.name}' names Topology '{topo_name}', which the stack does not define",
+            report(f"ResourceFlavor '{object_name(flavor)}' names Topology '{topo_name}', which the stack does not define",
                    flavor.urn)
             continue
         levels = {str(as_map(level).get("nodeLabel")) for level in as_list(get_in(topo.props, "spec", "levels"))}

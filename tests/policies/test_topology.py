@@ -1,0 +1,461 @@
+"""Rack-topology rules, each through the real pack over gRPC: every violation path and the compliant path.
+
+Resources are built with the real pulumi-aws / pulumi-kubernetes classes and the real GpuPool component (plan
+facts from a real spec); shapes the spec refuses to plan (a split NVL72 rack, a 4-rail H100) are made by editing
+a recorded GpuPool's facts before analysis (``mutate``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from tests.policies import builders as b
+from tests.policies.support import (
+    BASE_AWS,
+    BASE_BAREMETAL,
+    BASE_GB200,
+    analyze,
+    facts_components,
+    mutate,
+    not_applicable,
+    record,
+    spec_with,
+    violations,
+)
+
+POOL = "neocloud:index:GpuPool"
+
+
+def facts_only(spec: dict[str, Any]) -> Any:
+    return record(lambda: facts_components(spec))
+
+
+def with_pool_facts(run: Any, change: Any) -> list[Any]:
+    """The run's resources with the GpuPool's facts edited by ``change(facts)``."""
+    def edit(inputs: dict[str, Any]) -> None:
+        change(inputs["neocloud"])
+
+    return [mutate(r, edit) if r.type == POOL else r for r in run.resources]
+
+
+# --- rack-power-budget -------------------------------------------------------------------------------------
+
+
+def test_rack_power_budget_compliant(pack):
+    result = analyze(pack, facts_only(BASE_BAREMETAL))
+    assert violations(result, "rack-power-budget") == []
+    assert not not_applicable(result, "rack-power-budget")
+
+
+def test_rack_power_budget_over_spec_budget(pack):
+    spec = spec_with(BASE_BAREMETAL, racks={"power_budget_kw": 41, "nodes_per_rack": 5})
+    [message] = violations(analyze(pack, facts_only(spec)), "rack-power-budget")
+    assert "51 kW each, over the 41 kW budget (racks.power_budget_kw)" in message
+
+
+def test_rack_power_budget_over_policy_cap(pack):
+    [message] = violations(analyze(pack, facts_only(BASE_BAREMETAL), {"rack-power-budget": {"maxRackKw": 40}}),
+                           "rack-power-budget")
+    assert "40.8 kW each, over the 40 kW budget (policy maxRackKw)" in message
+
+
+def test_rack_power_budget_headroom(pack):
+    result = analyze(pack, facts_only(BASE_BAREMETAL), {"rack-power-budget": {"headroomPercent": 5}})
+    [message] = violations(result, "rack-power-budget")
+    assert "less 5% headroom = 38.95 kW" in message
+
+
+def test_rack_power_budget_not_applicable_without_racks(pack):
+    result = analyze(pack, facts_only(BASE_AWS))
+    assert not_applicable(result, "rack-power-budget")
+    assert violations(result, "rack-power-budget") == []
+
+
+# --- nvlink-domain-whole -----------------------------------------------------------------------------------
+
+
+def test_nvlink_domain_whole_compliant(pack):
+    result = analyze(pack, facts_only(BASE_GB200))
+    assert violations(result, "nvlink-domain-whole") == []
+    assert not not_applicable(result, "nvlink-domain-whole")
+
+
+def test_nvlink_domain_split_across_racks(pack):
+    run = facts_only(BASE_GB200)
+
+    def split(facts: dict[str, Any]) -> None:
+        group = facts["racks"]["groups"][0]
+        group.update(nodes_per_rack=9, racks=16, nvlink_domains_per_rack=0)
+
+    [message] = violations(analyze(pack, run, resources=with_pool_facts(run, split)), "nvlink-domain-whole")
+    assert "9 nodes per rack hold 0 whole NVLink domains of 18 nodes" in message
+
+
+def test_nvlink_domain_rack_of_two_domains(pack):
+    run = facts_only(BASE_GB200)
+
+    def double(facts: dict[str, Any]) -> None:
+        facts["racks"]["groups"][0].update(nodes_per_rack=36, racks=4, nvlink_domains_per_rack=2)
+
+    [message] = violations(analyze(pack, run, resources=with_pool_facts(run, double)), "nvlink-domain-whole")
+    assert "an NVL72 rack is one NVLink domain of 18 trays; got 36" in message
+
+
+def test_nvlink_domain_partial_pool_and_su(pack):
+    run = facts_only(BASE_GB200)
+
+    def partial(facts: dict[str, Any]) -> None:
+        facts["total_nodes"] = 140
+        facts["scalable_units"][0]["nodes"] = 140
+
+    messages = violations(analyze(pack, run, resources=with_pool_facts(run, partial)), "nvlink-domain-whole")
+    assert any("140 nodes (with spares) split NVLink domains of 18 nodes (72 GPUs)" in m for m in messages)
+    assert any("SU 0: 140 nodes split an NVLink domain" in m for m in messages)
+
+
+def test_nvlink_domain_ultraserver_node_group_sizes(pack):
+    spec = spec_with(BASE_AWS, pools=[{"name": "gb", "system": "p6e-gb200.36xlarge", "nodes": 36}],
+                     catalog={"systems": {"p6e-gb200.36xlarge": {"efa_network_cards": 4}}})
+
+    def build() -> None:
+        c = facts_components(spec)
+        s = b.subnet("s", "us-east-1a")
+        b.node_group("ok", parent=c["gb"], subnets=[s], sizes=(0, 18, 36))
+        b.node_group("bad", parent=c["gb"], subnets=[s], sizes=(9, 18, 36))
+
+    messages = violations(analyze(pack, record(build)), "nvlink-domain-whole")
+    assert messages == ["node group 'bad' of pool 'gb': scalingConfig.minSize 9 is not a whole number of NVLink "
+                        "domains (18 instances each)"]
+    relaxed = analyze(pack, record(build), {"nvlink-domain-whole": {"checkNodeGroups": False}})
+    assert violations(relaxed, "nvlink-domain-whole") == []
+
+
+def test_nvlink_domain_not_applicable_for_hgx(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_BAREMETAL)), "nvlink-domain-whole")
+
+
+# --- rail-alignment ----------------------------------------------------------------------------------------
+
+
+def efa_pool(interfaces: Any = None, card0: str = "efa", indexes: list[int] | None = None) -> Any:
+    def build() -> None:
+        c = facts_components(BASE_AWS)
+        sg = b.efa_security_group()
+        b.launch_template("lt", parent=c["train"],
+                          interfaces=b.efa_interfaces(interfaces or 32, sg, card0=card0, indexes=indexes))
+
+    return record(build)
+
+
+def test_rail_alignment_compliant(pack):
+    assert violations(analyze(pack, efa_pool()), "rail-alignment") == []
+    assert violations(analyze(pack, facts_only(BASE_BAREMETAL)), "rail-alignment") == []
+
+
+def test_rail_alignment_too_few_efa_interfaces(pack):
+    [message] = violations(analyze(pack, efa_pool(interfaces=31)), "rail-alignment")
+    assert "31 EFA interfaces, but p5.48xlarge has 32 network cards" in message
+
+
+def test_rail_alignment_two_interfaces_on_one_card(pack):
+    messages = violations(analyze(pack, efa_pool(indexes=[0, *range(1, 31), 30])), "rail-alignment")
+    assert any("several EFA interfaces on network card(s) 30" in m for m in messages)
+
+
+def test_rail_alignment_gap_in_cards(pack):
+    messages = violations(analyze(pack, efa_pool(indexes=[0, *range(2, 33)])), "rail-alignment")
+    assert any("expected cards 0..31" in m for m in messages)
+
+
+def test_rail_alignment_card_zero_must_be_efa(pack):
+    messages = violations(analyze(pack, efa_pool(card0="efa-only")), "rail-alignment")
+    assert any("network card 0 must carry interface type 'efa'" in m for m in messages)
+    relaxed = analyze(pack, efa_pool(card0="efa-only"), {"rail-alignment": {"requireEfaOnCardZero": False}})
+    assert violations(relaxed, "rail-alignment") == []
+
+
+def test_rail_alignment_nics_per_gpu(pack):
+    run = facts_only(BASE_BAREMETAL)
+
+    def four_rails(facts: dict[str, Any]) -> None:
+        facts["rails"] = 4
+
+    messages = violations(analyze(pack, run, resources=with_pool_facts(run, four_rails)), "rail-alignment")
+    assert any("4 compute NICs per node for 8 GPUs" in m for m in messages)
+    assert any("the fabric is cabled for 8 rails, the nodes have 4 NICs" in m for m in messages)
+
+
+def test_rail_alignment_efa_cards_vs_rails(pack):
+    run = facts_only(BASE_AWS)
+
+    def fewer(facts: dict[str, Any]) -> None:
+        facts["rails"] = 16
+
+    [message] = violations(analyze(pack, run, resources=with_pool_facts(run, fewer)), "rail-alignment")
+    assert "16 rails planned but the instance has 32 EFA network cards" in message
+
+
+# --- fabric-nonblocking ------------------------------------------------------------------------------------
+
+
+def test_fabric_nonblocking_compliant(pack):
+    result = analyze(pack, facts_only(BASE_BAREMETAL))
+    assert violations(result, "fabric-nonblocking") == []
+    assert not not_applicable(result, "fabric-nonblocking")
+
+
+def test_fabric_oversubscribed(pack):
+    fabric = dict(BASE_BAREMETAL["fabric"], oversubscription=2.0, max_oversubscription=2.0)
+    run = facts_only(spec_with(BASE_BAREMETAL, fabric=fabric))
+    [message] = violations(analyze(pack, run), "fabric-nonblocking")
+    assert "(2.00:1 oversubscribed); allowed at most 1:1" in message
+    assert violations(analyze(pack, run, {"fabric-nonblocking": {"maxOversubscription": 2}}),
+                      "fabric-nonblocking") == []
+
+
+def test_fabric_spines_short_of_ports(pack):
+    run = facts_only(BASE_BAREMETAL)
+
+    def one_spine(facts: dict[str, Any]) -> None:
+        facts["fabric"]["spine"] = 1
+
+    [message] = violations(analyze(pack, run, resources=with_pool_facts(run, one_spine)), "fabric-nonblocking")
+    assert "need 256 spine ports; 1 spines of radix 64 have 64" in message
+
+
+def test_fabric_nonblocking_not_applicable_on_efa(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_AWS)), "fabric-nonblocking")
+
+
+# --- single-zone-fabric ------------------------------------------------------------------------------------
+
+
+def zoned(zones: list[str], *, lt_zone: str | None = None, strategy: str = "cluster") -> Any:
+    def build() -> None:
+        c = facts_components(BASE_AWS)
+        subnets = [b.subnet(f"s-{z}-{i}", z) for i, z in enumerate(zones)]
+        import pulumi_aws as aws
+
+        pg = aws.ec2.PlacementGroup("pg", strategy=strategy)
+        placement: dict[str, Any] = {"group_name": pg.name}
+        if lt_zone:
+            placement["availability_zone"] = lt_zone
+        lt = b.launch_template("lt", parent=c["train"], placement=placement,
+                               interfaces=b.efa_interfaces(32, b.efa_security_group()))
+        b.node_group("ng", parent=c["train"], subnets=subnets, template=lt,
+                     labels={"neocloud.io/pool": "train"})
+
+    return record(build)
+
+
+def test_single_zone_fabric_compliant(pack):
+    result = analyze(pack, zoned(["us-east-1a"], lt_zone="us-east-1a"))
+    assert violations(result, "single-zone-fabric") == []
+
+
+def test_pool_across_zones(pack):
+    messages = violations(analyze(pack, zoned(["us-east-1a", "us-east-1b"])), "single-zone-fabric")
+    assert any("node group 'ng' of pool 'train' spans 2 subnets" in m for m in messages)
+    assert any("spreads its fabric across zones" in m and "us-east-1b" in m for m in messages)
+
+
+def test_pool_in_other_zone_than_planned(pack):
+    messages = violations(analyze(pack, zoned(["us-east-1a"], lt_zone="us-east-1c")), "single-zone-fabric")
+    assert messages == ["pool 'train' (zone us-east-1a) spreads its fabric across zones: us-east-1a: node group 'ng' "
+                        "(subnet 's-us-east-1a-0'); us-east-1c: launch template 'lt'"]
+
+
+def test_spread_placement_group(pack):
+    [message] = violations(analyze(pack, zoned(["us-east-1a"], strategy="spread")), "single-zone-fabric")
+    assert "placement group 'pg' with strategy 'spread'; EFA needs a cluster placement group" in message
+
+
+def test_pool_without_zone(pack):
+    run = facts_only(BASE_AWS)
+
+    def no_zone(facts: dict[str, Any]) -> None:
+        facts["zone"] = None
+
+    [message] = violations(analyze(pack, run, resources=with_pool_facts(run, no_zone)), "single-zone-fabric")
+    assert message == "pool 'train' on efa has no zone; a fabric lives in one zone"
+
+
+def test_pool_on_two_infiniband_fabrics(pack):
+    spec = spec_with(BASE_BAREMETAL)
+
+    def build() -> None:
+        c = facts_components(spec)
+        for i, fabric in enumerate(["fabric-3", "fabric-6"]):
+            pulumi.CustomResource("nebius:index/computeV1GpuCluster:ComputeV1GpuCluster", f"gc{i}",
+                                  {"infinibandFabric": fabric, "parentId": "project-x"},
+                                  opts=pulumi.ResourceOptions(parent=c["h100"]))
+
+    [message] = violations(analyze(pack, record(build)), "single-zone-fabric")
+    assert "joins 2 InfiniBand fabrics" in message
+
+
+# --- no-placement-group-on-reserved-capacity ---------------------------------------------------------------
+
+RESERVATION = {"capacity_reservation_target": {"capacity_reservation_id": "cr-0a1b2c3d4e5f60718"}}
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    ({"reservation": RESERVATION}, "a capacity reservation target"),
+    ({"reservation": RESERVATION, "market": "capacity-block"}, "a capacity reservation target"),
+    ({"market": "capacity-block"}, "instance market type 'capacity-block'"),
+    ({"reservation": {"capacity_reservation_preference": "capacity-reservations-only"}},
+     "capacityReservationPreference 'capacity-reservations-only'"),
+])
+def test_placement_group_on_reserved_capacity(pack, kwargs, reason):
+    run = record(lambda: b.launch_template("lt", placement={"group_name": "pg-1"}, **kwargs))
+    [message] = violations(analyze(pack, run), "no-placement-group-on-reserved-capacity")
+    assert f"forces a placement group onto reserved capacity ({reason})" in message
+
+
+def test_placement_group_on_reserved_instance(pack):
+    import pulumi_aws as aws
+
+    run = record(lambda: aws.ec2.Instance("i", ami="ami-1", instance_type="p5.48xlarge", placement_group="pg-1",
+                                          capacity_reservation_specification=RESERVATION))
+    assert len(violations(analyze(pack, run), "no-placement-group-on-reserved-capacity")) == 1
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"reservation": RESERVATION, "market": "capacity-block"},
+    {"placement": {"group_name": "pg-1"}},
+    {"placement": {"group_name": "pg-1"}, "reservation": {"capacity_reservation_preference": "open"}},
+])
+def test_placement_group_on_reserved_capacity_compliant(pack, kwargs):
+    run = record(lambda: b.launch_template("lt", **kwargs))
+    assert violations(analyze(pack, run), "no-placement-group-on-reserved-capacity") == []
+
+
+# --- no-overlapping-gpu-pools ------------------------------------------------------------------------------
+
+TWO_POOLS = spec_with(BASE_AWS, pools=[{"name": "train", "system": "p5.48xlarge", "nodes": 32},
+                                       {"name": "infer", "system": "p5.48xlarge", "nodes": 8}])
+
+
+def two_pools(infer_labels: dict[str, str], *, infer_efa: bool = True, flavors: dict[str, dict[str, str]] | None = None,
+              train_labels: dict[str, str] | None = None, extra_train: dict[str, str] | None = None) -> Any:
+    def build() -> None:
+        c = facts_components(TWO_POOLS)
+        s = b.subnet("s", "us-east-1a")
+        sg = b.efa_security_group()
+        lt_train = b.launch_template("lt-train", parent=c["train"], interfaces=b.efa_interfaces(32, sg))
+        lt_infer = b.launch_template("lt-infer", parent=c["infer"],
+                                     interfaces=b.efa_interfaces(32, sg) if infer_efa else None)
+        b.node_group("ng-train", parent=c["train"], subnets=[s], template=lt_train,
+                     labels=train_labels if train_labels is not None else {"neocloud.io/pool": "train"})
+        b.node_group("ng-infer", parent=c["infer"], subnets=[s], template=lt_infer, labels=infer_labels)
+        if extra_train is not None:
+            lt_plain = b.launch_template("lt-train-plain", parent=c["train"])
+            b.node_group("ng-train-plain", parent=c["train"], subnets=[s], template=lt_plain, labels=extra_train)
+        for name, selector in (flavors or {}).items():
+            b.flavor(name, selector)
+
+    return record(build)
+
+
+def test_no_overlapping_pools_compliant(pack):
+    run = two_pools({"neocloud.io/pool": "infer"}, flavors={"train": {"neocloud.io/pool": "train"},
+                                                            "infer": {"neocloud.io/pool": "infer"}})
+    assert violations(analyze(pack, run), "no-overlapping-gpu-pools") == []
+
+
+def test_node_group_without_pool_label(pack):
+    messages = violations(analyze(pack, two_pools({"team": "x"})), "no-overlapping-gpu-pools")
+    assert any("node group 'ng-infer' of pool 'infer' lacks node label neocloud.io/pool=infer" in m for m in messages)
+
+
+def test_two_pools_same_labels(pack):
+    messages = violations(analyze(pack, two_pools({"neocloud.io/pool": "train"})), "no-overlapping-gpu-pools")
+    pairs = [m for m in messages if "are two pools that no node label tells apart" in m]
+    assert len(pairs) == 1 and "'ng-train'" in pairs[0] and "'ng-infer'" in pairs[0], messages
+
+
+def test_efa_and_non_efa_node_sets_in_one_pool(pack):
+    run = two_pools({"neocloud.io/pool": "infer"}, extra_train={"neocloud.io/pool": "train"})
+    messages = violations(analyze(pack, run), "no-overlapping-gpu-pools")
+    pairs = [m for m in messages if "are an EFA and a non-EFA node set" in m]
+    assert len(pairs) == 1 and "'ng-train'" in pairs[0] and "'ng-train-plain'" in pairs[0], messages
+
+
+def test_flavor_selecting_two_pools(pack):
+    run = two_pools({"neocloud.io/pool": "infer", "neocloud.io/cluster": "t"},
+                    train_labels={"neocloud.io/pool": "train", "neocloud.io/cluster": "t"},
+                    flavors={"all": {"neocloud.io/cluster": "t"}})
+    [message] = violations(analyze(pack, run), "no-overlapping-gpu-pools")
+    assert "ResourceFlavor 'all' selects nodes of pools infer, train" in message
+
+
+def test_flavor_selecting_efa_and_non_efa(pack):
+    run = two_pools({"neocloud.io/pool": "infer"}, extra_train={"neocloud.io/pool": "train", "x": "1"},
+                    flavors={"train": {"neocloud.io/pool": "train"}})
+    messages = violations(analyze(pack, run), "no-overlapping-gpu-pools")
+    assert any("selects both EFA and non-EFA nodes of pool 'train'" in m for m in messages)
+
+
+# --- topology-labels-consistent ----------------------------------------------------------------------------
+
+GB200_LEVELS = ["neocloud.io/su", "neocloud.io/nvlink-domain", "kubernetes.io/hostname"]
+
+
+def gb200_kueue(levels: list[str], flavor_labels: dict[str, str] | None = None, topology_name: str | None = "nvl72",
+                node_group_labels: dict[str, str] | None = None) -> Any:
+    def build() -> None:
+        c = facts_components(BASE_GB200)
+        b.topology("nvl72", levels)
+        b.flavor("nvl72", flavor_labels or {"neocloud.io/pool": "nvl72"}, topology_name)
+        if node_group_labels is not None:
+            b.node_group("ng", parent=c["nvl72"], subnets=[b.subnet("s", "z")], labels=node_group_labels)
+
+    return record(build)
+
+
+def test_topology_labels_compliant(pack):
+    result = analyze(pack, gb200_kueue(GB200_LEVELS))
+    assert violations(result, "topology-labels-consistent") == []
+
+
+@pytest.mark.parametrize("levels, expected", [
+    (["example.com/unknown", "kubernetes.io/hostname"], "level 'example.com/unknown' is a label no planned node"),
+    (["neocloud.io/nvlink-domain", "neocloud.io/su", "kubernetes.io/hostname"],
+     "lists 'neocloud.io/su' after 'neocloud.io/nvlink-domain'"),
+    (["neocloud.io/su", "neocloud.io/nvlink-domain"], "ends with 'neocloud.io/nvlink-domain'"),
+    (["neocloud.io/su", "kubernetes.io/hostname"], "has no NVLink-domain level (neocloud.io/nvlink-domain); jobs "
+     "could straddle 72-GPU domains"),
+    (["neocloud.io/su", "neocloud.io/su", "neocloud.io/nvlink-domain", "kubernetes.io/hostname"], "repeats a level"),
+    ([], "has no levels"),
+])
+def test_topology_levels(pack, levels, expected):
+    messages = violations(analyze(pack, gb200_kueue(levels)), "topology-labels-consistent")
+    assert any(expected in m for m in messages), messages
+
+
+def test_flavor_references(pack):
+    unknown = violations(analyze(pack, gb200_kueue(GB200_LEVELS, topology_name="other")), "topology-labels-consistent")
+    assert unknown == ["ResourceFlavor 'nvl72' names Topology 'other', which the stack does not define"]
+    missing = violations(analyze(pack, gb200_kueue(GB200_LEVELS, topology_name=None)), "topology-labels-consistent")
+    assert any("has no topologyName" in m for m in missing)
+    pool = violations(analyze(pack, gb200_kueue(GB200_LEVELS, {"neocloud.io/pool": "nope"})),
+                      "topology-labels-consistent")
+    assert any("selects neocloud.io/pool=nope, which is not a planned pool (nvl72)" in m for m in pool)
+    system = violations(analyze(pack, gb200_kueue(GB200_LEVELS, {"neocloud.io/pool": "nvl72",
+                                                                 "neocloud.io/system": "dgx-h100"})),
+                        "topology-labels-consistent")
+    assert any("nodes carry neocloud.io/system=gb200-nvl72" in m for m in system)
+
+
+def test_node_group_labels_disagree_with_plan(pack):
+    run = gb200_kueue(GB200_LEVELS, node_group_labels={"neocloud.io/pool": "nvl72", "neocloud.io/system": "x"})
+    messages = violations(analyze(pack, run), "topology-labels-consistent")
+    assert messages == ["node group 'ng' labels neocloud.io/system=x; the plan for pool 'nvl72' says "
+                        "neocloud.io/system=gb200-nvl72"]
+
+
+def test_topology_labels_not_applicable(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_GB200)), "topology-labels-consistent")
