@@ -384,6 +384,10 @@ class CoreWeaveSettings(_Model):
         "(storage.filesystem.kind coreweave-vast).",
     )
     filesystem_namespace: Name = Field("default", description="Namespace of the shared filesystem PVC.")
+    scale_down_strategy: Literal["IdleOnly", "PreferIdle"] | None = Field(
+        "IdleOnly", description="NodePool lifecycle.scaleDownStrategy for autoscaled pools: IdleOnly removes only "
+        "idle Nodes, so scaling down never kills a running training job; null leaves CKS's default.",
+    )
     acceptance_taint: bool = Field(
         False, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: "
         "it is not verified that CKS leaves a taint removed by the acceptance job off.",

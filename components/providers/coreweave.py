@@ -4,7 +4,7 @@
 Sources:
 
 - NodePool API (``compute.coreweave.com/v1alpha1``, cluster-scoped; ``instanceType``, ``targetNodes``,
-  ``minNodes``, ``maxNodes``, ``autoscaling``, ``nodeLabels``, ``nodeTaints``):
+  ``minNodes``, ``maxNodes``, ``autoscaling``, ``nodeLabels``, ``nodeTaints``, ``lifecycle.scaleDownStrategy``):
   https://docs.coreweave.com/docs/products/cks/reference/node-pool
 - GB200 NVL72 instances (``gb200-4x``) deploy only in whole racks of 18 Nodes; ``targetNodes`` must be a multiple
   of 18: https://docs.coreweave.com/docs/platform/instances/gb200
@@ -69,16 +69,20 @@ def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[
     if instance_type is None:  # the spec's cross-field check rejects this first
         raise ValueError(f"no CoreWeave instance type for {pool.system.name}")
     total = pool.total_nodes
-    return {
+    autoscaling = pool.min_nodes < total
+    body: dict[str, Any] = {
         "computeClass": "default",
         "instanceType": instance_type,
         "targetNodes": total,
-        "autoscaling": pool.min_nodes < total,
+        "autoscaling": autoscaling,
         "minNodes": pool.min_nodes,
         "maxNodes": total,
         "nodeLabels": nodepool_labels(plan, pool),
         "nodeTaints": gpu_taints(spec.coreweave.acceptance_taint),
     }
+    if autoscaling and spec.coreweave.scale_down_strategy:
+        body["lifecycle"] = {"scaleDownStrategy": spec.coreweave.scale_down_strategy}
+    return body
 
 
 def bucket_policy(bucket: str, org_id: str) -> str:

@@ -67,6 +67,7 @@ def test_nodepool_is_sized_by_the_plan_with_spares(run: ProgramRun) -> None:
     assert plan["nodes"] == 62 and plan["spares"] == 2
     assert spec["targetNodes"] == plan["total_nodes"] == 64
     assert spec["minNodes"] == spec["maxNodes"] == 64 and spec["autoscaling"] is False
+    assert "lifecycle" not in spec
     assert spec["instanceType"] == "gd-8xh200ib-i128"
     assert spec["nodeLabels"]["neocloud.io/pool"] == "h200"
     assert spec["nodeLabels"]["neocloud.io/su"] == "0", "one NodePool is one SU group for acceptance tests"
@@ -135,6 +136,8 @@ def test_autoscaling_between_min_and_total() -> None:
     cluster["kubernetes"]["queues"] = [{"team": "research", "gpu_quota": 240}]
     spec = one(run_with("coreweave", cluster), NODEPOOL).inputs["spec"]
     assert (spec["autoscaling"], spec["minNodes"], spec["targetNodes"], spec["maxNodes"]) == (True, 0, 32, 32)
+    assert spec["lifecycle"] == {"scaleDownStrategy": "IdleOnly"}, "scaling down never takes a busy node"
+    assert nodepool_validator().is_valid(applied_object(one(run_with("coreweave", cluster), NODEPOOL)))
 
 
 def test_buckets_are_versioned_expire_old_versions_and_deny_other_orgs(run: ProgramRun) -> None:
