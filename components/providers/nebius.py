@@ -144,7 +144,11 @@ def _gpu_template(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan, *, gpu_c
 def build(ctx: ProviderContext) -> ProviderResult:
     """Network, GPU cluster, mk8s with CPU and GPU node groups, shared filesystem, buckets, Kubernetes provider."""
     import pulumi_kubernetes as k8s
-    import pulumi_nebius as nebius
+
+    try:
+        import pulumi_nebius as nebius
+    except ImportError as exc:
+        raise RuntimeError("provider 'nebius' needs the pulumi-nebius package: pip install 'neocloud[nebius]'") from exc
 
     spec, plan, name = ctx.spec, ctx.plan, ctx.name
     settings = spec.nebius

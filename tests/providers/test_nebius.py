@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from neocloud import SpecError
-from neocloud.offline import ProgramRun, RecordedResource
+from neocloud.offline import ProgramError, ProgramRun, RecordedResource
 from tests.conftest import REPO, stack_run
 from tests.providers.helpers import one, run_with, stack_config
 
@@ -191,7 +191,7 @@ def test_other_providers_run_without_pulumi_nebius(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "pulumi_nebius", None)  # makes `import pulumi_nebius` fail
     run = run_with("coreweave", stack_config("coreweave")["neocloud:cluster"])
     assert run.of_type("coreweave:index/cksCluster:CksCluster")
-    with pytest.raises(Exception, match="pulumi_nebius"):
+    with pytest.raises(ProgramError, match=r"needs the pulumi-nebius package: pip install 'neocloud\[nebius\]'"):
         run_with("nebius", stack_config("nebius")["neocloud:cluster"])
 
 
