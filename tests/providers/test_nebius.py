@@ -238,3 +238,17 @@ def test_nested_inputs_use_the_sdk_field_names(stack: str) -> None:
     assert cloud
     unknown = [f"{r.name}{k}" for r in cloud for k in _keys(dict(r.inputs)) if "_" in k.rsplit(".", 1)[-1]]
     assert unknown == []
+
+
+def test_resources_scale_with_pools_and_racks_not_nodes() -> None:
+    def nebius_types(run: ProgramRun) -> list[str]:
+        return sorted(r.type for r in run.resources if r.type.startswith("nebius:"))
+
+    small = run_with("nebius", h200_cluster())
+    cluster = h200_cluster()
+    cluster["pools"][0].update(nodes=1020, spares=4)
+    cluster["kubernetes"]["queues"] = [{"team": "research", "gpu_quota": 8160}]
+    large = run_with("nebius", cluster)
+    assert nebius_types(large) == nebius_types(small)
+    assert len(nebius_types(small)) == 9  # network, subnet, GPU cluster, mk8s, filesystem, 2 node groups, 2 buckets
+    assert gpu_groups(large)[0].inputs["fixedNodeCount"] == 1024
