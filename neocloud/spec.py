@@ -523,6 +523,10 @@ class AwsSettings(_Model):
     root_volume_gib: int = Field(
         512, ge=20, le=16384, description="Encrypted gp3 root volume of every node, GiB (images, caches)."
     )
+    imds_hop_limit: Literal[1, 2] = Field(
+        2, description="IMDSv2 response hop limit of every node: 2 lets pods reach instance metadata (agents "
+        "without IAM roles for service accounts need it); 1 keeps it to the node (EKS security best practices).",
+    )
     root_device_name: str = Field(
         "/dev/xvda", pattern=r"^/dev/[a-z0-9]+$",
         description="Root device of the node AMI (/dev/xvda for the EKS AL2023 AMIs).",

@@ -204,6 +204,12 @@ def test_every_launch_template_requires_imdsv2_and_encrypts_its_root_volume(vari
         assert root["deviceName"] == "/dev/xvda"
 
 
+def test_imds_hop_limit_follows_the_setting() -> None:
+    templates = aws_resources(variant_run("public_api"), LT)
+    assert len(templates) == 2
+    assert {t.inputs["metadataOptions"]["httpPutResponseHopLimit"] for t in templates} == {1}
+
+
 def test_eks_secrets_buckets_and_fsx_are_encrypted_with_the_cluster_key() -> None:
     run = variant_run("prod")
     key = run.by_name("prod-kms")

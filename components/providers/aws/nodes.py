@@ -18,8 +18,12 @@ Launch template facts:
   ``CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId``, instance type in the
   template, node group ``capacityType: CAPACITY_BLOCK`` (EKS user guide, "Create a managed node group with
   Capacity Blocks for ML") [P].
-- IMDSv2 only (``http_tokens: required``) with a hop limit of 2, so pods behind the node's network namespace can
-  still reach the metadata service (EKS best practices, "Restrict access to the instance profile") [P].
+- IMDSv2 only (``http_tokens: required``). The hop limit (``aws.imds_hop_limit``) is 2 by default so pods, one
+  network hop behind the node, can complete the IMDSv2 token exchange; 1 keeps metadata to the node (EKS security
+  best practices) and breaks agents that read it from pods (aws-load-balancer-controller #3695) [P]/[S].
+- EKS refuses launch templates that set ``SubnetId``, ``IamInstanceProfile``, ``RequestSpotInstances``,
+  ``HibernationOptions`` or ``TerminateInstances`` (EKS API, LaunchTemplateSpecification) [P]: the node group
+  supplies subnet and role.
 - The root volume is an encrypted gp3 volume.
 """
 
@@ -50,16 +54,12 @@ from .network import Network
 
 __all__ = [
     "EKS_TAINT_EFFECTS",
-    "IMDS_HOP_LIMIT",
     "block_labels",
     "build_pool_blocks",
     "build_system_node_group",
     "efa_interfaces",
     "gpu_ami_type",
 ]
-
-IMDS_HOP_LIMIT = 2
-"""IMDSv2 response hop limit: 2 lets containers reach IMDS through the node (EKS best practices) [P]."""
 
 EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 """Kubernetes taint effects as the EKS node group API spells them (EKS API, Taint.effect) [P]."""
@@ -124,9 +124,9 @@ def _root_volume(spec: ClusterSpec) -> list[Any]:
     }]
 
 
-def _metadata() -> Any:
-    return {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": IMDS_HOP_LIMIT,
-            "instance_metadata_tags": "disabled"}
+def _metadata(spec: ClusterSpec) -> Any:
+    return {"http_endpoint": "enabled", "http_tokens": "required",
+            "http_put_response_hop_limit": spec.aws.imds_hop_limit, "instance_metadata_tags": "disabled"}
 
 
 def _tag_specifications(resource_tags: dict[str, str]) -> list[Any]:
@@ -172,7 +172,7 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
             instance_type=pool.system.name,
             network_interfaces=efa_interfaces(cards, [network.efa_security_group.id, cluster_sg],
                                               network.efa_security_group.id),
-            metadata_options=_metadata(),
+            metadata_options=_metadata(spec),
             block_device_mappings=_root_volume(spec),
             tag_specifications=_tag_specifications(block_tags),
             update_default_version=True,
@@ -228,7 +228,7 @@ def build_system_node_group(name: str, spec: ClusterSpec, plan: ClusterPlan, net
     system_tags = tags(plan, role="system")
     template = aws.ec2.LaunchTemplate(
         f"{name}-system-lt", description=f"{plan.name} system nodes",
-        metadata_options=_metadata(), block_device_mappings=_root_volume(spec),
+        metadata_options=_metadata(spec), block_device_mappings=_root_volume(spec),
         tag_specifications=_tag_specifications(system_tags), update_default_version=True, tags=system_tags,
         opts=opts,
     )
