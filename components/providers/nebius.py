@@ -38,7 +38,15 @@ from ._neocloud import (
     stateful,
 )
 
-__all__ = ["EXEC_CREDENTIAL", "NVL_GROUP_TYPES", "build", "nebius_labels", "placement_blocks", "racks"]
+__all__ = [
+    "CPU_BOOT_DISK_GIB",
+    "EXEC_CREDENTIAL",
+    "NVL_GROUP_TYPES",
+    "build",
+    "nebius_labels",
+    "placement_blocks",
+    "racks",
+]
 
 NVL_GROUP_TYPES = {"GB200": "GB200"}
 """NVLink instance group ``type`` by catalog GPU (``ComputeV1NvlInstanceGroup.type``: GB200, GB300)."""
@@ -57,11 +65,16 @@ EXEC_CREDENTIAL: dict[str, Any] = {
 }
 """Kubeconfig user: a short-lived IAM token from the Nebius CLI profile, never a stored secret."""
 
+CPU_BOOT_DISK_GIB = 128
+"""Boot disk of the CPU (system) node group: our choice, enough for system images and logs."""
+
 _TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
 
 
 def nebius_labels(plan: ClusterPlan, **extra: str) -> dict[str, str]:
-    """Labels for Nebius resources (keys without '/', which Kubernetes-style prefixes would need)."""
+    """Labels for Nebius resources. Keys are plain words: that Nebius accepts Kubernetes-style prefixed keys
+    (``neocloud.io/...``) on cloud resources is not verified. Node labels (``template.metadata.labels``) are
+    Kubernetes labels and use the ``neocloud.io/`` vocabulary."""
     return {"neocloud-cluster": plan.name, "neocloud-environment": plan.environment, "managed-by": "neocloud",
             **extra}
 
@@ -107,7 +120,7 @@ def _taints(acceptance: bool) -> list[dict[str, str]]:
 def _cpu_template(platform: str, preset: str, subnet_id: pulumi.Input[str], cluster: str) -> Any:
     return {
         "resources": {"platform": platform, "preset": preset},
-        "boot_disk": {"type": "NETWORK_SSD", "size_gibibytes": 128},
+        "boot_disk": {"type": "NETWORK_SSD", "size_gibibytes": CPU_BOOT_DISK_GIB},
         "network_interfaces": [{"subnet_id": subnet_id}],
         "metadata": {"labels": {LABEL_CLUSTER: cluster, "neocloud.io/role": "system"}},
     }
