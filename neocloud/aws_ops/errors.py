@@ -166,7 +166,7 @@ def _client_error(error: ClientError, service: str | None) -> AwsError:
     status = meta.get("HTTPStatusCode")
     operation = error.operation_name
     action = iam_action(service, operation) if service else operation
-    detail = f"{code}: {message}" if message else code
+    detail = f"{code}: {message}" if message and code != str(status) else (message or code)
     if code in EXPIRED_CODES:
         return AwsError(
             f"AWS credentials have expired ({detail}) calling {action}: refresh them (`aws sso login`, a new "
