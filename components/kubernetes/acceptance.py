@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 ACCEPTANCE_NAMESPACE = "neocloud-acceptance"
+"""Namespace of the acceptance Jobs (Pod Security privileged: the NCCL step needs IPC_LOCK)."""
 DCGM_IMAGE = "nvcr.io/nvidia/cloud-native/dcgm:4.6.0-1-ubuntu24.04"
 """The standalone DCGM image GPU Operator v26.7.0 pins (values.yaml ``dcgm.version``)."""
 PYTORCH_IMAGE = "nvcr.io/nvidia/pytorch:25.08-py3"

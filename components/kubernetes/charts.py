@@ -35,34 +35,50 @@ class ChartPin:
     """A chart at a pinned version: ``repo`` is a Helm repository URL, or ``None`` for an OCI chart reference."""
 
     chart: str
+    """Chart name in ``repo``, or a full ``oci://`` reference."""
     version: str
+    """Pinned chart version."""
     repo: str | None
+    """Helm repository URL (``None`` for OCI charts)."""
     namespace: str
+    """Namespace the release installs into."""
+    release: str
+    """Helm release name."""
     source: str
     """Where the version comes from."""
 
 
 GPU_OPERATOR = ChartPin(
     chart="gpu-operator", version="v26.7.0", repo="https://helm.ngc.nvidia.com/nvidia", namespace="gpu-operator",
+    release="gpu-operator",
     # The in-repo Chart.yaml says v1.0.0-devel even at the tag; release CI stamps the version (vendor/SOURCES.md).
     source="NVIDIA/gpu-operator tag v26.7.0 (10ee5b36)",
 )
+"""NVIDIA GPU Operator (driver, toolkit, device plugin, DCGM exporter)."""
 NETWORK_OPERATOR = ChartPin(
     chart="network-operator", version="26.4.1", repo="https://helm.ngc.nvidia.com/nvidia",
-    namespace="nvidia-network-operator", source="Mellanox/network-operator tag v26.4.1 Chart.yaml (85afd6d9)",
+    namespace="nvidia-network-operator", release="network-operator",
+    source="Mellanox/network-operator tag v26.4.1 Chart.yaml (85afd6d9)",
 )
+"""NVIDIA Network Operator (DOCA driver, RDMA shared device plugin via NicClusterPolicy)."""
 EFA_DEVICE_PLUGIN = ChartPin(
     chart="aws-efa-k8s-device-plugin", version="v0.5.30", repo="https://aws.github.io/eks-charts",
-    namespace="kube-system", source="aws/eks-charts stable/aws-efa-k8s-device-plugin Chart.yaml (52396092)",
+    namespace="kube-system", release="aws-efa-k8s-device-plugin",
+    source="aws/eks-charts stable/aws-efa-k8s-device-plugin Chart.yaml (52396092)",
 )
+"""AWS EFA Kubernetes device plugin."""
 KUEUE = ChartPin(
     chart="oci://registry.k8s.io/kueue/charts/kueue", version="0.19.2", repo=None, namespace="kueue-system",
+    release="kueue",
     source="kubernetes-sigs/kueue tag v0.19.2 charts/kueue/Chart.yaml (8eab6877); CRDs vendored at the same tag",
 )
+"""Kueue (CRDs and controller)."""
 ENVOY_GATEWAY = ChartPin(
     chart="oci://docker.io/envoyproxy/gateway-helm", version="v1.9.0", repo=None, namespace="envoy-gateway-system",
+    release="eg",
     source="envoyproxy/gateway tag v1.9.0 (39763b1c); its BackendTrafficPolicy CRD is vendored at the same tag",
 )
+"""Envoy Gateway (Gateway API controller; release name as in its quickstart)."""
 
 
 def node_tolerations() -> list[dict[str, str]]:

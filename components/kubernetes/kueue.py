@@ -27,6 +27,7 @@ __all__ = ["GPU_RESOURCE", "KUEUE_API", "PRIORITY_CLASSES", "KueueScheduling", "
            "resource_flavor_spec"]
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
+"""Kueue v0.19.2 storage version (v1beta1 is deprecated; vendor/SOURCES.md)."""
 GPU_RESOURCE = "nvidia.com/gpu"
 """The NVIDIA device plugin's extended resource: the one resource Kueue quotas cover."""
 
@@ -36,8 +37,11 @@ class PriorityClass:
     """A Kueue WorkloadPriorityClass. Values are relative: only their order matters to Kueue's preemption."""
 
     name: str
+    """``kueue.x-k8s.io/priority-class`` label value workloads use."""
     value: int
+    """Priority; higher preempts lower."""
     description: str
+    """Shown by ``kubectl get workloadpriorityclass``."""
 
 
 PRIORITY_CLASSES: tuple[PriorityClass, ...] = (

@@ -75,11 +75,11 @@ def rdma_device_plugin_config(fabric_kind: Literal["infiniband", "roce"]) -> dic
 
 def helm_release(name: str, pin: ChartPin, values: Mapping[str, Any], *, namespace: pulumi.Input[str],
                  opts: pulumi.ResourceOptions, create_namespace: bool = False) -> k8s.helm.v3.Release:
-    """A ``helm.v3.Release`` of ``pin`` (release name: the chart name without an OCI path). Atomic: a failed
-    install rolls back instead of leaving half an operator."""
+    """A ``helm.v3.Release`` of ``pin``. Atomic: a failed install rolls back instead of leaving half an
+    operator."""
     return k8s.helm.v3.Release(
         name,
-        name=pin.chart.rsplit("/", 1)[-1],
+        name=pin.release,
         chart=pin.chart,
         version=pin.version,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo) if pin.repo else None,

@@ -22,6 +22,7 @@ __all__ = ["DNS_PORT", "TEAM_LABEL", "Tenant", "team_role_rules"]
 TEAM_LABEL = "neocloud.io/team"
 """Label on a tenant namespace naming its team."""
 DNS_PORT = 53
+"""DNS (UDP and TCP) to the cluster resolver."""
 
 
 def team_role_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:

@@ -36,8 +36,11 @@ AWS_NETWORK_LAYERS = {"p6-b200.48xlarge": 4, "p6-b300.48xlarge": 4}
 """DescribeInstanceTopology layers where they are not 3 (hardware.md AWS [P])."""
 
 COREWEAVE_SUPERPOD = "ib.coreweave.cloud/superpod"
+"""CoreWeave's InfiniBand superpod node label (hardware.md Neoclouds [P]/[S])."""
 COREWEAVE_LEAFGROUP = "ib.coreweave.cloud/leafgroup"
+"""CoreWeave's InfiniBand leaf group node label (hardware.md Neoclouds [P]/[S])."""
 COREWEAVE_RACK = "node.coreweave.cloud/rack"
+"""CoreWeave's rack node label; on GB200 NVL72 the rack is the NVLink domain (hardware.md Neoclouds [P]/[S])."""
 
 
 def aws_layer_label(layer: int) -> str:

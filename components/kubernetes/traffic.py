@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
+"""Gateway API v1.6.1 standard channel (storage version v1)."""
 POLICY_API = "gateway.envoyproxy.io/v1alpha1"
+"""Envoy Gateway v1.9.0 policy API (BackendTrafficPolicy)."""
 ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 """Envoy Gateway's GatewayClass controller name."""
 GATEWAY_CLASS = "neocloud-envoy"

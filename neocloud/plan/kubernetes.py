@@ -27,6 +27,7 @@ class TeamQueue:
     """One team's share of a GPU pool: a Kueue ClusterQueue/LocalQueue and a tenant namespace."""
 
     team: str
+    """Team name: the namespace, ClusterQueue and LocalQueue name."""
     pool: str
     """GPU pool (and Kueue ResourceFlavor) the quota draws on."""
     gpu_quota: int
@@ -34,6 +35,7 @@ class TeamQueue:
     borrowing_limit: int | None
     """GPUs the team may borrow from its cohort; ``None`` means no limit (Kueue's null)."""
     cohort: str
+    """Kueue cohort the team borrows within."""
     workload: str
     """``training`` or ``inference``."""
     group: str
@@ -78,10 +80,13 @@ class AcceptanceTest:
     all of the SU's nodes that must reach ``min_busbw_gbytes``."""
 
     pool: str
+    """GPU pool."""
     su: int
+    """``neocloud.io/su`` label value of the tested nodes (the plan's SU index, or the provider's group)."""
     nodes: int
     """Nodes tested (spares included: a spare must be good before it can replace a node)."""
     gpus_per_node: int
+    """GPUs each test pod takes (all of its node's)."""
     line_rate_gbytes: float
     """Fabric line rate per node in GB/s (``fabric_gbytes_per_node``)."""
     min_busbw_gbytes: float

@@ -117,3 +117,14 @@ def test_neocloud_plan_shows_the_layer(stack: str) -> None:
     assert done.returncode == 0, done.stderr
     assert LAYER in done.stdout
     assert "kubernetes:kueue.x-k8s.io/v1beta2:Topology" in done.stdout
+
+
+def test_example_project_file_validates(vendor) -> None:
+    import json
+
+    import jsonschema
+
+    schema = json.loads((vendor / "pulumi" / "project.json").read_text())
+    project = yaml.safe_load((EXAMPLE / "Pulumi.yaml").read_text())
+    jsonschema.Draft202012Validator(schema).validate(project)
+    assert project["name"] == "serving-on-existing-cluster"
