@@ -75,6 +75,7 @@ def one(shape: str, gpus: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    """Print the table (one child process per row), or with ``--one SHAPE GPUS`` measure one row as JSON."""
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(one(sys.argv[2], int(sys.argv[3]))))
         return

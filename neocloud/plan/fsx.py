@@ -70,6 +70,7 @@ class FsxSizing:
 
     @property
     def storage_capacity_tib(self) -> float:
+        """Storage capacity in TiB, the unit of the plan's capacity target."""
         return self.storage_capacity_gib / GIB_PER_TIB
 
     @property
@@ -78,6 +79,7 @@ class FsxSizing:
         return self.throughput_mbps / MB_PER_GB
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready facts (stack output ``fsx``), with TiB and GB/s alongside FSx's GiB and MB/s."""
         out = asdict(self)
         out["storage_capacity_tib"] = round(self.storage_capacity_tib, 3)
         out["throughput_gbps"] = round(self.throughput_gbps, 3)

@@ -52,6 +52,7 @@ class PlacementBlock:
 
     @property
     def name(self) -> str:
+        """``<pool>-b<index>``: names the block's node group, launch template and placement group."""
         return f"{self.pool}-b{self.index}"
 
     @property
@@ -61,6 +62,7 @@ class PlacementBlock:
         return self.capacity_source == "on-demand"
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready facts (stack output ``placement_blocks``)."""
         out = asdict(self)
         out["name"] = self.name
         out["placement_group"] = self.placement_group

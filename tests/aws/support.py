@@ -46,6 +46,12 @@ def _scale(cluster: dict[str, Any]) -> None:
     cluster["pools"][0].update(nodes=12_500, min_nodes=None)
 
 
+def _two_pools(cluster: dict[str, Any]) -> None:
+    # a second pool in another zone, on an On-Demand Capacity Reservation
+    cluster["pools"].append({"name": "infer", "system": "p4d.24xlarge", "nodes": 4, "zone": "us-east-1b",
+                             "capacity": {"source": "reservation", "reservation_ids": ["cr-00000000000000003"]}})
+
+
 def _public_api(cluster: dict[str, Any]) -> None:
     # also: metadata kept to the node (hop limit 1)
     cluster["aws"] = {"api_public_cidrs": ["203.0.113.0/24"], "zones": ["us-east-1c"], "imds_hop_limit": 1}
@@ -65,6 +71,7 @@ VARIANTS: dict[str, tuple[str, Mutator | None]] = {
                                        "reservation_ids": ["cr-00000000000000001", "cr-00000000000000002"]})),
     "scale100k": ("dev", _scale),
     "public_api": ("dev", _public_api),
+    "two_pools": ("dev", _two_pools),
 }
 """Named variants: (shipped stack, change to its cluster spec)."""
 

@@ -79,7 +79,7 @@ def test_no_security_group_admits_the_internet() -> None:
 
 # --- zones, placement and capacity ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("variant", ["dev", "prod", "odcr", "gb200", "scale100k"])
+@pytest.mark.parametrize("variant", ["dev", "prod", "odcr", "gb200", "scale100k", "two_pools"])
 def test_every_gpu_node_group_sits_in_its_pool_zone_only(variant: str) -> None:
     run = variant_run(variant)
     plan = plan_of(variant)
@@ -91,6 +91,22 @@ def test_every_gpu_node_group_sits_in_its_pool_zone_only(variant: str) -> None:
         assert subnet.type == "aws:ec2/subnet:Subnet"
         assert subnet.inputs["availabilityZone"] == pool.zone
         assert subnet.inputs["mapPublicIpOnLaunch"] is False
+
+
+def test_pools_in_two_zones_keep_their_own_capacity_and_share_the_control_plane() -> None:
+    run = variant_run("two_pools")
+    ids = by_id(run)
+    groups = {g.inputs["labels"]["neocloud.io/pool"]: g for g in gpu_node_groups(run)}
+    assert set(groups) == {"train", "infer"}
+    assert groups["infer"].inputs["scalingConfig"]["maxSize"] == 4
+    (pg,) = aws_resources(run, PG)
+    assert ids[f"{pg.name}-id"].parent == run.by_name("dev-train").urn  # only the on-demand pool has one
+    infer_templates = [t for t in gpu_templates(run) if t.parent == run.by_name("dev-infer").urn]
+    assert [len(t.inputs["networkInterfaces"]) for t in infer_templates] == [4]
+    cluster_zones = {ids[s].inputs["availabilityZone"] for s in run.by_name("dev-eks").inputs["vpcConfig"]["subnetIds"]}
+    assert cluster_zones == {"us-east-1a", "us-east-1b"}
+    fsx = run.by_name("dev-fsx")
+    assert ids[fsx.inputs["subnetIds"]].inputs["availabilityZone"] == "us-east-1a"  # the first pool's zone
 
 
 def test_on_demand_blocks_get_a_cluster_placement_group() -> None:

@@ -61,6 +61,7 @@ def _launch_template(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _named(service: str, kind: str, key: str = "name", max_length: int = 63) -> Callable[..., dict[str, Any]]:
     def outputs(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The auto-generated name (unless the program set one) and an ARN built from it."""
         value = inputs.get(key) or physical_name(name, max_length)
         return {key: value, "arn": _arn(service, f"{kind}/{value}", region=service != "iam")}
     return outputs
