@@ -32,8 +32,12 @@ SuGroups = Mapping[str, Sequence[tuple[int, int]]]
 
 
 def su_groups_from_placement_blocks(outputs: Mapping[str, Any]) -> SuGroups | None:
-    """The AWS provider's ``placement_blocks`` output as SU groups (on AWS a placement block carries the
-    ``neocloud.io/su`` label), or ``None`` where the provider has no such output."""
+    """A provider's ``placement_blocks`` output (pool -> ``[{index, nodes}, ...]``) as SU groups, or ``None``
+    where the provider has no such output (baremetal: nodes carry the plan's SU indices).
+
+    This is the contract between provider modules and node acceptance: each listed group's nodes carry
+    ``neocloud.io/su=<index>``. AWS lists its placement blocks (one EKS node group, possibly several plan SUs);
+    CoreWeave one group per NodePool; Nebius one per SU for NVL72 pools and one per pool otherwise."""
     blocks = outputs.get("placement_blocks")
     if not isinstance(blocks, Mapping):
         return None
