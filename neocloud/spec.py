@@ -558,6 +558,11 @@ class AwsSettings(_Model):
         "that meets the plan's throughput at the planned capacity.",
     )
     fsx_version: Literal["2.12", "2.15"] = Field("2.15", description="Lustre version of the FSx file system.")
+    retain_stateful: bool = Field(
+        True, description="Keep the EKS cluster, KMS key, FSx and buckets when they leave the stack or it is "
+        "destroyed (retain_on_delete). false lets `pulumi destroy` delete a throwaway dev cluster's billed "
+        "resources; prod requires true.",
+    )
     control_plane_logs: list[EksLogType] = Field(
         default_factory=_default_eks_logs,
         description="EKS control plane log types sent to CloudWatch Logs.",
@@ -852,6 +857,8 @@ def _aws_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
     if aws.placement_block_nodes > aws.node_group_max_nodes:
         add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} exceeds aws.node_group_max_nodes "
              f"{aws.node_group_max_nodes} (one placement block is one EKS managed node group)"))
+    if spec.environment == "prod" and not aws.retain_stateful:
+        add(("aws.retain_stateful", "prod keeps its data: retain_stateful must be true"))
     if spec.environment == "prod" and "0.0.0.0/0" in aws.api_public_cidrs:
         add(("aws.api_public_cidrs", "0.0.0.0/0 opens the prod Kubernetes API to the internet; list your "
              "networks, or leave it empty for a private endpoint"))

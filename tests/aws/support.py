@@ -72,6 +72,7 @@ VARIANTS: dict[str, tuple[str, Mutator | None]] = {
     "scale100k": ("dev", _scale),
     "public_api": ("dev", _public_api),
     "two_pools": ("dev", _two_pools),
+    "disposable": ("dev", lambda cluster: cluster.update(aws={"retain_stateful": False})),
 }
 """Named variants: (shipped stack, change to its cluster spec)."""
 

@@ -318,6 +318,12 @@ def test_stateful_resources_are_retained_and_protected_only_in_prod(variant: str
     assert not any(r.protect or r.retain_on_delete for r in compute)
 
 
+def test_a_disposable_dev_stack_deletes_its_billed_resources() -> None:
+    stateful = [r for r in variant_run("disposable").resources if r.type in STATEFUL]
+    assert len(stateful) == 5
+    assert not any(r.retain_on_delete or r.protect for r in stateful)
+
+
 TAGGABLE_EXEMPT = {"ec2/routeTableAssociation:RouteTableAssociation", "iam/rolePolicyAttachment:RolePolicyAttachment",
                    "s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "s3/bucketVersioning:BucketVersioning",
                    "s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",

@@ -74,6 +74,12 @@ def test_prod_refuses_an_api_open_to_the_internet() -> None:
     assert error(raw).startswith("neocloud:cluster.aws.api_public_cidrs: 0.0.0.0/0 opens the prod Kubernetes API")
 
 
+def test_prod_must_retain_its_data() -> None:
+    raw = dev(retain_stateful=False)
+    raw["environment"] = "prod"
+    assert error(raw) == "neocloud:cluster.aws.retain_stateful: prod keeps its data: retain_stateful must be true"
+
+
 def test_a_capacity_block_cannot_hold_more_than_64() -> None:
     raw = yaml.safe_load((REPO / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["neocloud:cluster"]
     raw["aws"] = {"reservation_instances": {"cr-0a1b2c3d4e5f60718": 100, "cr-0f1e2d3c4b5a69788": 64}}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from neocloud.plan import ClusterPlan, PoolPlan
+from neocloud.spec import ClusterSpec
 
 from ...labels import LABEL_POOL, PREFIX, cluster_tags
 
@@ -26,14 +27,14 @@ def pool_tags(plan: ClusterPlan, pool: PoolPlan, **extra: str) -> dict[str, str]
     return out
 
 
-def stateful(plan: ClusterPlan, parent: pulumi.Resource, *, protect_in_prod: bool = True,
-             **kwargs: object) -> pulumi.ResourceOptions:
-    """Options for resources that hold data (EKS cluster, FSx, buckets, the KMS key): never deleted with the
-    stack (``retain_on_delete``), and in prod not deletable at all without an explicit unprotect."""
+def stateful(spec: ClusterSpec, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+    """Options for resources that hold data (EKS cluster, FSx, buckets, the KMS key): not deleted with the stack
+    (``retain_on_delete``, unless ``aws.retain_stateful`` is false outside prod), and in prod not deletable at
+    all without an explicit unprotect."""
     return pulumi.ResourceOptions(
         parent=parent,
-        protect=protect_in_prod and plan.environment == "prod",
-        retain_on_delete=True,
+        protect=spec.environment == "prod",
+        retain_on_delete=spec.aws.retain_stateful,
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -78,7 +78,7 @@ def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network
         f"{name}-kms", description=f"neocloud {plan.name}: EKS secrets, S3 and FSx",
         enable_key_rotation=True, deletion_window_in_days=30, tags=tags(plan),
         # Losing the key loses every object encrypted with it: it is as stateful as the data.
-        opts=stateful(plan, parent),
+        opts=stateful(spec, parent),
     )
     cluster_role = aws.iam.Role(f"{name}-cluster-role", assume_role_policy=_assume_role("eks.amazonaws.com"),
                                 tags=tags(plan, role="eks-cluster"), opts=opts)
@@ -111,7 +111,7 @@ def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network
         encryption_config=_secrets_encryption(key),
         enabled_cluster_log_types=list(spec.aws.control_plane_logs),
         tags=tags(plan),
-        opts=stateful(plan, parent, depends_on=cluster_policies),
+        opts=stateful(spec, parent, depends_on=cluster_policies),
     )
     region = spec.region or ""
     kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(

@@ -65,7 +65,7 @@ def build_filesystem(name: str, spec: ClusterSpec, plan: ClusterPlan, network: N
         tags=tags(plan, zone=zone, fsx_tier=str(sizing.per_unit_storage_throughput),
                   throughput_mbps=str(round(sizing.throughput_mbps)),
                   target_mbps=str(round(sizing.target_mbps))),
-        opts=stateful(plan, parent),
+        opts=stateful(spec, parent),
     )
     return fs, sizing
 
@@ -91,10 +91,10 @@ def build_buckets(name: str, spec: ClusterSpec, plan: ClusterPlan, control: Cont
     for entry in spec.storage.buckets:
         base = f"{name}-{entry.purpose}"
         bucket = aws.s3.Bucket(base, force_destroy=False, tags=tags(plan, purpose=entry.purpose),
-                               opts=stateful(plan, parent))
+                               opts=stateful(spec, parent))
         # The bucket's safety settings are retained and protected with it: deleting one of them from the stack
         # must not leave a retained bucket unversioned, unencrypted or public.
-        guard = stateful(plan, parent, depends_on=[bucket])
+        guard = stateful(spec, parent, depends_on=[bucket])
         aws.s3.BucketPublicAccessBlock(
             f"{base}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=guard)
