@@ -44,7 +44,9 @@ ACCEPTANCE_NAMESPACE = "neocloud-acceptance"
 DCGM_IMAGE = "nvcr.io/nvidia/cloud-native/dcgm:4.6.0-1-ubuntu24.04"
 """The standalone DCGM image GPU Operator v26.7.0 pins (values.yaml ``dcgm.version``)."""
 PYTORCH_IMAGE = "nvcr.io/nvidia/pytorch:25.08-py3"
-"""NGC PyTorch container (PyTorch, NCCL, the EFA/IB userspace); override with the tag your fleet qualified."""
+"""NGC PyTorch container (PyTorch with NCCL and the InfiniBand verbs userspace). On EFA the image must also carry
+NCCL's EFA transport (aws-ofi-nccl), e.g. an AWS Deep Learning Container: pass it as ``pytorch_image``. Override
+with the tag your fleet qualified."""
 NCCL_PORT = 29500
 """torchrun's default rendezvous port."""
 ALL_REDUCE_BYTES = 4 << 30
