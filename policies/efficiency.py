@@ -104,7 +104,7 @@ def _filesystems(stack: StackIndex) -> tuple[float | None, str, list[str]]:
                 continue
             total += gbps
         names = ", ".join(f"'{fs.name}'" for fs in lustre)
-        return total, f"FSx for Lustre {names}", problems
+        return (None if problems else total), f"FSx for Lustre {names}", problems
     storage = as_map(get_in(stack.cluster, "storage"))
     fs_kind = get_in(stack.cluster, "filesystem", "kind")
     if fs_kind is None:
@@ -115,7 +115,7 @@ def _filesystems(stack: StackIndex) -> tuple[float | None, str, list[str]]:
 # --- storage-throughput-per-gpu ----------------------------------------------------------------------------
 
 _STORAGE_SCHEMA = schema({
-    "minReadGbpsPerGpu": {"type": "number", "minimum": 0, "default": round(GOOD_TIER_READ_GBPS_PER_GPU, 4),
+    "minReadGbpsPerGpu": {"type": "number", "minimum": 0, "default": GOOD_TIER_READ_GBPS_PER_GPU,
                           "description": "Read GB/s per schedulable GPU the filesystem must deliver (default: "
                           "H100RA 'good' tier, 15 GB/s per 256 GPUs; 'better' is 0.156, 'best' 0.488)."},
 })
@@ -303,8 +303,9 @@ def _queue_quota_within_capacity(args: StackValidationArgs, report: ReportViolat
                     if r.get("name") not in gpu_names:
                         continue
                     quota = parse_quantity(r.get("nominalQuota")) or 0
-                    if pool is None:
-                        report(f"ClusterQueue '{object_name(cq)}' quotas {quota:g} GPUs on flavor '{f.get('name')}', which "
+                    if pool is None or pool not in capacity:
+                        report(f"ClusterQueue '{object_name(cq)}' quotas {quota:g} GPUs on flavor "
+                               f"'{f.get('name')}', which "
                                f"selects no planned pool", cq.urn)
                         continue
                     nominal[pool] = nominal.get(pool, 0) + quota

@@ -27,6 +27,7 @@ from ._common import (
     StackIndex,
     as_list,
     as_map,
+    fmt,
     get_in,
     labels_of,
     num,
@@ -113,7 +114,7 @@ def _imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> N
                f"a pod or SSRF cannot read the node role's credentials with a plain GET")
     hops = num(options.get("httpPutResponseHopLimit"))
     if hops is not None and hops > float(cfg["maxHopLimit"]):
-        report(f"{args.name}: metadataOptions.httpPutResponseHopLimit {hops:g} exceeds {cfg['maxHopLimit']}")
+        report(f"{args.name}: metadataOptions.httpPutResponseHopLimit {hops:g} exceeds {fmt(cfg['maxHopLimit'])}")
 
 
 IMDSV2_REQUIRED = ResourceValidationPolicy(

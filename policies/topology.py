@@ -491,16 +491,17 @@ def _no_overlapping_gpu_pools(args: StackValidationArgs, report: ReportViolation
                 report(f"{what_a} and {what_b} are {kind} that no node label tells apart; give each its own "
                        f"{pool_label} label", urn_a)
     for flavor in stack.of_type(KUEUE_FLAVOR):
+        fname = object_name(flavor)
         selector = {str(k): str(v) for k, v in as_map(get_in(flavor.props, "spec", "nodeLabels")).items()}
         if not selector:
             continue
         matched = [(p, efa) for p, _, efa, labels, _ in nodes if _selects(selector, labels)]
         pools = sorted({p for p, _ in matched})
         if len(pools) > 1:
-            report(f"ResourceFlavor '{object_name(flavor)}' selects nodes of pools {', '.join(pools)} "
+            report(f"ResourceFlavor '{fname}' selects nodes of pools {', '.join(pools)} "
                    f"(nodeLabels {selector}); a flavor must select one pool", flavor.urn)
         elif len({efa for _, efa in matched}) > 1:
-            report(f"ResourceFlavor '{object_name(flavor)}' selects both EFA and non-EFA nodes of pool '{pools[0]}'",
+            report(f"ResourceFlavor '{fname}' selects both EFA and non-EFA nodes of pool '{pools[0]}'",
                    flavor.urn)
 
 
@@ -566,48 +567,50 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
     known = carried | set(cfg["knownLabels"])
     names: dict[str, Any] = {}
     for topo in topologies:
-        names[object_name(topo)] = topo
+        tname = object_name(topo)
+        names[tname] = topo
         levels = [str(as_map(level).get("nodeLabel", "")) for level in as_list(get_in(topo.props, "spec", "levels"))]
         if not levels:
-            report(f"Topology '{object_name(topo)}' has no levels", topo.urn)
+            report(f"Topology '{tname}' has no levels", topo.urn)
             continue
         if len(set(levels)) != len(levels):
-            report(f"Topology '{object_name(topo)}' repeats a level: {levels}", topo.urn)
+            report(f"Topology '{tname}' repeats a level: {levels}", topo.urn)
         for label in levels:
             if label not in known:
-                report(f"Topology '{object_name(topo)}' level '{label}' is a label no planned node carries", topo.urn)
+                report(f"Topology '{tname}' level '{label}' is a label no planned node carries", topo.urn)
         ranks = [(_LEVEL_RANK[label], label) for label in levels if label in _LEVEL_RANK]
         for (r1, l1), (r2, l2) in itertools.pairwise(ranks):
             if r2 <= r1:
-                report(f"Topology '{object_name(topo)}' lists '{l2}' after '{l1}'; levels go from the broadest "
+                report(f"Topology '{tname}' lists '{l2}' after '{l1}'; levels go from the broadest "
                        f"(zone, SU) to the narrowest (host)", topo.urn)
                 break
         if cfg["requireHostnameLevel"] and levels[-1] != HOSTNAME:
-            report(f"Topology '{object_name(topo)}' ends with '{levels[-1]}'; the last level must be {HOSTNAME}", topo.urn)
+            report(f"Topology '{tname}' ends with '{levels[-1]}'; the last level must be {HOSTNAME}", topo.urn)
     domain_labels = set(cfg["nvlinkDomainLabels"])
     for flavor in flavors:
+        fname = object_name(flavor)
         spec = as_map(flavor.props.get("spec"))
         selector = {str(k): v for k, v in as_map(spec.get("nodeLabels")).items()}
         pool_name = selector.get(LABEL_POOL)
         facts = stack.pools[pool_name][1] if isinstance(pool_name, str) and pool_name in stack.pools else None
         if isinstance(pool_name, str) and facts is None:
-            report(f"ResourceFlavor '{object_name(flavor)}' selects {LABEL_POOL}={pool_name}, which is not a planned pool "
+            report(f"ResourceFlavor '{fname}' selects {LABEL_POOL}={pool_name}, which is not a planned pool "
                    f"({', '.join(sorted(stack.pools)) or 'none'})", flavor.urn)
         if facts is not None:
             planned = as_map(facts.get("labels"))
             for key, value in selector.items():
                 if key in planned and planned[key] != value:
-                    report(f"ResourceFlavor '{object_name(flavor)}' selects {key}={value}; pool '{pool_name}' nodes carry "
+                    report(f"ResourceFlavor '{fname}' selects {key}={value}; pool '{pool_name}' nodes carry "
                            f"{key}={planned[key]}", flavor.urn)
         topo_name = spec.get("topologyName")
         if topo_name is None:
             if facts is not None and (num(facts.get("nvlink_domain_nodes")) or 1) > 1 and topologies:
-                report(f"ResourceFlavor '{object_name(flavor)}' of pool '{pool_name}' (multi-node NVLink domains) has no "
+                report(f"ResourceFlavor '{fname}' of pool '{pool_name}' (multi-node NVLink domains) has no "
                        f"topologyName; topology-aware scheduling cannot keep jobs inside a domain", flavor.urn)
             continue
         topo = names.get(str(topo_name))
         if topo is None:
-            report(f"ResourceFlavor '{object_name(flavor)}' names Topology '{topo_name}', which the stack does not define",
+            report(f"ResourceFlavor '{fname}' names Topology '{topo_name}', which the stack does not define",
                    flavor.urn)
             continue
         levels = {str(as_map(level).get("nodeLabel")) for level in as_list(get_in(topo.props, "spec", "levels"))}

@@ -17,7 +17,7 @@ def efa_interfaces(cards: int, security_group: Any, *, card0: str = "efa",
                    indexes: list[int] | None = None) -> list[dict[str, Any]]:
     """One EFA interface per network card: 'efa' at device 0 on card 0, 'efa-only' on the others."""
     out = []
-    for n, card in enumerate(indexes if indexes is not None else range(cards)):
+    for card in indexes if indexes is not None else range(cards):
         out.append({"interface_type": card0 if card == 0 else "efa-only", "network_card_index": card,
                     "device_index": 0 if card == 0 else 1, "security_groups": [security_group.id],
                     "delete_on_termination": "true"})
@@ -38,7 +38,8 @@ def launch_template(name: str, *, parent: pulumi.Resource | None = None, interfa
     kwargs: dict[str, Any] = {
         "instance_type": "p5.48xlarge",
         "metadata_options": {"http_tokens": http_tokens, "http_endpoint": "enabled", "http_put_response_hop_limit": 2},
-        "block_device_mappings": [{"device_name": "/dev/xvda", "ebs": ebs or {"encrypted": "true", "volume_size": 512}}],
+        "block_device_mappings": [{"device_name": "/dev/xvda",
+                                   "ebs": ebs or {"encrypted": "true", "volume_size": 512}}],
     }
     if interfaces is not None:
         kwargs["network_interfaces"] = interfaces

@@ -1,0 +1,248 @@
+"""Efficiency rules through the real pack over gRPC: every violation path and the compliant path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+import pytest
+
+from tests.policies import builders as b
+from tests.policies.support import (
+    BASE_AWS,
+    BASE_BAREMETAL,
+    analyze,
+    facts_components,
+    not_applicable,
+    record,
+    spec_with,
+    violations,
+)
+
+# 62 + 2 spare p5.48xlarge: 496 schedulable H100s in 2 SUs.
+CHECKPOINT = {"model_parameters_billion": 70, "max_write_minutes": 10}
+AWS_FS = spec_with(BASE_AWS, storage={"filesystem": {"kind": "fsx-lustre", "tier": "good"}, "checkpoint": CHECKPOINT})
+
+
+def with_fsx(per_unit: int | None, capacity_gib: int, spec: dict[str, Any] = AWS_FS) -> Any:
+    def build() -> None:
+        facts_components(spec)
+        kwargs: dict[str, Any] = {"per_unit_storage_throughput": per_unit} if per_unit else {}
+        aws.fsx.LustreFileSystem("fsx", storage_capacity=capacity_gib, subnet_ids="subnet-1",
+                                 deployment_type="PERSISTENT_2" if per_unit else "SCRATCH_2", **kwargs)
+
+    return record(build)
+
+
+def facts_only(spec: dict[str, Any]) -> Any:
+    return record(lambda: facts_components(spec))
+
+
+# --- storage-throughput-per-gpu ----------------------------------------------------------------------------
+
+
+def test_storage_throughput_compliant(pack):
+    # 75 TiB x 1000 MB/s/TiB = 75 GB/s for 496 GPUs = 0.151 GB/s per GPU.
+    result = analyze(pack, with_fsx(1000, 76800))
+    assert violations(result, "storage-throughput-per-gpu") == []
+    assert not not_applicable(result, "storage-throughput-per-gpu")
+
+
+def test_storage_throughput_too_small_fsx(pack):
+    [message] = violations(analyze(pack, with_fsx(125, 4800)), "storage-throughput-per-gpu")
+    assert ("FSx for Lustre 'fsx' delivers 0.6 GB/s for 496 GPUs = 0.0012 GB/s per GPU, below the 0.0585938 GB/s "
+            "per GPU floor") in message
+
+
+def test_storage_throughput_policy_floor(pack):
+    result = analyze(pack, with_fsx(1000, 76800), {"storage-throughput-per-gpu": {"minReadGbpsPerGpu": 0.2}})
+    [message] = violations(result, "storage-throughput-per-gpu")
+    assert "below the 0.2 GB/s per GPU floor (policy minReadGbpsPerGpu); needs 99.2 GB/s" in message
+
+
+def test_storage_throughput_spec_floor(pack):
+    spec = spec_with(AWS_FS, storage={"filesystem": {"kind": "fsx-lustre", "min_gbps_per_gpu": 0.5}})
+    [message] = violations(analyze(pack, with_fsx(1000, 76800, spec)), "storage-throughput-per-gpu")
+    assert "(storage.filesystem.min_gbps_per_gpu)" in message
+
+
+def test_storage_throughput_unknown_fsx_throughput(pack):
+    [message] = violations(analyze(pack, with_fsx(None, 4800)), "storage-throughput-per-gpu")
+    assert "FSx file system 'fsx' sets no perUnitStorageThroughput or throughputCapacity" in message
+
+
+def test_storage_throughput_planned_filesystem(pack):
+    spec = spec_with(BASE_BAREMETAL, storage={"filesystem": {"kind": "external", "tier": "good"}})
+    assert violations(analyze(pack, facts_only(spec)), "storage-throughput-per-gpu") == []
+    result = analyze(pack, facts_only(spec), {"storage-throughput-per-gpu": {"minReadGbpsPerGpu": 0.156}})
+    [message] = violations(result, "storage-throughput-per-gpu")
+    assert message.startswith("external filesystem (sized by the plan) delivers 13.6 GB/s for 232 GPUs")
+
+
+def test_storage_throughput_not_applicable(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_BAREMETAL)), "storage-throughput-per-gpu")
+
+
+# --- checkpoint-write-time ---------------------------------------------------------------------------------
+
+
+def test_checkpoint_write_time_compliant(pack):
+    result = analyze(pack, with_fsx(1000, 76800))
+    assert violations(result, "checkpoint-write-time") == []
+    assert violations(analyze(pack, facts_only(AWS_FS)), "checkpoint-write-time") == []
+
+
+def test_checkpoint_write_time_slow_filesystem(pack):
+    [message] = violations(analyze(pack, with_fsx(125, 4800)), "checkpoint-write-time")
+    assert "70B parameters x 16 B = 1.12 TB) takes 31.9 min at 0.6 GB/s on FSx for Lustre 'fsx'" in message
+    assert "limit 10 min (storage.checkpoint.max_write_minutes) needs 1.9 GB/s" in message
+
+
+def test_checkpoint_write_time_policy_limit(pack):
+    result = analyze(pack, facts_only(AWS_FS), {"checkpoint-write-time": {"maxWriteMinutes": 1}})
+    [message] = violations(result, "checkpoint-write-time")
+    assert "takes 1.4 min at 13.6 GB/s on the planned filesystem; limit 1 min (policy maxWriteMinutes)" in message
+
+
+def test_checkpoint_write_time_not_applicable(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_AWS)), "checkpoint-write-time")
+
+
+# --- hot-spare-ratio ---------------------------------------------------------------------------------------
+
+
+def test_hot_spare_ratio_compliant(pack):
+    assert violations(analyze(pack, facts_only(BASE_BAREMETAL)), "hot-spare-ratio") == []
+
+
+def test_hot_spares_below_minimum(pack):
+    result = analyze(pack, facts_only(BASE_AWS), {"hot-spare-ratio": {"minSparePercent": 5}})
+    messages = violations(result, "hot-spare-ratio")
+    assert len(messages) == 2  # one per SU
+    assert "pool 'train' SU 0: 1 hot spares of 32 nodes (3.1%), below the 5% minimum" in messages[0]
+
+
+def test_hot_spares_above_maximum(pack):
+    spec = spec_with(BASE_BAREMETAL, pools=[{"name": "h100", "system": "dgx-h100", "nodes": 23, "spares": 8}])
+    [message] = violations(analyze(pack, facts_only(spec)), "hot-spare-ratio")
+    assert "8 hot spares of 31 nodes (25.8%), above the 12.5% maximum" in message
+
+
+# --- queue-quota-within-capacity ---------------------------------------------------------------------------
+
+QUEUED = spec_with(BASE_AWS, kubernetes={"queues": [
+    {"team": "pretraining", "gpu_quota": 400}, {"team": "serving", "gpu_quota": 96, "workload": "inference"}]})
+
+
+def queues(quotas: dict[str, Any], flavor_pool: str = "train", spec: dict[str, Any] = QUEUED) -> Any:
+    def build() -> None:
+        facts_components(spec)
+        b.flavor("train", {"neocloud.io/pool": flavor_pool})
+        for team, gpus in quotas.items():
+            b.cluster_queue(team, "train", gpus)
+
+    return record(build)
+
+
+def test_queue_quota_compliant(pack):
+    result = analyze(pack, queues({"pretraining": 400, "serving": "96"}))
+    assert violations(result, "queue-quota-within-capacity") == []
+
+
+def test_cluster_queues_over_capacity(pack):
+    [message] = violations(analyze(pack, queues({"pretraining": 400, "serving": "128"})),
+                           "queue-quota-within-capacity")
+    assert message == ("ClusterQueues guarantee 528 GPUs (nominalQuota) on pool 'train', which schedules 496")
+
+
+def test_spec_queues_over_commit_limit(pack):
+    result = analyze(pack, queues({}), {"queue-quota-within-capacity": {"maxCommitPercent": 50}})
+    [message] = violations(result, "queue-quota-within-capacity")
+    assert "queues guarantee 496 GPUs on pool 'train', which schedules 496 (spares excluded; commit limit 50%)" \
+        in message
+
+
+def test_cluster_queue_on_unplanned_pool(pack):
+    [message] = violations(analyze(pack, queues({"pretraining": 8}, flavor_pool="ghost")),
+                           "queue-quota-within-capacity")
+    assert "ClusterQueue 'pretraining' quotas 8 GPUs on flavor 'train', which selects no planned pool" in message
+
+
+def test_queue_quota_not_applicable(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_AWS)), "queue-quota-within-capacity")
+
+
+# --- dev-scales-to-zero ------------------------------------------------------------------------------------
+
+
+def dev_pool(min_nodes: int | None, node_group_min: int) -> Any:
+    pool = dict(BASE_AWS["pools"][0])
+    if min_nodes is not None:
+        pool["min_nodes"] = min_nodes
+    spec = spec_with(BASE_AWS, environment="dev", pools=[pool])
+
+    def build() -> None:
+        c = facts_components(spec)
+        b.node_group("ng", parent=c["train"], subnets=[b.subnet("s", "us-east-1a")],
+                     sizes=(node_group_min, node_group_min, 64))
+
+    return record(build)
+
+
+def test_dev_scales_to_zero_compliant(pack):
+    result = analyze(pack, dev_pool(0, 0))
+    assert violations(result, "dev-scales-to-zero") == []
+    assert not not_applicable(result, "dev-scales-to-zero")
+
+
+def test_dev_pool_keeps_nodes(pack):
+    messages = violations(analyze(pack, dev_pool(None, 2)), "dev-scales-to-zero")
+    assert messages == [
+        "pool 'train' (dev) keeps at least 64 nodes (8 GPUs each) running; set pools[].min_nodes: 0",
+        "node group 'ng' (dev) has scalingConfig.minSize 2; non-prod GPU node groups scale to zero",
+    ]
+
+
+@pytest.mark.parametrize("spec", [BASE_AWS, BASE_BAREMETAL], ids=["prod", "baremetal"])
+def test_dev_scales_to_zero_not_applicable(pack, spec):
+    assert not_applicable(analyze(pack, facts_only(spec)), "dev-scales-to-zero")
+
+
+# --- whole-node-gpu-requests -------------------------------------------------------------------------------
+
+
+def training(quota: int, job_gpus: int, cq_gpus: int | None = None) -> Any:
+    spec = spec_with(BASE_AWS, kubernetes={"queues": [
+        {"team": "pretraining", "gpu_quota": quota}, {"team": "serving", "gpu_quota": 4, "workload": "inference"}]})
+
+    def build() -> None:
+        facts_components(spec)
+        b.flavor("train", {"neocloud.io/pool": "train"})
+        b.cluster_queue("pretraining", "train", cq_gpus if cq_gpus is not None else quota)
+        for ns in ("pretraining", "serving"):
+            k8s.batch.v1.Job(f"job-{ns}", metadata={"namespace": ns, "name": "probe"}, spec={
+                "template": {"spec": {"restartPolicy": "Never", "containers": [{
+                    "name": "main", "image": "nccl-tests",
+                    "resources": {"limits": {"nvidia.com/gpu": job_gpus}}}]}}})
+
+    return record(build)
+
+
+def test_whole_node_compliant(pack):
+    result = analyze(pack, training(480, 8))
+    assert violations(result, "whole-node-gpu-requests") == []
+
+
+def test_partial_node_quota_and_requests(pack):
+    messages = violations(analyze(pack, training(476, 4, cq_gpus=476)), "whole-node-gpu-requests")
+    assert messages == [
+        "training queue 'pretraining' guarantees 476 GPUs, not a whole number of 8-GPU nodes of pool 'train'",
+        "ClusterQueue 'pretraining' nominalQuota 476 nvidia.com/gpu is not a whole number of 8-GPU nodes",
+        "Job 'job-pretraining' in training namespace 'pretraining': container 'main' limits 4 nvidia.com/gpu; "
+        "training takes whole 8-GPU nodes",
+    ]
+
+
+def test_whole_node_not_applicable_without_training_queues(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_AWS)), "whole-node-gpu-requests")
