@@ -63,7 +63,11 @@ def _run(args: argparse.Namespace) -> int:
             raise SpecError("--stack", f"stack '{args.stack}' is provider '{plan.provider}'; EC2 topology exists "
                             "for AWS stacks only")
     if args.from_file is not None:
-        topology = parse_topology_document(_read_json(args.from_file))
+        document = _read_json(args.from_file)  # raises SpecError itself
+        try:
+            topology = parse_topology_document(document)
+        except ValueError as error:
+            raise SpecError("--from-file", str(error)) from None
         result = build_import(args.cluster, topology, plan=plan, source=f"file:{args.from_file}",
                               topology_name=args.topology_name, max_per_block=args.max_per_block)
     else:
