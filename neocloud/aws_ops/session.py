@@ -38,12 +38,18 @@ class AwsOptions:
 
 
 def client_config(options: AwsOptions) -> Config:
-    """The botocore client config: retry mode and attempts, timeouts, and an app id in the User-Agent."""
+    """The botocore client config: retry mode and attempts, timeouts, and an app id in the User-Agent.
+
+    With ``--endpoint-url`` S3 requests use path-style addressing (``http://host/bucket/key``): S3-compatible
+    stores (MinIO, Ceph) often have no wildcard DNS for virtual-hosted buckets, and the ``pulumi login`` URL says
+    ``s3ForcePathStyle=true`` for the same endpoint.
+    """
     return Config(
         retries={"mode": options.retry_mode, "total_max_attempts": options.max_attempts},
         connect_timeout=10,
         read_timeout=60,
         user_agent_appid="neocloud",
+        s3={"addressing_style": "path"} if options.endpoint_url else None,
     )
 
 

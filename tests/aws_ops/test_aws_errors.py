@@ -27,8 +27,10 @@ def test_clients_carry_the_retry_config(session: AwsSession) -> None:
     config = session.client("ec2").meta.config
     assert config.retries == {"mode": "standard", "total_max_attempts": 5}
     assert config.user_agent_appid == "neocloud"
+    assert session.client("s3").meta.config.s3 == {"addressing_style": "path"}  # --endpoint-url given
     adaptive = AwsSession(AwsOptions(region=REGION, max_attempts=3, retry_mode="adaptive"))
     assert adaptive.client("s3").meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert adaptive.client("s3").meta.config.s3 is None  # AWS itself: botocore's default addressing
 
 
 def test_throttling_is_retried_with_backoff_then_succeeds(fault_proxy: FaultProxy,
