@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neocloud import SpecError, build_plan, load_cluster_spec
 from neocloud.plan import PlacementBlock, PoolPlan, plan_placement_blocks
@@ -119,3 +121,44 @@ def test_block_size_is_capped_by_the_node_group_quota() -> None:
     result = blocks(cluster(nodes=1000), block_nodes=1000, node_group_max_nodes=450)
     assert max(b.nodes for b in result) == 448  # 450 rounded down to whole 32-node SUs
     assert pool_plan(cluster(nodes=1000)).nodes_per_su == 32
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    nodes=st.integers(min_value=1, max_value=5_000),
+    spares=st.integers(min_value=0, max_value=64),
+    block=st.integers(min_value=1, max_value=2_000),
+    quota=st.integers(min_value=1, max_value=1_000),
+    su=st.sampled_from([None, 8, 32, 64, 100]),
+    source=st.sampled_from(["on-demand", "reservation"]),
+    reservations=st.integers(min_value=1, max_value=5),
+    floor=st.integers(min_value=0, max_value=5_064),
+)
+def test_blocks_cover_the_pool_within_every_limit(nodes: int, spares: int, block: int, quota: int, su: int | None,
+                                                  source: str, reservations: int, floor: int) -> None:
+    capacity: dict[str, Any] = {"source": source}
+    if source != "on-demand":
+        capacity["reservation_ids"] = [f"cr-{i:017x}" for i in range(1, reservations + 1)]
+    raw = cluster(nodes=nodes, spares=spares, min_nodes=min(floor, nodes + spares), capacity=capacity)
+    if su is not None:
+        raw["fabric"]["nodes_per_su"] = su
+    pool = pool_plan(raw)
+    result = plan_placement_blocks(pool, block_nodes=block, node_group_max_nodes=quota)
+    assert sum(b.nodes for b in result) == pool.total_nodes
+    assert sum(b.min_nodes for b in result) == pool.min_nodes
+    assert all(1 <= b.nodes <= min(block, quota) and 0 <= b.min_nodes <= b.nodes for b in result)
+    assert [b.index for b in result] == list(range(len(result)))
+    assert [b.first_node for b in result] == [sum(b.nodes for b in result[:i]) for i in range(len(result))]
+    assert all(b.placement_group == (source == "on-demand") for b in result)
+    if source == "on-demand":
+        assert {b.reservation_id for b in result} == {None}
+    else:
+        assert {b.reservation_id for b in result} <= set(pool.reservation_ids)
+        # a reservation's blocks are consecutive: no block crosses from one reservation to another
+        order = [b.reservation_id for b in result]
+        assert order == sorted(order, key=pool.reservation_ids.index)
+    sus = [u.nodes for u in pool.scalable_units]
+    if source == "on-demand" and min(block, quota) >= pool.nodes_per_su:
+        # whole SUs: every on-demand block starts on an SU boundary
+        bounds = {sum(sus[:i]) for i in range(len(sus) + 1)}
+        assert all(b.first_node in bounds for b in result)
