@@ -110,7 +110,7 @@ def test_every_stack_has_the_layer(stack: str) -> None:
     assert run_for(stack).outputs["kubernetes"]["queues"] == facts["queues"]
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_neocloud_plan_shows_the_layer(stack: str) -> None:
     done = subprocess.run([sys.executable, "-m", "neocloud", "plan", stack], cwd=REPO, capture_output=True,
                           text=True, timeout=300)
