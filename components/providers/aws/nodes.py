@@ -10,8 +10,14 @@ Launch template facts:
 
 - One EFA interface per network card: card 0 is the primary interface (device index 0, ``efa``: EFA with ENA,
   which carries the node's IP), every further card gets an ``efa-only`` interface at device index 1 (EC2 user
-  guide, "Maximize network bandwidth on Amazon EC2 instances with multiple network cards"; ``efa-only``
-  interfaces carry no IP address, which keeps 32-card p5 nodes from draining the subnet) [P].
+  guide, "Maximize network bandwidth on Amazon EC2 instances with multiple network cards",
+  docs.amazonaws.cn/en_us/AWSEC2/latest/UserGuide/efa-acc-inst-types.html: "For the primary network interface
+  (network card index 0, device index 0), create an EFA (EFA with ENA) interface ... For each additional network
+  interface, use the next unused network card index, device index 1, and either an EFA or EFA-only network
+  interface") [P]. ``efa-only`` interfaces carry no IP address, which keeps 32-card p5 nodes from draining the
+  subnet (AWS announcement of EFA-only interfaces, 2024-10) [P]. The global edition of that page now also shows
+  an ENA-only primary with an ``efa-only`` interface at card 0 / device 1; this module keeps one interface per
+  card, as the catalog's ``efa_network_cards`` counts them.
 - Every EFA interface carries the EFA security group; the primary one also the EKS cluster security group
   (AWS PCS user guide, EFA launch templates: "Every EFA needs the security group that enables EFA traffic") [P].
 - Capacity Blocks: ``InstanceMarketOptions.MarketType = capacity-block`` and
