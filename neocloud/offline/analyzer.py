@@ -170,10 +170,19 @@ def _check_level(where: str, name: str, level: str) -> None:
                         f"{', '.join(LEVELS)}")
 
 
-def reconcile_config(policies: Sequence[PolicyInfo], given: Mapping[str, Mapping[str, Any]],
+def reconcile_config(policies: Sequence[PolicyInfo], given: Mapping[str, Mapping[str, Any] | str],
                      where: str = "policy config") -> dict[str, dict[str, Any]]:
-    """Defaults from the pack, then ``all``, then per-policy settings; validated against each config schema."""
+    """Defaults from the pack, then ``all``, then per-policy settings; validated against each config schema.
+
+    ``given`` maps a policy (or ``all``) to an enforcement level or to {"enforcementLevel"?, **properties}.
+    """
     import jsonschema
+
+    given = {k: ({"enforcementLevel": v} if isinstance(v, str) else dict(v)) for k, v in given.items()}
+    for name, settings in given.items():
+        level = settings.get("enforcementLevel")
+        if level is not None:
+            _check_level(where, name, str(level))
 
     known = {p.name: p for p in policies}
     unknown = sorted(set(given) - set(known) - {"all"})
@@ -247,8 +256,8 @@ class PolicyPackProcess:
         reader.join(_STARTUP_SECONDS)
         first = line[0].decode(errors="replace").strip() if line else ""
         if not first.isdigit():
-            self.close()
             detail = self.stderr_tail() or (f"first stdout line {first!r}" if first else "no output")
+            self.close()
             raise AnalyzerError(f"policy pack {self.pack_dir.name} did not start (the engine needs its port as the "
                                 f"first stdout line): {detail}")
         return int(first)
@@ -431,7 +440,7 @@ def analyze_run(
     run: ProgramRun,
     *,
     pack_dir: Path,
-    policy_config: Mapping[str, Mapping[str, Any]] | None = None,
+    policy_config: Mapping[str, Mapping[str, Any] | str] | None = None,
     config_source: str = "policy config",
     stack_config: Mapping[str, Any] | None = None,
     pack: PolicyPackProcess | None = None,

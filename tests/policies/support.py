@@ -49,7 +49,7 @@ def record(build: Callable[[], None], stack: str = "test", config: Mapping[str, 
             _CURRENT.pop()
 
 
-def analyze(pack: PolicyPackProcess, run: ProgramRun, config: Mapping[str, Mapping[str, Any]] | None = None,
+def analyze(pack: PolicyPackProcess, run: ProgramRun, config: Mapping[str, Any] | None = None,
             resources: list[RecordedResource] | None = None) -> AnalysisResult:
     return analyze_run(run, pack_dir=PACK, policy_config=config or {}, pack=pack, resources=resources)
 
