@@ -55,7 +55,7 @@ def test_policy_pack_constructed_only_in_main():
 
 
 def test_analyzer_info(pack):
-    name, version, policies = pack.info()
+    name, _, policies = pack.info()
     assert name == "neocloud"
     assert {p.name for p in policies} == RULES
     for p in policies:

@@ -29,6 +29,7 @@ from neocloud.offline.analyzer import AnalysisResult, load_policy_config
 from tests.conftest import REPO, STACKS, stack_run
 from tests.policies.support import PACK, analyze, mutate
 
+
 def stack_config(stack: str) -> dict[str, Any]:
     return load_policy_config(PACK / "config" / f"{stack}.json")
 
