@@ -61,7 +61,7 @@ def plan_team_queues(spec: ClusterSpec, plan: ClusterPlan) -> tuple[TeamQueue, .
         out.append(TeamQueue(
             team=queue.team, pool=pool.name, gpu_quota=queue.gpu_quota, borrowing_limit=borrow,
             cohort=queue.cohort, workload=queue.workload, group=queue.group or queue.team,
-            gpu_ceiling=max(ceiling, queue.gpu_quota), max_gpus_per_pod=pool.system.gpus_per_node,
+            gpu_ceiling=ceiling, max_gpus_per_pod=pool.system.gpus_per_node,
         ))
     return tuple(out)
 
