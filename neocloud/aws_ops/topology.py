@@ -226,6 +226,8 @@ def build_import(
         }
         if pool is not None:
             assigned.setdefault(pool, []).append((entry, node))
+    if not entries and not by_id:
+        notes.append(f"no running GPU instances of cluster {cluster} (tag {CLUSTER_TAG}={cluster}) with topology")
     seen = {t.instance_id for t in entries}
     for inst in by_id.values():
         if inst.instance_id not in seen:
