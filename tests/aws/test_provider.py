@@ -353,6 +353,16 @@ def test_pool_resources_are_children_of_their_pool_component() -> None:
     assert {r.name for r in gpu_templates(run) + gpu_node_groups(run)} <= children
 
 
+@pytest.mark.parametrize(("variant", "region"), [("dev", "us-east-1"), ("prod", "us-east-2")])
+def test_every_aws_resource_uses_the_spec_region_provider(variant: str, region: str) -> None:
+    run = variant_run(variant)
+    provider = run.by_name(f"{variant}-aws")
+    assert provider.type == "pulumi:providers:aws"
+    assert provider.inputs["region"] == region
+    aws = [r for r in run.resources if r.type.startswith("aws:")]
+    assert aws and all(r.provider.startswith(f"{provider.urn}::") for r in aws)
+
+
 # --- outputs and the Kubernetes provider ----------------------------------------------------------------------
 
 def test_outputs_kubeconfig_secret_cluster_fsx_buckets() -> None:

@@ -4,6 +4,7 @@ What ``build`` registers (all real ``pulumi-aws`` resources):
 
 - network (``network``): VPC, a private and a public subnet per zone, one NAT gateway, route tables, an S3 gateway
   endpoint, the EFA security group (self only) and the FSx security group;
+- an explicit ``aws`` provider for the spec's region (``<name>-aws``);
 - control plane (``eks``): KMS key, IAM roles, the EKS cluster, a kubeconfig (secret) and a
   ``pulumi_kubernetes.Provider`` built from it;
 - compute (``nodes``): per GPU pool and placement block a launch template with one EFA interface per network card,
@@ -19,10 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 from neocloud.plan import PlacementBlock, plan_placement_blocks
 
 from .. import ProviderContext, ProviderResult
+from .common import Scope
 from .eks import build_control_plane
 from .network import build_network
 from .nodes import build_pool_blocks, build_system_node_group
@@ -63,25 +66,28 @@ def build(ctx: ProviderContext) -> ProviderResult:
             f"{node_groups_needed} EKS managed node groups (GPU placement blocks + system) exceed the "
             f"'Managed node groups per cluster' quota of {spec.aws.max_node_groups} (aws.max_node_groups): request "
             "an increase, or raise aws.placement_block_nodes", resource=parent)
-    network = build_network(ctx.name, spec, plan, parent)
-    control = build_control_plane(ctx.name, spec, plan, network, parent)
-    system = build_system_node_group(ctx.name, spec, plan, network, control, parent)
+    # An explicit provider: resources go to the spec's region whatever `aws:region` the stack config holds.
+    aws_provider = aws.Provider(f"{ctx.name}-aws", region=spec.region, opts=pulumi.ResourceOptions(parent=parent))
+    scope = Scope(parent, aws_provider)
+    network = build_network(ctx.name, spec, plan, scope)
+    control = build_control_plane(ctx.name, spec, plan, network, scope)
+    system = build_system_node_group(ctx.name, spec, plan, network, control, scope)
     pool_groups: dict[str, list[Any]] = {}
     for pool in plan.pools:
         built = build_pool_blocks(ctx.name, spec, plan, pool, blocks[pool.name], network, control,
-                                  ctx.pools[pool.name])
+                                  scope.under(ctx.pools[pool.name]))
         pool_groups[pool.name] = [b.node_group.node_group_name for b in built]
     fsx_output: Any = None
     fs = spec.storage.filesystem
     if fs is not None and fs.kind == "fsx-lustre":
-        filesystem, sizing = build_filesystem(ctx.name, spec, plan, network, control, parent)
+        filesystem, sizing = build_filesystem(ctx.name, spec, plan, network, control, scope)
         fsx_output = {
             "id": filesystem.id,
             "dns_name": filesystem.dns_name,
             "mount_name": filesystem.mount_name,
             **sizing.to_dict(),
         }
-    buckets = build_buckets(ctx.name, spec, plan, control, parent)
+    buckets = build_buckets(ctx.name, spec, plan, control, scope)
     # The provider waits for the system nodes: charts the Kubernetes layer installs need somewhere to run.
     kubernetes_provider = k8s.Provider(
         f"{ctx.name}-k8s", kubeconfig=control.kubeconfig,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pulumi
 
 from neocloud.plan import ClusterPlan, PoolPlan
@@ -9,7 +12,23 @@ from neocloud.spec import ClusterSpec
 
 from ...labels import LABEL_POOL, PREFIX, cluster_tags
 
-__all__ = ["partition", "pool_tags", "stateful", "tags"]
+__all__ = ["Scope", "partition", "pool_tags", "stateful", "tags"]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where resources go: their parent component, and the explicit AWS provider whose region is the spec's."""
+
+    parent: pulumi.Resource
+    provider: pulumi.ProviderResource | None
+
+    def opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        """Resource options in this scope, plus ``kwargs``."""
+        return pulumi.ResourceOptions(parent=self.parent, provider=self.provider, **kwargs)
+
+    def under(self, parent: pulumi.Resource) -> Scope:
+        """The same provider under another parent (a pool's resources under its ``GpuPool``)."""
+        return Scope(parent, self.provider)
 
 
 def tags(plan: ClusterPlan, **extra: str) -> dict[str, str]:
@@ -27,16 +46,11 @@ def pool_tags(plan: ClusterPlan, pool: PoolPlan, **extra: str) -> dict[str, str]
     return out
 
 
-def stateful(spec: ClusterSpec, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+def stateful(spec: ClusterSpec, scope: Scope, **kwargs: Any) -> pulumi.ResourceOptions:
     """Options for resources that hold data (EKS cluster, FSx, buckets, the KMS key): not deleted with the stack
     (``retain_on_delete``, unless ``aws.retain_stateful`` is false outside prod), and in prod not deletable at
     all without an explicit unprotect."""
-    return pulumi.ResourceOptions(
-        parent=parent,
-        protect=spec.environment == "prod",
-        retain_on_delete=spec.aws.retain_stateful,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    return scope.opts(protect=spec.environment == "prod", retain_on_delete=spec.aws.retain_stateful, **kwargs)
 
 
 def partition(region: str | None) -> str:

@@ -19,7 +19,7 @@ import pulumi_aws as aws
 from neocloud.plan import ClusterPlan
 from neocloud.spec import ClusterSpec
 
-from .common import partition, stateful, tags
+from .common import Scope, partition, stateful, tags
 from .network import Network
 
 __all__ = ["ControlPlane", "build_control_plane", "kubeconfig_document"]
@@ -70,15 +70,15 @@ def kubeconfig_document(cluster_name: str, endpoint: str, ca_data: str, region: 
 
 
 def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network: Network,
-                        parent: pulumi.Resource) -> ControlPlane:
+                        scope: Scope) -> ControlPlane:
     """KMS key, IAM roles and the EKS cluster, with subnets in every zone of the network."""
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = scope.opts()
     arn_partition = partition(spec.region)
     key = aws.kms.Key(
         f"{name}-kms", description=f"neocloud {plan.name}: EKS secrets, S3 and FSx",
         enable_key_rotation=True, deletion_window_in_days=30, tags=tags(plan),
         # Losing the key loses every object encrypted with it: it is as stateful as the data.
-        opts=stateful(spec, parent),
+        opts=stateful(spec, scope),
     )
     cluster_role = aws.iam.Role(f"{name}-cluster-role", assume_role_policy=_assume_role("eks.amazonaws.com"),
                                 tags=tags(plan, role="eks-cluster"), opts=opts)
@@ -111,7 +111,7 @@ def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network
         encryption_config=_secrets_encryption(key),
         enabled_cluster_log_types=list(spec.aws.control_plane_logs),
         tags=tags(plan),
-        opts=stateful(spec, parent, depends_on=cluster_policies),
+        opts=stateful(spec, scope, depends_on=cluster_policies),
     )
     region = spec.region or ""
     kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority).apply(

@@ -19,14 +19,13 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 import pulumi_aws as aws
 
 from neocloud import SpecError
 from neocloud.plan import ClusterPlan
 from neocloud.spec import ClusterSpec
 
-from .common import tags
+from .common import Scope, tags
 
 __all__ = ["LUSTRE_PORTS", "Network", "build_network", "plan_zones", "subnet_cidrs"]
 
@@ -87,15 +86,15 @@ def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return [str(s) for s in slices[:zones]], [str(s) for s in public[:zones]]
 
 
-def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, parent: pulumi.Resource) -> Network:
+def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, scope: Scope) -> Network:
     """The VPC and everything in it; one NAT gateway (in the first zone) keeps idle dev clusters cheap."""
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = scope.opts()
     gpu_zones, zones = plan_zones(spec)
     private_cidrs, public_cidrs = subnet_cidrs(spec.aws.vpc_cidr, len(zones))
     # DNS support and hostnames: EKS nodes and FSx mounts resolve private DNS names (EKS VPC requirements) [P].
     vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=spec.aws.vpc_cidr, enable_dns_support=True,
                       enable_dns_hostnames=True, tags=tags(plan, Name=f"{name}-vpc"), opts=opts)
-    child = pulumi.ResourceOptions(parent=parent, depends_on=[vpc])
+    child = scope.opts(depends_on=[vpc])
     igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags(plan), opts=child)
     private: dict[str, aws.ec2.Subnet] = {}
     public: dict[str, aws.ec2.Subnet] = {}
@@ -111,7 +110,7 @@ def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, parent: pulum
             tags={**tags(plan, zone=zone, tier="public"), "kubernetes.io/role/elb": "1"}, opts=child)
     eip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", tags=tags(plan), opts=child)
     nat = aws.ec2.NatGateway(f"{name}-nat", allocation_id=eip.id, subnet_id=public[zones[0]].id,
-                             tags=tags(plan), opts=pulumi.ResourceOptions(parent=parent, depends_on=[igw]))
+                             tags=tags(plan), opts=scope.opts(depends_on=[igw]))
     public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
                                    routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
                                    tags=tags(plan, tier="public"), opts=child)

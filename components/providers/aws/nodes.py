@@ -39,7 +39,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import pulumi
 import pulumi_aws as aws
 
 from neocloud.plan import ClusterPlan, PlacementBlock, PoolPlan
@@ -54,7 +53,7 @@ from ...labels import (
     PREFIX,
     pool_labels,
 )
-from .common import pool_tags, tags
+from .common import Scope, pool_tags, tags
 from .eks import ControlPlane
 from .network import Network
 
@@ -142,7 +141,7 @@ def _tag_specifications(resource_tags: dict[str, str]) -> list[Any]:
 
 def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan,
                       blocks: tuple[PlacementBlock, ...], network: Network, control: ControlPlane,
-                      parent: pulumi.Resource) -> list[BlockResources]:
+                      scope: Scope) -> list[BlockResources]:
     """Launch template, node group and (on-demand) placement group per block, all in the pool's one subnet."""
     zone = pool.zone
     if zone is None:  # the spec requires a zone for every AWS pool; this guards direct callers
@@ -152,7 +151,7 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
     if cards is None:  # the spec requires catalog.systems.<system>.efa_network_cards for such systems
         raise ValueError(f"{pool.system.name} has no efa_network_cards")
     cluster_sg = control.cluster.vpc_config.cluster_security_group_id
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = scope.opts()
     out: list[BlockResources] = []
     for block in blocks:
         base = f"{name}-{block.name}"
@@ -202,7 +201,7 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
             node_repair_config=_NODE_REPAIR,
             tags=block_tags,
             # The cluster autoscaler or an operator moves desired size; Pulumi must not reset it on every up.
-            opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["scalingConfig.desiredSize"],
+            opts=scope.opts(ignore_changes=["scalingConfig.desiredSize"],
                                         depends_on=list(control.node_role_policies)),
         )
         out.append(BlockResources(block, template, node_group, placement_group))
@@ -228,9 +227,9 @@ def _system_ami_type(instance_type: str) -> str:
 
 
 def build_system_node_group(name: str, spec: ClusterSpec, plan: ClusterPlan, network: Network,
-                            control: ControlPlane, parent: pulumi.Resource) -> aws.eks.NodeGroup:
+                            control: ControlPlane, scope: Scope) -> aws.eks.NodeGroup:
     """CPU nodes for add-ons and operators, across every zone, with the same IMDSv2 and root-volume rules."""
-    opts = pulumi.ResourceOptions(parent=parent)
+    opts = scope.opts()
     system_tags = tags(plan, role="system")
     template = aws.ec2.LaunchTemplate(
         f"{name}-system-lt", description=f"{plan.name} system nodes",
@@ -251,6 +250,6 @@ def build_system_node_group(name: str, spec: ClusterSpec, plan: ClusterPlan, net
         scaling_config=_scaling(nodes, 2 * nodes, nodes),
         labels={LABEL_CLUSTER: plan.name, ROLE_LABEL: "system"},
         tags=system_tags,
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["scalingConfig.desiredSize"],
+        opts=scope.opts(ignore_changes=["scalingConfig.desiredSize"],
                                     depends_on=list(control.node_role_policies)),
     )

@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import pulumi
 import pulumi_aws as aws
 
 from neocloud.plan import ClusterPlan, FsxSizing, size_fsx_lustre
 from neocloud.spec import ClusterSpec
 
-from .common import stateful, tags
+from .common import Scope, stateful, tags
 from .eks import ControlPlane
 from .network import Network
 
@@ -46,7 +45,7 @@ def fsx_sizing(spec: ClusterSpec, plan: ClusterPlan) -> FsxSizing:
 
 
 def build_filesystem(name: str, spec: ClusterSpec, plan: ClusterPlan, network: Network, control: ControlPlane,
-                     parent: pulumi.Resource) -> tuple[aws.fsx.LustreFileSystem, FsxSizing]:
+                     scope: Scope) -> tuple[aws.fsx.LustreFileSystem, FsxSizing]:
     """One Lustre file system in the first GPU pool's zone (the zone of most GPU traffic)."""
     sizing = fsx_sizing(spec, plan)
     zone = network.gpu_zones[0]
@@ -65,7 +64,7 @@ def build_filesystem(name: str, spec: ClusterSpec, plan: ClusterPlan, network: N
         tags=tags(plan, zone=zone, fsx_tier=str(sizing.per_unit_storage_throughput),
                   throughput_mbps=str(round(sizing.throughput_mbps)),
                   target_mbps=str(round(sizing.target_mbps))),
-        opts=stateful(spec, parent),
+        opts=stateful(spec, scope),
     )
     return fs, sizing
 
@@ -85,16 +84,16 @@ def _tls_only_policy(bucket_arn: str) -> str:
 
 
 def build_buckets(name: str, spec: ClusterSpec, plan: ClusterPlan, control: ControlPlane,
-                  parent: pulumi.Resource) -> Buckets:
+                  scope: Scope) -> Buckets:
     """One bucket per ``storage.buckets`` entry, with its protection resources."""
     out: dict[str, aws.s3.Bucket] = {}
     for entry in spec.storage.buckets:
         base = f"{name}-{entry.purpose}"
         bucket = aws.s3.Bucket(base, force_destroy=False, tags=tags(plan, purpose=entry.purpose),
-                               opts=stateful(spec, parent))
+                               opts=stateful(spec, scope))
         # The bucket's safety settings are retained and protected with it: deleting one of them from the stack
         # must not leave a retained bucket unversioned, unencrypted or public.
-        guard = stateful(spec, parent, depends_on=[bucket])
+        guard = stateful(spec, scope, depends_on=[bucket])
         aws.s3.BucketPublicAccessBlock(
             f"{base}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=guard)
