@@ -206,7 +206,7 @@ def walk_strings(value: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
 def _unproxy(value: Any) -> Any:
     if isinstance(value, Mapping | Sequence) and not isinstance(value, str | bytes | dict | list):
         try:
-            target = value["__target"]  # type: ignore[index]
+            target = value["__target"]  # type: ignore[index,call-overload]
         except (KeyError, TypeError, IndexError):
             return value
         return target

@@ -126,6 +126,7 @@ def _storage_throughput(args: StackValidationArgs, report: ReportViolation) -> N
     stack = StackIndex(args.resources)
     if stack.cluster is None:
         args.not_applicable("no GpuCluster")
+        return
     gpus = num(stack.cluster.get("gpus")) or 0
     gbps, what, problems = _filesystems(stack)
     urn = stack.cluster_resource.urn if stack.cluster_resource else None
@@ -234,9 +235,9 @@ def _hot_spare_ratio(args: ResourceValidationArgs, report: ReportViolation) -> N
         share = spares / nodes * 100
         where = f"pool '{name}' SU {fmt(u.get('index'))}: {spares:g} hot spares of {nodes:g} nodes ({share:.1f}%)"
         if share + 1e-9 < low:
-            report(f"{where}, below the {low:g}% minimum; one failed node stops a whole training job")
+            report(f"{where}, below the {low:g}% minimum; one failed node stops a whole training job", None)
         elif share > high + 1e-9:
-            report(f"{where}, above the {high:g}% maximum")
+            report(f"{where}, above the {high:g}% maximum", None)
 
 
 HOT_SPARE_RATIO = ResourceValidationPolicy(
@@ -412,9 +413,9 @@ def _whole_node_gpu_requests(args: StackValidationArgs, report: ReportViolation)
             for flavor in as_list(as_map(group).get("flavors")):
                 for resource in as_list(as_map(flavor).get("resources")):
                     r = as_map(resource)
-                    quota = parse_quantity(r.get("nominalQuota"))
-                    if r.get("name") in gpu_names and quota is not None and quota % size:
-                        report(f"ClusterQueue '{team}' nominalQuota {quota:g} {r.get('name')} is not a whole "
+                    nominal_gpus = parse_quantity(r.get("nominalQuota"))
+                    if r.get("name") in gpu_names and nominal_gpus is not None and nominal_gpus % size:
+                        report(f"ClusterQueue '{team}' nominalQuota {nominal_gpus:g} {r.get('name')} is not a whole "
                                f"number of {size}-GPU nodes", cq.urn)
     for workload in stack.resources:
         path = WORKLOAD_TYPES.get(workload.resource_type)

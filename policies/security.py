@@ -111,10 +111,10 @@ def _imdsv2_required(args: ResourceValidationArgs, report: ReportViolation) -> N
     tokens = options.get("httpTokens")
     if tokens != "required":
         report(f"{args.name}: metadataOptions.httpTokens is {tokens or 'unset'!s}; set 'required' (IMDSv2 only) so "
-               f"a pod or SSRF cannot read the node role's credentials with a plain GET")
+               f"a pod or SSRF cannot read the node role's credentials with a plain GET", None)
     hops = num(options.get("httpPutResponseHopLimit"))
     if hops is not None and hops > float(cfg["maxHopLimit"]):
-        report(f"{args.name}: metadataOptions.httpPutResponseHopLimit {hops:g} exceeds {fmt(cfg['maxHopLimit'])}")
+        report(f"{args.name}: metadataOptions.httpPutResponseHopLimit {hops:g} exceeds {fmt(cfg['maxHopLimit'])}", None)
 
 
 IMDSV2_REQUIRED = ResourceValidationPolicy(
@@ -416,14 +416,14 @@ def _efa_security_group_self_only(args: StackValidationArgs, report: ReportViola
         for direction, rules in (("ingress", sg.props.get("ingress")), ("egress", sg.props.get("egress"))):
             for i, rule in enumerate(as_list(rules)):
                 r = as_map(rule)
-                foreign = [k for k in ("cidrBlocks", "ipv6CidrBlocks", "securityGroups", "prefixListIds")
-                           if as_list(r.get(k))]
+                foreign_keys = [k for k in ("cidrBlocks", "ipv6CidrBlocks", "securityGroups", "prefixListIds")
+                                if as_list(r.get(k))]
                 is_self = r.get("self") is True
                 if is_self and _is_all_traffic(r, "protocol") and direction == "ingress":
                     self_in = True
                 if is_self and _is_all_traffic(r, "protocol") and direction == "egress":
                     self_out = True
-                if foreign or not is_self:
+                if foreign_keys or not is_self:
                     (others_in if direction == "ingress" else others_out).append(f"inline {direction}[{i}]")
         for rule in stack.of_type(SG_RULE, SG_INGRESS, SG_EGRESS):
             if not any(d.urn == sg.urn for d in stack.deps(rule, "securityGroupId")):
@@ -578,7 +578,7 @@ def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation)
                 found.append(f"{path} ({what})")
     if found:
         report(f"{args.name}: plaintext credentials in {', '.join(found)}; pass them as Pulumi secrets "
-               f"(pulumi.Output.secret / config --secret) so state and previews keep them encrypted")
+               f"(pulumi.Output.secret / config --secret) so state and previews keep them encrypted", None)
 
 
 NO_PLAINTEXT_SECRETS = ResourceValidationPolicy(

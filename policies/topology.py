@@ -294,18 +294,18 @@ def _fabric_nonblocking(args: ResourceValidationArgs, report: ReportViolation) -
     if tiers == 1:
         return
     if up <= 0:
-        report(f"pool '{_pool_name(facts)}': leaves have {down:g} downlinks and no uplinks")
+        report(f"pool '{_pool_name(facts)}': leaves have {down:g} downlinks and no uplinks", None)
         return
     ratio = down / up
     if ratio > allowed + 1e-9:
         report(f"pool '{_pool_name(facts)}': leaf switches have {down:g} downlinks and {up:g} uplinks "
-               f"({ratio:.2f}:1 oversubscribed); allowed at most {allowed:g}:1")
+               f"({ratio:.2f}:1 oversubscribed); allowed at most {allowed:g}:1", None)
     spines = num(fabric.get("spine")) or 0
     leaves = num(fabric.get("leaf")) or 0
     radix = num(fabric.get("radix")) or 0
     if spines and radix and leaves * up > spines * radix + 1e-9:
         report(f"pool '{_pool_name(facts)}': {leaves:g} leaves x {up:g} uplinks need {leaves * up:g} spine ports; "
-               f"{spines:g} spines of radix {radix:g} have {spines * radix:g}")
+               f"{spines:g} spines of radix {radix:g} have {spines * radix:g}", None)
 
 
 FABRIC_NONBLOCKING = ResourceValidationPolicy(
@@ -431,7 +431,7 @@ def _no_placement_group_on_reserved(args: ResourceValidationArgs, report: Report
         has_group = has_key(props, "placementGroup") or has_key(props, "placementGroupId")
     if has_group:
         report(f"{args.name}: forces a placement group onto reserved capacity ({reserved}); the reservation "
-               f"already fixes placement and launches fail with capacity errors. Drop the placement group")
+               f"already fixes placement and launches fail with capacity errors. Drop the placement group", None)
 
 
 NO_PLACEMENT_GROUP_ON_RESERVED_CAPACITY = ResourceValidationPolicy(
@@ -560,8 +560,8 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
     if not (topologies or flavors or groups):
         args.not_applicable("no Kueue Topology, ResourceFlavor or node group")
     carried: set[str] = set()
-    for _, facts in stack.pools.values():
-        carried.update(str(k) for k in as_map(facts.get("labels")))
+    for _, pool_facts in stack.pools.values():
+        carried.update(str(k) for k in as_map(pool_facts.get("labels")))
     for group in groups:
         carried.update(str(k) for k in as_map(group.props.get("labels")))
     known = carried | set(cfg["knownLabels"])
@@ -592,7 +592,9 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
         spec = as_map(flavor.props.get("spec"))
         selector = {str(k): v for k, v in as_map(spec.get("nodeLabels")).items()}
         pool_name = selector.get(LABEL_POOL)
-        facts = stack.pools[pool_name][1] if isinstance(pool_name, str) and pool_name in stack.pools else None
+        facts: Mapping[str, Any] | None = None
+        if isinstance(pool_name, str) and pool_name in stack.pools:
+            facts = stack.pools[pool_name][1]
         if isinstance(pool_name, str) and facts is None:
             report(f"ResourceFlavor '{fname}' selects {LABEL_POOL}={pool_name}, which is not a planned pool "
                    f"({', '.join(sorted(stack.pools)) or 'none'})", flavor.urn)
@@ -608,13 +610,14 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
                 report(f"ResourceFlavor '{fname}' of pool '{pool_name}' (multi-node NVLink domains) has no "
                        f"topologyName; topology-aware scheduling cannot keep jobs inside a domain", flavor.urn)
             continue
-        topo = names.get(str(topo_name))
-        if topo is None:
+        used = names.get(str(topo_name))
+        if used is None:
             report(f"ResourceFlavor '{fname}' names Topology '{topo_name}', which the stack does not define",
                    flavor.urn)
             continue
-        levels = {str(as_map(level).get("nodeLabel")) for level in as_list(get_in(topo.props, "spec", "levels"))}
-        if facts is not None and (num(facts.get("nvlink_domain_nodes")) or 1) > 1 and not levels & domain_labels:
+        used_levels = {str(as_map(level).get("nodeLabel"))
+                       for level in as_list(get_in(used.props, "spec", "levels"))}
+        if facts is not None and (num(facts.get("nvlink_domain_nodes")) or 1) > 1 and not used_levels & domain_labels:
             report(f"Topology '{topo_name}' used by pool '{pool_name}' has no NVLink-domain level "
                    f"({', '.join(sorted(domain_labels))}); jobs could straddle {fmt(facts.get('nvlink_domain_gpus'))}"
                    f"-GPU domains", topo.urn)

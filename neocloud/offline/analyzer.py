@@ -178,14 +178,15 @@ def reconcile_config(policies: Sequence[PolicyInfo], given: Mapping[str, Mapping
     """
     import jsonschema
 
-    given = {k: ({"enforcementLevel": v} if isinstance(v, str) else dict(v)) for k, v in given.items()}
-    for name, settings in given.items():
+    normalized: dict[str, dict[str, Any]] = {
+        k: ({"enforcementLevel": v} if isinstance(v, str) else dict(v)) for k, v in given.items()}
+    for name, settings in normalized.items():
         level = settings.get("enforcementLevel")
         if level is not None:
             _check_level(where, name, str(level))
 
     known = {p.name: p for p in policies}
-    unknown = sorted(set(given) - set(known) - {"all"})
+    unknown = sorted(set(normalized) - set(known) - {"all"})
     if unknown:
         raise SpecError(f"{where}: {unknown[0]}", f"no such policy in the pack; policies: {', '.join(sorted(known))}")
     result: dict[str, dict[str, Any]] = {}
@@ -193,11 +194,11 @@ def reconcile_config(policies: Sequence[PolicyInfo], given: Mapping[str, Mapping
         defaults = {k: v["default"] for k, v in p.config_schema.get("properties", {}).items()
                     if isinstance(v, dict) and "default" in v}
         result[p.name] = {"enforcementLevel": p.enforcement_level, **defaults}
-    all_level = given.get("all", {}).get("enforcementLevel")
+    all_level = normalized.get("all", {}).get("enforcementLevel")
     if all_level:
         for entry in result.values():
             entry["enforcementLevel"] = all_level
-    for name, settings in given.items():
+    for name, settings in normalized.items():
         if name == "all":
             continue
         result[name].update(settings)
@@ -345,14 +346,15 @@ class PolicyPackProcess:
                                 f"{f' ({tail})' if tail and tail not in detail else ''}") from None
 
 
-def _level_name(value: int) -> str:
+def _level_name(value: Any) -> str:
     from pulumi.runtime.proto import analyzer_pb2
 
-    return {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
-            analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}[value]
+    names: dict[Any, str] = {analyzer_pb2.ADVISORY: "advisory", analyzer_pb2.MANDATORY: "mandatory",
+            analyzer_pb2.REMEDIATE: "remediate", analyzer_pb2.DISABLED: "disabled"}
+    return names[value]
 
 
-def _level_value(name: str) -> int:
+def _level_value(name: str) -> Any:
     from pulumi.runtime.proto import analyzer_pb2
 
     return {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
