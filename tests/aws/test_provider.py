@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
 from components.labels import ACCEPTANCE_TAINT, GPU_TAINT, cluster_tags
 from neocloud import build_plan, load_cluster_spec
-from neocloud.offline import ProgramRun
+from neocloud.offline import ProgramRun, run_program
 from neocloud.offline.mock_outputs.aws import physical_name
 from neocloud.plan import ClusterPlan, size_fsx_lustre
 from tests.aws.support import (
@@ -20,6 +21,7 @@ from tests.aws.support import (
     stack_config,
     variant_run,
 )
+from tests.conftest import REPO
 
 LT = "ec2/launchTemplate:LaunchTemplate"
 NG = "eks/nodeGroup:NodeGroup"
@@ -408,6 +410,15 @@ def test_100k_gpus_register_well_under_500_resources() -> None:
     assert sum(g.inputs["scalingConfig"]["maxSize"] for g in groups) == 12_500
     assert len(aws_resources(run, PG)) == 28
     assert count(run, "aws:") < 150
+
+
+def test_a_plan_beyond_the_node_group_quota_warns(caplog: pytest.LogCaptureFixture) -> None:
+    config, secrets = stack_config("dev", lambda cluster: cluster.update(aws={"max_node_groups": 1}))
+    with caplog.at_level(logging.WARNING):
+        run = run_program(REPO, "dev", config=config, secret_keys=secrets)
+    assert len(aws_resources(run, NG)) == 2
+    assert any("2 EKS managed node groups (GPU placement blocks + system) exceed the 'Managed node groups per "
+               "cluster' quota of 1" in record.getMessage() for record in caplog.records)
 
 
 def test_resources_grow_with_blocks_not_nodes() -> None:
