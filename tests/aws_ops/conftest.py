@@ -1,9 +1,9 @@
 """Fixtures for the AWS operations: a real local AWS endpoint (moto in server mode), a fault-injecting front
 for it, clients, and throwaway Pulumi projects.
 
-The moto server runs once per session on 127.0.0.1 at a port the OS picks. Fake credentials come from the
-environment; config and credential files point nowhere and the instance metadata service is off, so nothing on
-the machine can leak in.
+The moto server runs once per session on 127.0.0.1 at a port the OS picks. Every test here gets fake
+credentials from the environment (an autouse fixture); config and credential files point nowhere and the instance
+metadata service is off, so nothing on the machine can leak in, and nothing leaks out to other tests.
 """
 
 from __future__ import annotations
@@ -28,21 +28,28 @@ REGION = "us-east-2"
 _names = itertools.count()
 
 
+_SCRUBBED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+             "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+             "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE")
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Fake credentials and a region in the environment of every test here; no config files, no IMDS."""
+    nowhere = tmp_path_factory.getbasetemp() / "no-aws-config"
+    for key in _SCRUBBED:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(nowhere))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
 @pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a moto server on 127.0.0.1 (started once), with fake credentials in the environment."""
-    env = pytest.MonkeyPatch()
-    nowhere = tmp_path_factory.mktemp("aws") / "absent"
-    for key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN",
-                "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
-        env.delenv(key, raising=False)
-    env.setenv("AWS_ACCESS_KEY_ID", "testing")
-    env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    env.setenv("AWS_DEFAULT_REGION", REGION)
-    env.setenv("AWS_CONFIG_FILE", str(nowhere))
-    env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
-    env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def moto_endpoint() -> Iterator[str]:
+    """URL of a moto server on 127.0.0.1, started once per session at a port the OS picks."""
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -51,7 +58,6 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
-        env.undo()
 
 
 @pytest.fixture
