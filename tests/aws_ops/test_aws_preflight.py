@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.stub import ANY, Stubber
+from hypothesis import given
+from hypothesis import strategies as st
 
 from neocloud.aws_ops import AwsError, AwsSession
 from neocloud.aws_ops.preflight import (
@@ -332,3 +334,29 @@ def test_stubbed_requests_are_checked_against_the_api_model(session: AwsSession)
             stub.add_response("describe_capacity_reservation_topology",
                               {"CapacityReservations": [{"CapacityReservationId": CB_A, "InstanceCount": 3}]},
                               {"CapacityReservationIds": ANY})
+
+
+def test_an_open_ended_on_demand_capacity_reservation_passes(session: AwsSession, p5_info: dict[str, Any]) -> None:
+    ec2 = session.client("ec2")
+    odcr = {**_reservation(CB_A, count=2, kind="default"), "EndDateType": "unlimited"}
+    del odcr["EndDate"]
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_capacity_reservations", {"CapacityReservations": [odcr]},
+                          {"CapacityReservationIds": [CB_A]})
+        report = run_preflight(_plan(_odcr_cluster()), ec2, session.client("service-quotas"), stack="t",
+                               region=REGION, window=Window(NOW, NOW + timedelta(days=365)), now=NOW,
+                               skip=["offering", "efa", "quota", "topology"])
+    rows = {(r.pool, r.check): (r.status, r.reason) for r in report.results}
+    assert rows[("train", "capacity")][0] == "pass"
+    assert rows[("train", "capacity")][1].startswith("1 capacity reservation(s) hold 2 instances")
+    assert rows[("eval", "capacity")] == ("skip", "on-demand capacity: no reservation to check")
+
+
+@given(hours=st.floats(min_value=0, max_value=24 * 400, allow_nan=False))
+def test_capacity_block_hours_cover_the_window_in_bookable_steps(hours: float) -> None:
+    window = Window(NOW, NOW + timedelta(hours=hours))
+    got = capacity_block_hours(window)
+    days = got // 24
+    assert got % 24 == 0 and 1 <= days <= 182
+    assert days <= 14 or days % 7 == 0
+    assert got >= min(hours, 182 * 24) - 1e-6

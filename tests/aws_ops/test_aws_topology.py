@@ -11,6 +11,8 @@ import jsonschema
 import pytest
 import yaml
 from botocore.stub import Stubber
+from hypothesis import given
+from hypothesis import strategies as st
 
 from neocloud.aws_ops import AwsSession
 from neocloud.aws_ops.topology import (
@@ -198,3 +200,22 @@ def test_cli_topology_needs_an_aws_stack(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["topology", "import", "--cluster", "c", "--from-file", str(saved), "--stack", "staging",
                  "--project-dir", str(REPO)]) == 2
     assert "--stack: stack 'staging' is provider 'baremetal'" in capsys.readouterr().err
+
+
+@given(leaves=st.lists(st.sampled_from(["nn-a", "nn-b", "nn-c", "nn-d", "nn-e", "nn-f"]), min_size=1, max_size=40),
+       per_block=st.integers(min_value=1, max_value=3))
+def test_the_reported_instances_are_exactly_what_breaks_the_block_limit(leaves: list[str], per_block: int) -> None:
+    plan = build_plan(load_cluster_spec(aws_cluster(
+        pools=[{"name": "train", "system": "p5.48xlarge", "nodes": 40}], fabric={"kind": "efa", "nodes_per_su": 20})))
+    topology = parse_topology_document({"Instances": [
+        _entry(f"i-{n:017x}", ["nn-top", "nn-mid", leaf]) for n, leaf in enumerate(leaves)]})
+    result = build_import("c", topology, plan=plan, max_per_block=per_block)
+    allowed = 2 * per_block  # 40 nodes in SUs of 20: two placement blocks
+    reported = {i for v in result.violations for i in v["instances"]}
+    kept = {leaf for n, leaf in enumerate(leaves) if f"i-{n:017x}" not in reported}
+    assert len(kept) <= allowed
+    assert bool(result.violations) == (len(set(leaves)) > allowed)
+    if result.violations:  # what stays is the most populated nodes: nothing reported outranks what is kept
+        counts = {leaf: leaves.count(leaf) for leaf in set(leaves)}
+        assert min(counts[k] for k in kept) >= max(counts[leaf] for n, leaf in enumerate(leaves)
+                                                   if f"i-{n:017x}" in reported)
