@@ -45,6 +45,8 @@ LIFECYCLE_RULE_ID = "neocloud-state-noncurrent-versions"
 DEFAULT_NONCURRENT_DAYS = 90
 """Days a superseded state checkpoint is kept (a choice, not an AWS number: long enough to roll back a quarter)."""
 ABORT_MULTIPART_DAYS = 7
+"""Days before an incomplete multipart upload is aborted (a choice: state files are small, uploads finish in
+seconds; the parts of an abandoned one are otherwise billed forever)."""
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 """S3 general purpose bucket names: 3-63 characters, lower-case letters, digits, dots and hyphens, starting and

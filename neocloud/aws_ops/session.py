@@ -46,8 +46,8 @@ def client_config(options: AwsOptions) -> Config:
     """
     return Config(
         retries={"mode": options.retry_mode, "total_max_attempts": options.max_attempts},
-        connect_timeout=10,
-        read_timeout=60,
+        connect_timeout=10,  # botocore's default is 60 s; an unreachable endpoint should fail sooner
+        read_timeout=60,  # botocore's default
         user_agent_appid="neocloud",
         s3={"addressing_style": "path"} if options.endpoint_url else None,
     )
