@@ -8,6 +8,7 @@ error, checked against the AWS API model.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -169,3 +170,16 @@ def test_service_quotas_errors_are_classified(session: AwsSession, code: str, st
             pytest.fail("the stubbed error was not raised")
     assert (translated.kind, translated.exit_code) == (kind, exit_code)
     assert "servicequotas:GetServiceQuota" in str(translated)
+
+
+def test_an_unreachable_endpoint_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = main(["backend", "bootstrap", "unreachable-bucket", "--region", REGION,
+                 "--endpoint-url", f"http://127.0.0.1:{port}", "--max-attempts", "1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f'neocloud: error: cannot reach the AWS endpoint: Could not connect to the endpoint URL: '
+                          f'"http://127.0.0.1:{port}/unreachable-bucket"')
+    assert err.count("\n") == 1
