@@ -869,6 +869,10 @@ def _aws_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         if system is None:
             continue
         domain = system.nvlink_domain_nodes
+        if domain > 1 and pool.min_nodes not in (None, 0) and pool.min_nodes % domain:
+            # A node group is one UltraServer: a floor inside one would keep part of an NVLink domain running.
+            add((f"pools[{i}].min_nodes", f"{pool.system} scales in whole UltraServers of {domain} nodes; "
+                 f"{pool.min_nodes} is not a multiple of {domain}"))
         if domain > aws.placement_block_nodes:
             add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} splits pools[{i}]'s NVLink domains of "
                  f"{domain} nodes ({pool.system}); use at least {domain}"))

@@ -96,6 +96,17 @@ def test_ultraservers_need_eks_1_33() -> None:
                           "later; got 1.32")
 
 
+def test_ultraserver_pools_scale_in_whole_ultraservers() -> None:
+    raw = dev()
+    raw["pools"][0].update(system="p6e-gb200.36xlarge", nodes=36, min_nodes=10)
+    raw["catalog"] = {"systems": {"p6e-gb200.36xlarge": {"efa_network_cards": 4}}}
+    raw["kubernetes"] = {"version": "1.33"}
+    assert error(raw) == ("neocloud:cluster.pools[0].min_nodes: p6e-gb200.36xlarge scales in whole UltraServers of "
+                          "18 nodes; 10 is not a multiple of 18")
+    raw["pools"][0]["min_nodes"] = 18
+    assert load_cluster_spec(raw).pools[0].min_nodes == 18
+
+
 def test_bad_aws_settings_stop_the_program_before_any_resource() -> None:
     config = {"aws:region": "us-east-1", "neocloud:cluster": dev(placement_block_nodes=1000)}
     with pytest.raises(SpecError) as info:
