@@ -73,6 +73,7 @@ _GRACE_GPUS = ("GB200", "GB300")
 """GPUs that come with Grace (Arm) CPUs: their instances need the ARM AMI (EKS user guide, P6e-GB200) [P]."""
 
 ROLE_LABEL = f"{PREFIX}/role"
+"""Node label of the system node group (``system``), so add-ons can select CPU nodes."""
 
 
 @dataclass(frozen=True)
