@@ -128,12 +128,17 @@ def kueue_topology(name: str, layers: int) -> dict[str, Any]:
     }
 
 
-def cluster_instances(ec2: Any, cluster: str) -> list[ClusterInstance]:
-    """Running GPU (or Neuron) instances tagged ``eks:cluster-name=<cluster>`` (DescribeInstances)."""
+def cluster_instances(ec2: Any, cluster: str, tag: tuple[str, str] | None = None) -> list[ClusterInstance]:
+    """Running GPU (or Neuron) instances tagged ``eks:cluster-name=<cluster>`` (DescribeInstances).
+
+    ``tag`` (key, value) selects the instances by another tag, e.g. ``("kubernetes.io/cluster/NAME", "owned")``
+    for self-managed nodes.
+    """
+    key, value = tag or (CLUSTER_TAG, cluster)
     found: list[ClusterInstance] = []
     with translated(ec2):
         pages = ec2.get_paginator("describe_instances").paginate(Filters=[
-            {"Name": f"tag:{CLUSTER_TAG}", "Values": [cluster]},
+            {"Name": f"tag:{key}", "Values": [value]},
             {"Name": "instance-state-name", "Values": ["running"]},
         ])
         for page in pages:

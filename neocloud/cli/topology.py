@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Exit 0 when the topology fits the plan, 1 when instances break it, 2 for bad input or "
                     "missing credentials/permissions.")
     imp.add_argument("--cluster", required=True, help="EKS cluster name (instances tagged eks:cluster-name=NAME)")
+    imp.add_argument("--tag", default=None, metavar="KEY=VALUE",
+                     help="select instances by this tag instead of eks:cluster-name=NAME "
+                          "(e.g. kubernetes.io/cluster/NAME=owned for self-managed nodes)")
     imp.add_argument("--stack", default=None, help="compare with this stack's plan (stacks/Pulumi.STACK.yaml)")
     imp.add_argument("--project-dir", type=Path, default=None, help="the Pulumi project (default: as for plan)")
     imp.add_argument("--output", "-o", type=Path, default=None, help="write the document here (default: stdout)")
@@ -55,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _run(args: argparse.Namespace) -> int:
     if args.max_per_block < 1:
         raise SpecError("--max-per-block", f"must be at least 1; got {args.max_per_block}")
+    tag: tuple[str, str] | None = None
+    if args.tag is not None:
+        key, sep, value = args.tag.partition("=")
+        if not sep or not key or not value:
+            raise SpecError("--tag", f"expected KEY=VALUE; got {args.tag!r}")
+        tag = (key, value)
     fmt = args.format or ("yaml" if args.output and args.output.suffix in (".yaml", ".yml") else "json")
     plan: ClusterPlan | None = None
     if args.stack:
@@ -73,9 +82,10 @@ def _run(args: argparse.Namespace) -> int:
     else:
         session = AwsSession(aws_options(args, region=plan.region if plan else None))
         ec2 = session.client("ec2")
-        instances = cluster_instances(ec2, args.cluster)
-        print(f"topology: {len(instances)} GPU instance(s) tagged eks:cluster-name={args.cluster} in "
-              f"{session.region}", file=sys.stderr, flush=True)
+        instances = cluster_instances(ec2, args.cluster, tag)
+        selector = "=".join(tag) if tag else f"eks:cluster-name={args.cluster}"
+        print(f"topology: {len(instances)} GPU instance(s) tagged {selector} in {session.region}", file=sys.stderr,
+              flush=True)
         topology = describe_instance_topology(ec2, [i.instance_id for i in instances]) if instances else []
         result = build_import(args.cluster, topology, instances=instances, plan=plan, source="aws",
                               topology_name=args.topology_name, max_per_block=args.max_per_block)

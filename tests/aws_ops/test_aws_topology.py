@@ -55,6 +55,19 @@ def test_cluster_instances_are_the_tagged_running_gpu_instances(session: AwsSess
     assert [i.node_name for i in found] == sorted(i.node_name for i in found)
 
 
+def test_cluster_instances_by_another_tag(session: AwsSession, raw_client: Any, unique: Any) -> None:
+    name = unique("selfmanaged")
+    launched = launch(raw_client("ec2"), "unrelated", 1, tags={f"kubernetes.io/cluster/{name}": "owned"})
+    found = cluster_instances(session.client("ec2"), name, (f"kubernetes.io/cluster/{name}", "owned"))
+    assert [i.instance_id for i in found] == [launched[0]["InstanceId"]]
+    assert cluster_instances(session.client("ec2"), name) == []
+
+
+def test_cli_bad_tag_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["topology", "import", "--cluster", "c", "--tag", "no-equals-sign"]) == 2
+    assert capsys.readouterr().err == "neocloud: error: --tag: expected KEY=VALUE; got 'no-equals-sign'\n"
+
+
 def test_import_labels_levels_and_a_pool_spread_over_too_many_layer3_nodes(session: AwsSession, raw_client: Any,
                                                                            unique: Any) -> None:
     cluster = unique("spread")
