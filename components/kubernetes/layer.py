@@ -89,7 +89,8 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.operators = GpuOperators(
             f"{name}-operators", fabric_kind=plan.fabric_kind,  # type: ignore[arg-type]
             kubernetes_version=kube.version, install_gpu_driver=not gpu_driver_preinstalled(spec),
-            install_fabric_driver=spec.provider == "baremetal", kubernetes_provider=k, opts=child,
+            install_fabric_driver=spec.provider == "baremetal", platform_managed=spec.provider == "coreweave",
+            kubernetes_provider=k, opts=child,
         )
         queues = plan_team_queues(spec, plan)
         regulated = kube.regulated_team()

@@ -4,6 +4,10 @@
 - InfiniBand / RoCE: the NVIDIA Network Operator and a ``NicClusterPolicy`` that installs the DOCA driver and
   the RDMA shared device plugin, which advertises the HCAs as the extended resource ``rdma/<name>``.
 - EFA (AWS): the AWS EFA device plugin, which advertises ``vpc.amazonaws.com/efa``.
+- CoreWeave CKS: none of these. CoreWeave runs the GPU Operator and the InfiniBand/RoCE drivers itself and says
+  "Do not install the NVIDIA GPU Operator on CKS clusters" (docs.coreweave.com, products/cks/nodes/
+  gpu-driver-management/gpu-driver-management-cks); pods request the fabric as ``rdma/ib`` (products/networking/
+  hpc-interconnect/use-gpudirect-rdma, the same resource on RoCE nodes).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .charts import (
 from .objects import CustomObject, child_opts, meta, namespace_labels
 
 __all__ = [
+    "COREWEAVE_RDMA_RESOURCE",
     "EFA_RESOURCE",
     "RDMA_RESOURCE",
     "GpuOperators",
@@ -42,6 +47,8 @@ RDMA_RESOURCE = f"rdma/{RDMA_RESOURCE_NAME}"
 """Extended resource a pod requests for the HCAs (the plugin's default resource prefix is ``rdma``)."""
 EFA_RESOURCE = "vpc.amazonaws.com/efa"
 """Extended resource the AWS EFA device plugin advertises, one per EFA interface."""
+COREWEAVE_RDMA_RESOURCE = "rdma/ib"
+"""CKS's platform-managed RDMA resource, for InfiniBand and RoCE nodes alike (CoreWeave GPUDirect RDMA guide)."""
 
 MELLANOX_PCI_VENDOR = "15b3"
 """PCI vendor id of NVIDIA (Mellanox) ConnectX / BlueField adapters."""
@@ -57,9 +64,11 @@ NETWORK_OPERATOR_IMAGES = {
 """(repository, image, version) of the NicClusterPolicy operands."""
 
 
-def fabric_resource(fabric_kind: str) -> str:
+def fabric_resource(fabric_kind: str, *, platform_managed: bool = False) -> str:
     """Extended resource a multi-node GPU pod requests for its fabric NICs."""
-    return EFA_RESOURCE if fabric_kind == "efa" else RDMA_RESOURCE
+    if fabric_kind == "efa":
+        return EFA_RESOURCE
+    return COREWEAVE_RDMA_RESOURCE if platform_managed else RDMA_RESOURCE
 
 
 def rdma_device_plugin_config(fabric_kind: Literal["infiniband", "roce"]) -> dict[str, Any]:
@@ -100,13 +109,21 @@ class GpuOperators(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, fabric_kind: Literal["infiniband", "roce", "efa"], kubernetes_version: str,
                  install_gpu_driver: bool = True, install_fabric_driver: bool = True,
+                 platform_managed: bool = False,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``install_gpu_driver``: let the GPU Operator install the NVIDIA driver and container toolkit (off
         where the node image ships them); ``install_fabric_driver``: let the Network Operator install the DOCA
-        driver (off where the node image ships it)."""
+        driver (off where the node image ships it); ``platform_managed``: the platform runs the GPU Operator and
+        fabric drivers itself (CoreWeave CKS), so nothing is installed and installing would conflict."""
         super().__init__(self.TYPE, name, {"fabricKind": fabric_kind, "installGpuDriver": install_gpu_driver,
-                                           "installFabricDriver": install_fabric_driver}, opts)
+                                           "installFabricDriver": install_fabric_driver,
+                                           "platformManaged": platform_managed}, opts)
+        self.fabric_resource = fabric_resource(fabric_kind, platform_managed=platform_managed)
+        self.ready: list[pulumi.Resource] = []
+        if platform_managed:
+            self.register_outputs({})
+            return
         k = kubernetes_provider
         rdma = fabric_kind in ("infiniband", "roce")
         gpu_ns = k8s.core.v1.Namespace(
@@ -119,8 +136,7 @@ class GpuOperators(pulumi.ComponentResource):
             gpu_operator_values(install_driver=install_gpu_driver, rdma=rdma, host_mofed=not install_fabric_driver),
             namespace=gpu_ns.metadata.name, opts=child_opts(self, k, [gpu_ns]),
         )
-        self.ready: list[pulumi.Resource] = [self.gpu_operator]
-        self.fabric_resource = fabric_resource(fabric_kind)
+        self.ready.append(self.gpu_operator)
         if fabric_kind == "efa":
             self.efa_device_plugin = helm_release(
                 f"{name}-efa-device-plugin", EFA_DEVICE_PLUGIN, efa_device_plugin_values(),

@@ -66,7 +66,12 @@ def test_every_node_is_tested_and_takes_a_whole_node(stack: str) -> None:
             for container in job["spec"]["template"]["spec"]["initContainers"]:
                 assert container["resources"]["limits"]["nvidia.com/gpu"] == str(pool.system.gpus_per_node)
             nccl = job["spec"]["template"]["spec"]["initContainers"][1]
-            fabric = "vpc.amazonaws.com/efa" if plan.fabric_kind == "efa" else "rdma/rdma_shared_device_a"
+            if plan.fabric_kind == "efa":
+                fabric = "vpc.amazonaws.com/efa"
+            elif plan.provider == "coreweave":
+                fabric = "rdma/ib"  # CKS's platform-managed RDMA resource (CoreWeave GPUDirect RDMA guide)
+            else:
+                fabric = "rdma/rdma_shared_device_a"
             expected = str(pool.system.efa_network_cards) if plan.fabric_kind == "efa" else "1"
             assert nccl["resources"]["limits"][fabric] == expected
 
@@ -139,3 +144,14 @@ def test_untaint_removes_exactly_the_acceptance_taint(tmp_path: Path, has_taint:
         ])]
     else:
         assert _FakeApiServer.patches == []
+
+
+def test_coreweave_installs_no_gpu_or_network_operator() -> None:
+    # "Do not install the NVIDIA GPU Operator on CKS clusters" (CoreWeave GPU driver management docs): the
+    # platform runs it and the fabric drivers.
+    run = run_for("coreweave")
+    releases = [r.inputs.get("chart") for r in run.of_type("kubernetes:helm.sh/v3:Release")]
+    assert "gpu-operator" not in releases and "network-operator" not in releases
+    assert not run.of_type("kubernetes:mellanox.com/v1alpha1:NicClusterPolicy")
+    staging = run_for("staging")
+    assert "gpu-operator" in [r.inputs.get("chart") for r in staging.of_type("kubernetes:helm.sh/v3:Release")]
