@@ -9,11 +9,13 @@ Kueue's Topology lists levels from the broadest to the finest, and ``kubernetes.
 last level (kueue.sigs.k8s.io/docs/concepts/topology; vendored CRD v0.19.2: 1-16 unique levels). So the levels
 here are layer-1, ..., layer-N, hostname.
 
-The plan check: each pool is built in placement blocks (one per scalable unit, the ``neocloud.io/su`` label);
-a pool whose instances spread over more layer-3 network nodes than ``blocks x max_per_block`` breaks the plan,
-and the instances outside the most populated nodes are reported. EC2 does not publish how many instances one
-layer-3 node serves, so ``max_per_block`` (default 1) is the operator's choice. Instances outside the pool's zone
-are reported too (an EFA pool lives in one zone).
+The plan check: each pool is built in placement blocks (``neocloud.plan.plan_placement_blocks``: one EKS node
+group, and on on-demand capacity one cluster placement group, per block). The AWS provider tags every instance
+with its block (``neocloud.io/placement-block``). A block whose instances sit under more than ``max_per_block``
+layer-3 network nodes breaks the plan, and so does a pool whose untagged instances spread over more than
+``blocks x max_per_block``; the instances outside the most populated nodes are reported. EC2 does not publish how
+many instances one layer-3 node serves, so ``max_per_block`` (default 1) is the operator's choice. Instances
+outside the pool's zone are reported too (an EFA pool lives in one zone).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..plan import ClusterPlan, PoolPlan
+from ..plan import ClusterPlan, PoolPlan, plan_placement_blocks
+from ..spec import ClusterSpec
 from .errors import translated
 
 __all__ = [
+    "BLOCK_TAG",
     "CHECK_LAYER",
     "CLUSTER_TAG",
     "HOSTNAME_LABEL",
@@ -42,6 +46,7 @@ __all__ = [
     "kueue_topology",
     "level_labels",
     "parse_topology_document",
+    "placement_block_counts",
 ]
 
 LAYER_LABEL = "topology.k8s.aws/network-node-layer-{}"
@@ -52,6 +57,8 @@ CLUSTER_TAG = "eks:cluster-name"
 NODEGROUP_TAG = "eks:nodegroup-name"
 POOL_TAG = "neocloud.io/pool"
 """Pool tag the neocloud components put on instances (components/labels.py, LABEL_POOL)."""
+BLOCK_TAG = "neocloud.io/placement-block"
+"""Placement block tag on instances (components/providers/aws/nodes.py: ``pool_tags(..., placement_block=...)``)."""
 CHECK_LAYER = 3
 """The layer the placement check counts: every supported type connects at or below layer 3 (EC2 user guide)."""
 IDS_PER_REQUEST = 100
@@ -126,6 +133,14 @@ def kueue_topology(name: str, layers: int) -> dict[str, Any]:
         "metadata": {"name": name},
         "spec": {"levels": [{"nodeLabel": label} for label in level_labels(layers)]},
     }
+
+
+def placement_block_counts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, int]:
+    """Placement blocks per pool, cut as the AWS provider cuts them (the spec's ``aws`` settings)."""
+    aws = spec.aws
+    return {pool.name: len(plan_placement_blocks(
+        pool, block_nodes=aws.placement_block_nodes, node_group_max_nodes=aws.node_group_max_nodes,
+        reservation_instances=aws.reservation_instances)) for pool in plan.pools}
 
 
 def cluster_instances(ec2: Any, cluster: str, tag: tuple[str, str] | None = None) -> list[ClusterInstance]:
@@ -203,14 +218,18 @@ def build_import(
     source: str = "aws",
     topology_name: str = "aws-network",
     max_per_block: int = 1,
+    block_counts: Mapping[str, int] | None = None,
 ) -> TopologyImport:
-    """Labels per node, Kueue levels and, given a plan, the instances whose network nodes break it."""
+    """Labels per node, Kueue levels and, given a plan, the instances whose network nodes break it.
+
+    ``block_counts`` gives each pool's number of placement blocks (default: its scalable units).
+    """
     by_id = {i.instance_id: i for i in instances}
     entries = sorted(topology, key=lambda t: t.instance_id)
     layers = max((len(t.network_nodes) for t in entries), default=0)
     notes: list[str] = []
     nodes: dict[str, dict[str, Any]] = {}
-    assigned: dict[str, list[tuple[InstanceTopology, str]]] = {}
+    assigned: dict[str, list[tuple[InstanceTopology, str | None]]] = {}
     for entry in entries:
         inst = by_id.get(entry.instance_id)
         node = inst.node_name if inst else entry.instance_id
@@ -230,7 +249,9 @@ def build_import(
             "labels": labels,
         }
         if pool is not None:
-            assigned.setdefault(pool, []).append((entry, node))
+            block = inst.tags.get(BLOCK_TAG) if inst else None
+            nodes[node]["placement_block"] = block
+            assigned.setdefault(pool, []).append((entry, block))
     if not entries and not by_id:
         notes.append(f"no running GPU instances of cluster {cluster} (tag {CLUSTER_TAG}={cluster}) with topology")
     seen = {t.instance_id for t in entries}
@@ -245,7 +266,8 @@ def build_import(
     if plan is not None:
         for pool_plan in plan.pools:
             members = assigned.get(pool_plan.name, [])
-            violations.extend(_pool_violations(pool_plan, members, max_per_block))
+            blocks = (block_counts or {}).get(pool_plan.name, len(pool_plan.scalable_units))
+            violations.extend(_pool_violations(pool_plan, members, blocks, max_per_block))
             if members and len(members) != pool_plan.total_nodes:
                 notes.append(f"pool {pool_plan.name}: {len(members)} of {pool_plan.total_nodes} planned instances "
                              "have topology")
@@ -275,7 +297,7 @@ def _pool_of(entry: InstanceTopology, inst: ClusterInstance | None, plan: Cluste
     return None
 
 
-def _pool_violations(pool: PoolPlan, members: list[tuple[InstanceTopology, str]],
+def _pool_violations(pool: PoolPlan, members: list[tuple[InstanceTopology, str | None]], blocks: int,
                      max_per_block: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     wrong_zone = sorted(e.instance_id for e, _ in members if pool.zone and e.zone and e.zone != pool.zone)
@@ -283,23 +305,47 @@ def _pool_violations(pool: PoolPlan, members: list[tuple[InstanceTopology, str]]
         out.append({"kind": "zone", "pool": pool.name, "instances": wrong_zone,
                     "message": f"pool {pool.name} belongs in {pool.zone}; {len(wrong_zone)} instance(s) run "
                                f"elsewhere: {', '.join(wrong_zone)}"})
-    deep = [(e, n) for e, n in members if len(e.network_nodes) >= CHECK_LAYER]
-    counts = Counter(e.network_nodes[CHECK_LAYER - 1] for e, _ in deep)
-    blocks = len(pool.scalable_units)
+    deep = [(e, b) for e, b in members if len(e.network_nodes) >= CHECK_LAYER]
+    by_block: dict[str, list[InstanceTopology]] = {}
+    for entry, block in deep:
+        if block is not None:
+            by_block.setdefault(block, []).append(entry)
+    for block, entries in sorted(by_block.items()):
+        spread = _spread(entries, max_per_block)
+        if spread:
+            counts, keep, outside = spread
+            out.append({
+                "kind": "block-spread", "pool": pool.name, "placement_block": block, "layer": CHECK_LAYER,
+                "network_nodes": counts, "allowed": max_per_block, "instances": outside,
+                "message": f"placement block {block} of pool {pool.name} spans {len(counts)} layer-{CHECK_LAYER} "
+                           f"network nodes, {max_per_block} allowed: {len(outside)} instance(s) outside "
+                           f"{', '.join(keep)}: {', '.join(outside)}",
+            })
+    untagged = [e for e, b in deep if b is None]
     allowed = blocks * max_per_block
-    if len(counts) > allowed:
-        keep = {node for node, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:allowed]}
-        outside = sorted(e.instance_id for e, _ in deep if e.network_nodes[CHECK_LAYER - 1] not in keep)
+    spread = _spread(untagged, allowed)
+    if spread:
+        counts, keep, outside = spread
         out.append({
             "kind": "spread",
             "pool": pool.name,
             "layer": CHECK_LAYER,
-            "network_nodes": dict(sorted(counts.items())),
+            "network_nodes": counts,
             "allowed": allowed,
             "placement_blocks": blocks,
             "instances": outside,
             "message": f"pool {pool.name} spans {len(counts)} layer-{CHECK_LAYER} network nodes; its {blocks} "
                        f"placement block(s) allow {allowed}: {len(outside)} instance(s) outside "
-                       f"{', '.join(sorted(keep))}: {', '.join(outside)}",
+                       f"{', '.join(keep)}: {', '.join(outside)}",
         })
     return out
+
+
+def _spread(entries: list[InstanceTopology], allowed: int) -> tuple[dict[str, int], list[str], list[str]] | None:
+    """(instances per layer-3 node, the nodes kept, the instances outside them) when more than ``allowed``."""
+    counts = Counter(e.network_nodes[CHECK_LAYER - 1] for e in entries)
+    if len(counts) <= allowed:
+        return None
+    keep = sorted(node for node, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:allowed])
+    outside = sorted(e.instance_id for e in entries if e.network_nodes[CHECK_LAYER - 1] not in keep)
+    return dict(sorted(counts.items())), keep, outside

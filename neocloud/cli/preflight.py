@@ -14,11 +14,11 @@ from ..aws_ops.preflight import CHECKS, PreflightReport, Window, run_preflight
 from ..errors import CONFIG_KEY, SpecError
 from ..offline import load_stack_config
 from ..plan import ClusterPlan, build_plan
-from ..spec import load_cluster_spec
+from ..spec import ClusterSpec, load_cluster_spec
 from ._aws import add_aws_arguments, aws_command, aws_options
 from .plan import add_stack_arguments, project_dir
 
-__all__ = ["load_stack_plan", "parse_time", "register", "render_preflight"]
+__all__ = ["load_stack", "load_stack_plan", "parse_time", "register", "render_preflight"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,13 +50,19 @@ def parse_time(value: str | None, flag: str, default: datetime) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def load_stack_plan(root: Path, stack: str) -> ClusterPlan:
-    """The plan of ``stacks/Pulumi.<stack>.yaml`` (spec + planner; the program is not run)."""
+def load_stack(root: Path, stack: str) -> tuple[ClusterSpec, ClusterPlan]:
+    """The spec and plan of ``stacks/Pulumi.<stack>.yaml`` (spec + planner; the program is not run)."""
     config, _ = load_stack_config(root, stack)
     raw = config.get(CONFIG_KEY)
     if raw is None:
         raise SpecError(f"stack {stack}", f"no {CONFIG_KEY} key in the stack config")
-    return build_plan(load_cluster_spec(raw))
+    spec = load_cluster_spec(raw)
+    return spec, build_plan(spec)
+
+
+def load_stack_plan(root: Path, stack: str) -> ClusterPlan:
+    """The plan of ``stacks/Pulumi.<stack>.yaml``."""
+    return load_stack(root, stack)[1]
 
 
 @aws_command

@@ -16,12 +16,13 @@ from ..aws_ops.topology import (
     cluster_instances,
     describe_instance_topology,
     parse_topology_document,
+    placement_block_counts,
 )
 from ..errors import SpecError
 from ..plan import ClusterPlan
 from ._aws import add_aws_arguments, aws_command, aws_options
 from .plan import project_dir
-from .preflight import load_stack_plan
+from .preflight import load_stack
 
 __all__ = ["register", "render_document", "summary"]
 
@@ -66,11 +67,13 @@ def _run(args: argparse.Namespace) -> int:
         tag = (key, value)
     fmt = args.format or ("yaml" if args.output and args.output.suffix in (".yaml", ".yml") else "json")
     plan: ClusterPlan | None = None
+    blocks: dict[str, int] | None = None
     if args.stack:
-        plan = load_stack_plan(project_dir(args.project_dir), args.stack)
+        spec, plan = load_stack(project_dir(args.project_dir), args.stack)
         if plan.provider != "aws":
             raise SpecError("--stack", f"stack '{args.stack}' is provider '{plan.provider}'; EC2 topology exists "
                             "for AWS stacks only")
+        blocks = placement_block_counts(spec, plan)
     if args.from_file is not None:
         document = _read_json(args.from_file)  # raises SpecError itself
         try:
@@ -78,7 +81,8 @@ def _run(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise SpecError("--from-file", str(error)) from None
         result = build_import(args.cluster, topology, plan=plan, source=f"file:{args.from_file}",
-                              topology_name=args.topology_name, max_per_block=args.max_per_block)
+                              topology_name=args.topology_name, max_per_block=args.max_per_block,
+                              block_counts=blocks)
     else:
         session = AwsSession(aws_options(args, region=plan.region if plan else None))
         ec2 = session.client("ec2")
@@ -88,7 +92,8 @@ def _run(args: argparse.Namespace) -> int:
               flush=True)
         topology = describe_instance_topology(ec2, [i.instance_id for i in instances]) if instances else []
         result = build_import(args.cluster, topology, instances=instances, plan=plan, source="aws",
-                              topology_name=args.topology_name, max_per_block=args.max_per_block)
+                              topology_name=args.topology_name, max_per_block=args.max_per_block,
+                              block_counts=blocks)
     text = render_document(result, fmt)
     if args.output is None:
         print(text, end="")

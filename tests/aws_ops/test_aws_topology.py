@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from neocloud.aws_ops import AwsSession
 from neocloud.aws_ops.topology import (
+    BLOCK_TAG,
     HOSTNAME_LABEL,
     build_import,
     cluster_instances,
@@ -102,6 +103,29 @@ def test_import_labels_levels_and_a_pool_spread_over_too_many_layer3_nodes(sessi
     assert loose.violations == []
 
 
+def test_each_tagged_placement_block_must_sit_under_its_own_layer3_nodes(session: AwsSession, raw_client: Any,
+                                                                         unique: Any) -> None:
+    cluster = unique("blocks")
+    ec2 = raw_client("ec2")
+    for block, count in (("train-b0", 3), ("train-b1", 2)):
+        launch(ec2, cluster, count, tags={"neocloud.io/pool": "train", BLOCK_TAG: block})
+    client = session.client("ec2")
+    instances = cluster_instances(client, cluster)
+    block_of = {i.instance_id: i.tags[BLOCK_TAG] for i in instances}
+    b0 = sorted(i for i, b in block_of.items() if b == "train-b0")
+    b1 = sorted(i for i, b in block_of.items() if b == "train-b1")
+    # Block b0 straddles two layer-3 nodes; b1 sits under one. Together they use 3 nodes, which the pool-level
+    # bound (2 blocks x 1) would also flag -- but the tags say which block is at fault.
+    leaf = {b0[0]: "nn-x", b0[1]: "nn-x", b0[2]: "nn-y", b1[0]: "nn-z", b1[1]: "nn-z"}
+    topology = parse_topology_document({"Instances": [_entry(i, ["nn-top", "nn-mid", leaf[i]]) for i in leaf]})
+    plan = build_plan(load_cluster_spec(aws_cluster(pools=[{"name": "train", "system": "p5.48xlarge", "nodes": 5}])))
+    result = build_import(cluster, topology, instances=instances, plan=plan, block_counts={"train": 2})
+    (violation,) = result.violations
+    assert violation["kind"] == "block-spread" and violation["placement_block"] == "train-b0"
+    assert violation["instances"] == [b0[2]] and violation["network_nodes"] == {"nn-x": 2, "nn-y": 1}
+    assert {n["placement_block"] for n in result.nodes.values()} == {"train-b0", "train-b1"}
+
+
 def test_instances_outside_the_pool_zone_are_reported() -> None:
     plan = build_plan(load_cluster_spec(aws_cluster(pools=[{"name": "train", "system": "p5.48xlarge", "nodes": 2}])))
     topology = parse_topology_document({"Instances": [
@@ -165,7 +189,8 @@ def _saved_response(tmp_path: Path, leaves: list[str]) -> Path:
 
 def test_cli_import_from_a_saved_response_against_the_prod_plan(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    # prod: 128 p5.48xlarge in 4 SUs of 32 = 4 placement blocks -> at most 4 layer-3 nodes.
+    # prod: 128 p5.48xlarge on two Capacity Blocks of 64 = 2 placement blocks (one node group per reservation,
+    # neocloud.plan.placement) -> at most 2 layer-3 nodes with --max-per-block 1.
     leaves = ["nn-l3-a", "nn-l3-a", "nn-l3-b", "nn-l3-c", "nn-l3-d", "nn-l3-e", "nn-l3-a", "nn-l3-b"]
     saved = _saved_response(tmp_path, leaves)
     out_file = tmp_path / "labels.yaml"
@@ -177,11 +202,13 @@ def test_cli_import_from_a_saved_response_against_the_prod_plan(tmp_path: Path,
     assert doc["source"] == f"file:{saved}" and len(doc["nodes"]) == 8
     assert doc["kueue_topology"]["spec"]["levels"][-1] == {"nodeLabel": HOSTNAME_LABEL}
     (violation,) = doc["violations"]
-    assert violation["allowed"] == 4 and violation["placement_blocks"] == 4
-    assert violation["instances"] == [f"i-{5:017x}"]  # the one under nn-l3-e, the least populated leaf
+    assert violation["allowed"] == 2 and violation["placement_blocks"] == 2
+    assert violation["instances"] == [f"i-{n:017x}" for n in (3, 4, 5)]  # outside the two most populated leaves
     assert "pool train: 8 of 128 planned instances have topology" in doc["notes"]
     assert captured.out.startswith(f"wrote {out_file}: 8 node(s), 3 network layer(s)")
-    assert captured.err.splitlines()[-1].startswith("violation: pool train spans 5 layer-3 network nodes")
+    assert captured.err.splitlines()[-1].startswith(
+        "violation: pool train spans 5 layer-3 network nodes; its 2 placement block(s) allow 2: 3 instance(s) "
+        "outside nn-l3-a, nn-l3-b")
 
 
 def test_cli_import_that_fits_the_plan_prints_json_and_exits_0(tmp_path: Path,
