@@ -8,6 +8,7 @@ reports as an advisory "can't run policy during preview"). Nothing here has side
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import PolicyConfigSchema, PolicyResource
@@ -16,7 +17,9 @@ from pulumi_policy import proxy as _proxy
 __all__ = [
     "CLUSTER_TYPE",
     "LABEL_POOL",
+    "NODE_SET_TYPES",
     "POOL_TYPE",
+    "NodeSet",
     "StackIndex",
     "as_list",
     "as_map",
@@ -24,6 +27,7 @@ __all__ = [
     "get_in",
     "has_key",
     "labels_of",
+    "node_set",
     "num",
     "object_name",
     "schema",
@@ -147,6 +151,60 @@ def labels_of(props: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NEBIUS_NODE_GROUP = "nebius:index/mk8sV1NodeGroup:Mk8sV1NodeGroup"
+COREWEAVE_NODE_POOL = "kubernetes:compute.coreweave.com/v1alpha1:NodePool"
+NODE_SET_TYPES = (EKS_NODE_GROUP, NEBIUS_NODE_GROUP, COREWEAVE_NODE_POOL)
+"""Resources that each stand for a set of identical nodes: EKS managed node groups, Nebius mk8s node groups,
+CoreWeave NodePools."""
+
+
+@dataclass(frozen=True)
+class NodeSet:
+    """A group of nodes some resource asks the provider for: its node labels and its size bounds."""
+
+    resource: PolicyResource
+    kind: str
+    labels: dict[str, str]
+    sizes: dict[str, float]
+    """Size fields as named in the resource (minSize, fixedNodeCount, minNodes, ...) -> value."""
+    min_nodes: float | None
+
+
+def _str_map(value: Any) -> dict[str, str]:
+    return {str(k): v for k, v in as_map(value).items() if isinstance(v, str)}
+
+
+def node_set(resource: PolicyResource) -> NodeSet | None:
+    props = resource.props
+    sizes: dict[str, float] = {}
+    if resource.resource_type == EKS_NODE_GROUP:
+        scaling = as_map(props.get("scalingConfig"))
+        for key in ("minSize", "desiredSize", "maxSize"):
+            if (n := num(scaling.get(key))) is not None:
+                sizes[f"scalingConfig.{key}"] = n
+        return NodeSet(resource, "node group", _str_map(props.get("labels")), sizes,
+                       sizes.get("scalingConfig.minSize"))
+    if resource.resource_type == NEBIUS_NODE_GROUP:
+        fixed = num(props.get("fixedNodeCount"))
+        if fixed is not None:
+            sizes["fixedNodeCount"] = fixed
+        scaling = as_map(props.get("autoscaling"))
+        for key in ("minNodeCount", "maxNodeCount"):
+            if (n := num(scaling.get(key))) is not None:
+                sizes[f"autoscaling.{key}"] = n
+        low = fixed if fixed is not None else sizes.get("autoscaling.minNodeCount")
+        return NodeSet(resource, "mk8s node group", _str_map(get_in(props, "template", "metadata", "labels")),
+                       sizes, low)
+    if resource.resource_type == COREWEAVE_NODE_POOL:
+        spec = as_map(props.get("spec"))
+        for key in ("minNodes", "targetNodes", "maxNodes"):
+            if (n := num(spec.get(key))) is not None:
+                sizes[f"spec.{key}"] = n
+        return NodeSet(resource, "NodePool", _str_map(spec.get("nodeLabels")), sizes, sizes.get("spec.minNodes"))
+    return None
+
+
 class StackIndex:
     """The resources of a stack, indexed for rules that relate resources to each other and to the plan."""
 
@@ -167,6 +225,18 @@ class StackIndex:
 
     def of_type(self, *types: str) -> list[PolicyResource]:
         return [r for r in self.resources if r.resource_type in types]
+
+    def node_sets(self) -> list[tuple[NodeSet, tuple[PolicyResource, Mapping[str, Any]] | None]]:
+        """Every node group / NodePool with the GpuPool it belongs to (None: not a GPU pool's)."""
+        out = []
+        for r in self.of_type(*NODE_SET_TYPES):
+            ns = node_set(r)
+            if ns is not None:
+                owner = self.pool_of(r)
+                if owner is None and ns.labels.get(LABEL_POOL) in self.pools:
+                    owner = self.pools[ns.labels[LABEL_POOL]]
+                out.append((ns, owner))
+        return out
 
     def pool_of(self, resource: PolicyResource) -> tuple[PolicyResource, Mapping[str, Any]] | None:
         """The GpuPool a resource belongs to: its nearest GpuPool ancestor, else its ``neocloud.io/pool`` tag."""

@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 RESOURCE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
 WORKLOAD_TYPES = {
@@ -349,14 +348,13 @@ def _dev_scales_to_zero(args: StackValidationArgs, report: ReportViolation) -> N
         if min_nodes:
             report(f"pool '{name}' ({facts.get('environment')}) keeps at least {min_nodes:g} nodes "
                    f"({fmt(facts.get('gpus_per_node'))} GPUs each) running; set pools[].min_nodes: 0", resource.urn)
-    for group in stack.of_type(NODE_GROUP):
-        owner = stack.pool_of(group)
+    for ns, owner in stack.node_sets():
         if owner is None or str(owner[1].get("name")) not in pools:
             continue
-        min_size = num(get_in(group.props, "scalingConfig", "minSize"))
-        if min_size:
-            report(f"node group '{group.name}' ({owner[1].get('environment')}) has scalingConfig.minSize "
-                   f"{min_size:g}; non-prod GPU node groups scale to zero", group.urn)
+        if ns.min_nodes:
+            key = next((k for k in ns.sizes if ns.sizes[k] == ns.min_nodes), "minimum size")
+            report(f"{ns.kind} '{ns.resource.name}' ({owner[1].get('environment')}) has {key} {ns.min_nodes:g}; "
+                   f"non-prod GPU node groups scale to zero", ns.resource.urn)
 
 
 DEV_SCALES_TO_ZERO = StackValidationPolicy(

@@ -32,7 +32,6 @@ from ._common import (
     fmt,
     get_in,
     has_key,
-    labels_of,
     num,
     object_name,
     schema,
@@ -54,6 +53,7 @@ __all__ = [
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+NVL_INSTANCE_GROUP = "nebius:index/computeV1NvlInstanceGroup:ComputeV1NvlInstanceGroup"
 SUBNET = "aws:ec2/subnet:Subnet"
 PLACEMENT_GROUP = "aws:ec2/placementGroup:PlacementGroup"
 KUEUE_TOPOLOGY = "kubernetes:kueue.x-k8s.io/v1beta2:Topology"
@@ -125,8 +125,8 @@ RACK_POWER_BUDGET = StackValidationPolicy(
 
 _NVLINK_SCHEMA = schema({
     "checkNodeGroups": {"type": "boolean", "default": True,
-                        "description": "Also require EKS node group sizes of multi-node NVLink pools (UltraServers) "
-                        "to be whole domains."},
+                        "description": "Also require the sizes of node groups, NodePools and Nebius NVL instance "
+                        "groups of multi-node NVLink pools (NVL72, UltraServers) to be whole domains."},
 })
 
 
@@ -164,16 +164,20 @@ def _nvlink_domain_whole(args: StackValidationArgs, report: ReportViolation) -> 
                 report(f"pool '{name}' rack group '{g.get('name')}': an NVL72 rack is one NVLink domain of "
                        f"{domain} trays; got {per_rack} trays per rack", resource.urn)
         if cfg["checkNodeGroups"]:
-            for group in stack.of_type(NODE_GROUP):
-                owner = stack.pool_of(group)
+            for ns, owner in stack.node_sets():
                 if owner is None or _pool_name(owner[1]) != name:
                     continue
-                scaling = as_map(group.props.get("scalingConfig"))
-                for key in ("minSize", "desiredSize", "maxSize"):
-                    size = num(scaling.get(key))
-                    if size is not None and int(size) % domain:
-                        report(f"node group '{group.name}' of pool '{name}': scalingConfig.{key} {fmt(size)} is not "
-                               f"a whole number of NVLink domains ({domain} instances each)", group.urn)
+                for key, size in ns.sizes.items():
+                    if int(size) % domain:
+                        report(f"{ns.kind} '{ns.resource.name}' of pool '{name}': {key} {fmt(size)} is not a whole "
+                               f"number of NVLink domains ({domain} nodes each)", ns.resource.urn)
+            for group in stack.of_type(NVL_INSTANCE_GROUP):
+                owner = stack.pool_of(group)
+                nvl_size = num(group.props.get("size"))
+                ours = owner is not None and _pool_name(owner[1]) == name
+                if ours and nvl_size is not None and int(nvl_size) % domain:
+                    report(f"NVL instance group '{group.name}' of pool '{name}': size {fmt(nvl_size)} is not a whole "
+                           f"number of NVLink domains ({domain} nodes each)", group.urn)
 
 
 NVLINK_DOMAIN_WHOLE = StackValidationPolicy(
@@ -374,8 +378,12 @@ def _single_zone_fabric(args: StackValidationArgs, report: ReportViolation) -> N
                 group_name = get_in(props, "placement", "groupName")
                 if isinstance(group_name, str) and group_name:
                     placement_groups.setdefault(group_name, []).append(r.name)
-            if isinstance(props.get("infinibandFabric"), str):
-                fabrics.setdefault(props["infinibandFabric"], []).append(f"{r.resource_type.split(':')[-1]} '{r.name}'")
+            for source in [r, *(d for deps in r.property_dependencies.values() for d in deps)]:
+                fabric_name = source.props.get("infinibandFabric")
+                if isinstance(fabric_name, str):
+                    where = f"{source.resource_type.split(':')[-1]} '{source.name}'"
+                    if where not in fabrics.setdefault(fabric_name, []):
+                        fabrics[fabric_name].append(where)
         if (zone and any(z != zone for z in zones)) or len(zones) > 1:
             where = "; ".join(f"{z}: {', '.join(sorted(set(w)))}" for z, w in sorted(zones.items()))
             report(f"pool '{name}' (zone {zone or '-'}) spreads its fabric across zones: {where}", resource.urn)
@@ -466,18 +474,18 @@ def _no_overlapping_gpu_pools(args: StackValidationArgs, report: ReportViolation
     lts = {lt.urn: lt for lt in stack.of_type(LAUNCH_TEMPLATE)}
     nodes: list[tuple[str, str, bool, dict[str, str], str]] = []  # (pool, what, efa, labels, urn)
     grouped: set[str] = set()
-    for group in stack.of_type(NODE_GROUP):
-        owner = stack.pool_of(group)
+    for ns, owner in stack.node_sets():
         if owner is None:
             continue
+        group = ns.resource
         pool = _pool_name(owner[1])
         grouped.add(pool)
-        labels = {str(k): str(v) for k, v in as_map(group.props.get("labels")).items() if isinstance(v, str)}
+        labels = ns.labels
         efa = any(efa_interfaces(lts[d.urn].props) for d in stack.deps(group, "launchTemplate") if d.urn in lts)
         if labels.get(pool_label) != pool:
-            report(f"node group '{group.name}' of pool '{pool}' lacks node label {pool_label}={pool}; workloads "
+            report(f"{ns.kind} '{group.name}' of pool '{pool}' lacks node label {pool_label}={pool}; workloads "
                    f"cannot select its nodes apart from other pools", group.urn)
-        nodes.append((pool, f"node group '{group.name}'", efa, labels, group.urn))
+        nodes.append((pool, f"{ns.kind} '{group.name}'", efa, labels, group.urn))
     for name, (resource, facts) in stack.pools.items():
         if name not in grouped:
             labels = {str(k): str(v) for k, v in as_map(facts.get("labels")).items()}
@@ -556,14 +564,14 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
     stack = StackIndex(args.resources)
     topologies = stack.of_type(KUEUE_TOPOLOGY)
     flavors = stack.of_type(KUEUE_FLAVOR)
-    groups = stack.of_type(NODE_GROUP)
+    groups = stack.node_sets()
     if not (topologies or flavors or groups):
         args.not_applicable("no Kueue Topology, ResourceFlavor or node group")
     carried: set[str] = set()
     for _, pool_facts in stack.pools.values():
         carried.update(str(k) for k in as_map(pool_facts.get("labels")))
-    for group in groups:
-        carried.update(str(k) for k in as_map(group.props.get("labels")))
+    for ns, _ in groups:
+        carried.update(ns.labels)
     known = carried | set(cfg["knownLabels"])
     names: dict[str, Any] = {}
     for topo in topologies:
@@ -621,15 +629,14 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
             report(f"Topology '{topo_name}' used by pool '{pool_name}' has no NVLink-domain level "
                    f"({', '.join(sorted(domain_labels))}); jobs could straddle {fmt(facts.get('nvlink_domain_gpus'))}"
                    f"-GPU domains", topo.urn)
-    for group in groups:
-        owner = stack.pool_of(group)
+    for ns, owner in groups:
         if owner is None:
             continue
         planned = as_map(owner[1].get("labels"))
-        for key, value in labels_of({"labels": group.props.get("labels")}).items():
+        for key, value in ns.labels.items():
             if key in planned and planned[key] != value:
-                report(f"node group '{group.name}' labels {key}={value}; the plan for pool '{_pool_name(owner[1])}' "
-                       f"says {key}={planned[key]}", group.urn)
+                report(f"{ns.kind} '{ns.resource.name}' labels {key}={value}; the plan for pool "
+                       f"'{_pool_name(owner[1])}' says {key}={planned[key]}", ns.resource.urn)
 
 
 TOPOLOGY_LABELS_CONSISTENT = StackValidationPolicy(

@@ -246,3 +246,28 @@ def test_partial_node_quota_and_requests(pack):
 
 def test_whole_node_not_applicable_without_training_queues(pack):
     assert not_applicable(analyze(pack, facts_only(BASE_AWS)), "whole-node-gpu-requests")
+
+
+def test_dev_scales_to_zero_coreweave_node_pool(pack):
+    """A non-prod CoreWeave NodePool (a billed provider) must allow minNodes 0 like the plan's pool."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    spec = {"name": "t", "provider": "coreweave", "environment": "dev", "region": "US-EAST-04",
+            "zone": "US-EAST-04A", "pools": [{"name": "h200", "system": "hgx-h200", "nodes": 8, "min_nodes": 0}],
+            "fabric": {"kind": "infiniband"}, "catalog": {"systems": {"hgx-h200": {"nic_gbps": 400}}}}
+
+    def build(min_nodes: int) -> Any:
+        def program() -> None:
+            c = facts_components(spec)
+            k8s.apiextensions.CustomResource(
+                "np", api_version="compute.coreweave.com/v1alpha1", kind="NodePool", metadata={"name": "h200"},
+                spec={"instanceType": "gd-8xh200ib-i128", "minNodes": min_nodes, "maxNodes": 8, "targetNodes": 0,
+                      "nodeLabels": {"neocloud.io/pool": "h200"}},
+                opts=pulumi.ResourceOptions(parent=c["h200"]))
+
+        return record(program)
+
+    assert violations(analyze(pack, build(0)), "dev-scales-to-zero") == []
+    assert violations(analyze(pack, build(4)), "dev-scales-to-zero") == [
+        "NodePool 'np' (dev) has spec.minNodes 4; non-prod GPU node groups scale to zero"]

@@ -211,3 +211,57 @@ def test_check_prod_takes_seconds():
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["passed"] is True
     assert seconds < 20, f"neocloud check prod took {seconds:.1f}s"
+
+
+# --- preview: IDs and ARNs are unknown ---------------------------------------------------------------------
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+"""The engine's marker for an unknown string during preview (what it sends for computed IDs and ARNs)."""
+
+
+def _unknown_ids(value: Any) -> Any:
+    if isinstance(value, str) and (value.endswith("-id") or value.startswith(("arn:", "sg-"))):
+        return UNKNOWN
+    if isinstance(value, list):
+        return [_unknown_ids(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _unknown_ids(v) for k, v in value.items()}
+    return value
+
+
+def as_in_preview(resources: list[Any]) -> list[Any]:
+    def change(inputs: dict[str, Any]) -> None:
+        replaced = _unknown_ids(inputs)
+        inputs.clear()
+        inputs.update(replaced)
+
+    return [mutate(r, change) for r in resources]
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_rules_decide_during_preview(pack, stack):
+    """With every mock ID/ARN replaced by the preview unknown marker, rules still decide from plain facts and
+    property dependencies: no violation and no "can't run policy during preview" advisory."""
+    run = stack_run(stack)
+    resources = as_in_preview(run.resources)
+    assert sum(a.raw_inputs != b.raw_inputs for a, b in zip(run.resources, resources, strict=True)) > 20
+    result = analyze(pack, run, stack_config(stack), resources=resources)
+    assert result.diagnostics == []
+
+
+def test_pool_across_zones_during_preview(pack):
+    run = stack_run("prod")
+    group = next(r for r in run.resources if r.type == "aws:eks/nodeGroup:NodeGroup" and "train" in r.name)
+    other = next(r for r in run.resources if r.type == "aws:ec2/subnet:Subnet"
+                 and r.inputs.get("availabilityZone") != "us-east-2b" and "private" in r.name)
+
+    def two_unknown_subnets(inputs: dict[str, Any]) -> None:
+        inputs["subnetIds"] = [UNKNOWN, UNKNOWN]
+
+    deps = dict(group.property_dependencies)
+    deps["subnetIds"] = (*deps["subnetIds"], other.urn)
+    resources = [mutate(r, two_unknown_subnets, deps) if r.urn == group.urn else r
+                 for r in as_in_preview(run.resources)]
+    assert all(UNKNOWN in r.raw_inputs.decode(errors="ignore") for r in resources if r.urn == group.urn)
+    result = analyze(pack, run, stack_config("prod"), resources=resources)
+    assert failed_rules(result) == {"single-zone-fabric"}

@@ -128,7 +128,7 @@ def test_nvlink_domain_ultraserver_node_group_sizes(pack):
 
     messages = violations(analyze(pack, record(build)), "nvlink-domain-whole")
     assert messages == ["node group 'bad' of pool 'gb': scalingConfig.minSize 9 is not a whole number of NVLink "
-                        "domains (18 instances each)"]
+                        "domains (18 nodes each)"]
     relaxed = analyze(pack, record(build), {"nvlink-domain-whole": {"checkNodeGroups": False}})
     assert violations(relaxed, "nvlink-domain-whole") == []
 
@@ -459,3 +459,86 @@ def test_node_group_labels_disagree_with_plan(pack):
 
 def test_topology_labels_not_applicable(pack):
     assert not_applicable(analyze(pack, facts_only(BASE_GB200)), "topology-labels-consistent")
+
+
+# --- node sets of the other providers: Nebius mk8s node groups and NVL instance groups, CoreWeave NodePools ---
+
+NEBIUS_GB200 = spec_with(BASE_GB200, provider="nebius", environment="prod", region="eu-north1",
+                         fabric={"kind": "infiniband", "switch": "Q3400", "name": "fabric-6"},
+                         nebius={"parent_id": "project-e00example", "api_allowed_cidrs": ["203.0.113.0/24"],
+                                 "platforms": {"gb200-nvl72": {"platform": "gpu-gb200",
+                                                               "preset": "4gpu-144vcpu-960gb"}}},
+                         racks={}, catalog={"systems": {"gb200-nvl72": {"rack_power_kw": 120, "nic_gbps": 400}}})
+
+
+def nebius_racks(node_count: int, nvl_size: int, fabrics: tuple[str, ...] = ("fabric-6",)) -> Any:
+    import pulumi_nebius as nebius
+
+    def build() -> None:
+        c = facts_components(NEBIUS_GB200)
+        clusters = [nebius.ComputeV1GpuCluster(f"gc-{f}", parent_id="project-e00example", infiniband_fabric=f)
+                    for f in fabrics]
+        nvl = nebius.ComputeV1NvlInstanceGroup("nvl-r0", parent_id="project-e00example", size=nvl_size,
+                                               type="GB200", opts=pulumi.ResourceOptions(parent=c["nvl72"]))
+        for i, cluster in enumerate(clusters):
+            nebius.Mk8sV1NodeGroup(
+                f"ng-r{i}", parent_id="mk8s-1", fixed_node_count=node_count,
+                template={"metadata": {"labels": {"neocloud.io/pool": "nvl72"}}, "gpu_cluster": {"id": cluster.id},
+                          "nvlink": {"nvl_instance_group_id": nvl.id},
+                          "resources": {"platform": "gpu-gb200", "preset": "4gpu-144vcpu-960gb"}},
+                opts=pulumi.ResourceOptions(parent=c["nvl72"]))
+
+    return record(build)
+
+
+def test_nebius_whole_racks_compliant(pack):
+    result = analyze(pack, nebius_racks(18, 18))
+    assert violations(result, "nvlink-domain-whole") == []
+    assert violations(result, "single-zone-fabric") == []
+    assert violations(result, "no-overlapping-gpu-pools") == []
+
+
+def test_nebius_split_racks(pack):
+    messages = violations(analyze(pack, nebius_racks(9, 9)), "nvlink-domain-whole")
+    assert sorted(messages) == [
+        "NVL instance group 'nvl-r0' of pool 'nvl72': size 9 is not a whole number of NVLink domains (18 nodes each)",
+        "mk8s node group 'ng-r0' of pool 'nvl72': fixedNodeCount 9 is not a whole number of NVLink domains (18 "
+        "nodes each)",
+    ]
+
+
+def test_nebius_pool_on_two_fabrics_through_node_groups(pack):
+    [message] = violations(analyze(pack, nebius_racks(18, 18, ("fabric-3", "fabric-6"))), "single-zone-fabric")
+    assert "pool 'nvl72' joins 2 InfiniBand fabrics" in message
+    assert "ComputeV1GpuCluster 'gc-fabric-3'" in message and "ComputeV1GpuCluster 'gc-fabric-6'" in message
+
+
+def coreweave_node_pool(node_labels: dict[str, str], min_nodes: int, environment: str = "staging") -> Any:
+    import pulumi_kubernetes as k8s
+
+    spec = spec_with(BASE_BAREMETAL, environment=environment)
+
+    def build() -> None:
+        c = facts_components(spec)
+        k8s.apiextensions.CustomResource(
+            "np", api_version="compute.coreweave.com/v1alpha1", kind="NodePool", metadata={"name": "h100"},
+            spec={"instanceType": "gd-8xh100ib-i128", "targetNodes": 31, "minNodes": min_nodes, "maxNodes": 31,
+                  "nodeLabels": node_labels},
+            opts=pulumi.ResourceOptions(parent=c["h100"]))
+
+    return record(build)
+
+
+def test_coreweave_node_pool_without_pool_label(pack):
+    run = coreweave_node_pool({"neocloud.io/cluster": "t", "neocloud.io/system": "dgx-h100"}, 31)
+    [message] = violations(analyze(pack, run), "no-overlapping-gpu-pools")
+    assert message.startswith("NodePool 'np' of pool 'h100' lacks node label neocloud.io/pool=h100")
+    labelled = coreweave_node_pool({"neocloud.io/pool": "h100"}, 31)
+    assert violations(analyze(pack, labelled), "no-overlapping-gpu-pools") == []
+
+
+def test_coreweave_node_pool_labels_disagree_with_plan(pack):
+    run = coreweave_node_pool({"neocloud.io/pool": "h100", "neocloud.io/system": "hgx-h200"}, 31)
+    [message] = violations(analyze(pack, run), "topology-labels-consistent")
+    assert message == ("NodePool 'np' labels neocloud.io/system=hgx-h200; the plan for pool 'h100' says "
+                       "neocloud.io/system=dgx-h100")
