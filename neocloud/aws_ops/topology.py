@@ -240,17 +240,17 @@ def build_import(
         if len(entry.network_nodes) < layers:
             notes.append(f"{entry.instance_id}: {len(entry.network_nodes)} network layers, others have {layers}")
         pool = _pool_of(entry, inst, plan)
+        block = inst.tags.get(BLOCK_TAG) if inst else None
         nodes[node] = {
             "instance_id": entry.instance_id,
             "instance_type": entry.instance_type or (inst.instance_type if inst else None),
             "zone": entry.zone or (inst.zone if inst else None),
             "pool": pool,
+            "placement_block": block,
             "capacity_block_id": entry.capacity_block_id,
             "labels": labels,
         }
         if pool is not None:
-            block = inst.tags.get(BLOCK_TAG) if inst else None
-            nodes[node]["placement_block"] = block
             assigned.setdefault(pool, []).append((entry, block))
     if not entries and not by_id:
         notes.append(f"no running GPU instances of cluster {cluster} (tag {CLUSTER_TAG}={cluster}) with topology")
