@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,8 +148,8 @@ def _line_of(stack_file: Path, d: Diagnostic) -> int:
     except OSError:
         return 1
     key_line = next((i for i, ln in enumerate(lines, 1) if ln.strip().startswith("neocloud:cluster:")), 1)
-    head, _, rest = d.message.partition("'")
-    pool = rest.partition("'")[0] if head.strip() == "pool" else None
+    match = re.search(r"\bpool '([^']+)'", d.message)
+    pool = match.group(1) if match else None
     if pool:
         for i, ln in enumerate(lines, 1):
             if ln.strip() in (f"- name: {pool}", f"name: {pool}") and i > key_line:
