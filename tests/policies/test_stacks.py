@@ -135,11 +135,14 @@ def check(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
     return code, out, err
 
 
-def test_check_text(capsys):
-    code, out, _ = check(capsys, "gb200")
-    assert code == 0
-    assert out.splitlines()[0].startswith("stack gb200: policy pack neocloud 0.1.0, 22 policies")
-    assert out.splitlines()[-1].startswith("passed: 0 mandatory, 0 advisory violation(s)")
+@pytest.mark.parametrize("stack", STACKS)
+def test_check_passes_every_shipped_stack(capsys, stack):
+    code, out, _ = check(capsys, stack)
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith(f"stack {stack}: policy pack neocloud 0.1.0, 22 policies")
+    assert f"(config: policies/config/{stack}.json)" in lines[0]
+    assert lines[-1].startswith("passed: 0 mandatory")
 
 
 def test_check_json(capsys):
