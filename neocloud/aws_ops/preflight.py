@@ -165,10 +165,13 @@ def run_preflight(
     skip: Iterable[str] = (),
     min_shared_layer: int = 1,
     now: datetime | None = None,
+    reservation_sizes: Mapping[str, int] | None = None,
 ) -> PreflightReport:
     """Run the checks for every AWS pool of ``plan`` with an EC2 and a Service Quotas client.
 
-    Permission and credential problems raise ``AwsError`` (exit 2): a preflight that cannot see is not a pass.
+    ``reservation_sizes`` are the spec's ``aws.reservation_instances`` (the sizes the node groups are cut by); a
+    reservation that holds a different number fails the capacity check. Permission and credential problems raise
+    ``AwsError`` (exit 2): a preflight that cannot see is not a pass.
     """
     skipped = set(skip)
     now = now or datetime.now(UTC)
@@ -193,7 +196,7 @@ def run_preflight(
             elif check == "efa":
                 results.append(_check_efa(pool, type_info.get(pool.system.name)))
             elif check == "capacity":
-                results.append(_check_capacity(pool, reservations, window, now, ec2))
+                results.append(_check_capacity(pool, reservations, window, now, ec2, reservation_sizes or {}))
             elif check == "quota":
                 results.append(quota_rows[pool.name])
             else:
@@ -290,7 +293,7 @@ def _describe_reservations(ec2: Any, ids: list[str]) -> dict[str, dict[str, Any]
 
 
 def _check_capacity(pool: PoolPlan, reservations: Mapping[str, dict[str, Any] | None], window: Window,
-                    now: datetime, ec2: Any) -> CheckResult:
+                    now: datetime, ec2: Any, declared: Mapping[str, int]) -> CheckResult:
     if pool.capacity_source == "on-demand":
         return CheckResult(pool.name, "capacity", "skip", "on-demand capacity: no reservation to check")
     block = pool.capacity_source == "capacity-block"
@@ -304,8 +307,11 @@ def _check_capacity(pool: PoolPlan, reservations: Mapping[str, dict[str, Any] | 
             problems.append(f"{rid} does not exist in this account and region")
             continue
         own = _reservation_problems(pool, res, window, now, block)
-        problems.extend(f"{rid} {p}" for p in own)
         total = int(res.get("TotalInstanceCount") or 0)
+        if rid in declared and declared[rid] != total:
+            own.append(f"holds {total} instances, but aws.reservation_instances says {declared[rid]} (the node "
+                       "groups are cut by that number)")
+        problems.extend(f"{rid} {p}" for p in own)
         rows.append({"id": rid, "state": res.get("State"), "instance_type": res.get("InstanceType"),
                      "zone": res.get("AvailabilityZone"), "total": total,
                      "available": int(res.get("AvailableInstanceCount") or 0),

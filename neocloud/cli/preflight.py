@@ -75,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
     if not 1 <= args.min_shared_layer <= 4:
         raise SpecError("--min-shared-layer",
                         f"must be 1 to 4 (EC2 reports 3 or 4 layers); got {args.min_shared_layer}")
-    plan = load_stack_plan(project_dir(args.project_dir), args.stack)
+    spec, plan = load_stack(project_dir(args.project_dir), args.stack)
     if plan.provider != "aws":
         raise SpecError("STACK", f"stack '{args.stack}' is provider '{plan.provider}'; preflight checks AWS pools "
                         "only (stacks with provider aws)")
@@ -87,7 +87,8 @@ def _run(args: argparse.Namespace) -> int:
           flush=True)
     report = run_preflight(plan, session.client("ec2"), session.client("service-quotas"), stack=args.stack,
                            region=region, window=Window(start, end), skip=args.skip,
-                           min_shared_layer=args.min_shared_layer, now=now)
+                           min_shared_layer=args.min_shared_layer, now=now,
+                           reservation_sizes=spec.aws.reservation_instances)
     print(json.dumps(report.to_dict(), indent=2) if args.json else render_preflight(report))
     return 0 if report.ok else 1
 

@@ -163,9 +163,17 @@ def test_reservations_in_the_wrong_state_type_or_zone_fail(session: AwsSession, 
         stub.add_response("describe_capacity_reservations", {"CapacityReservations": [
             _reservation(CB_A, state="scheduled", start=NOW + timedelta(hours=3)),
             _reservation(CB_B, zone="us-east-2a", kind="default")]}, {"CapacityReservationIds": [CB_A, CB_B]})
+        # Looking up offerings is a hint: a missing permission for it does not hide the capacity verdict.
+        stub.add_client_error("describe_capacity_block_offerings", "UnauthorizedOperation", "not allowed", 403,
+                              expected_params={"InstanceType": "p5.48xlarge", "InstanceCount": 64,
+                                               "CapacityDurationHours": 48, "StartDateRange": window.start,
+                                               "EndDateRange": window.end})
         report = run_preflight(_prod_plan(), ec2, session.client("service-quotas"), stack="prod", region=REGION,
                                window=window, now=NOW, skip=["offering", "quota", "topology"])
+        stub.assert_no_pending_responses()
     status, reason = _rows(report)["capacity"]
+    assert reason.endswith("could not look up Capacity Block offerings (permission denied: the caller needs IAM "
+                           "permission ec2:DescribeCapacityBlockOfferings (UnauthorizedOperation: not allowed))")
     assert status == "fail"
     assert f"{CB_A} is scheduled, not active" in reason
     assert f"{CB_A} starts 2026-11-26T12:00:00Z, after the window starts (2026-11-26T09:00:00Z)" in reason
@@ -361,3 +369,23 @@ def test_capacity_block_hours_cover_the_window_in_bookable_steps(hours: float) -
     assert got % 24 == 0 and 1 <= days <= 182
     assert days <= 14 or days % 7 == 0
     assert got >= min(hours, 182 * 24) - 1e-6
+
+
+def test_a_reservation_size_that_differs_from_the_spec_fails(session: AwsSession) -> None:
+    ec2 = session.client("ec2")
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_capacity_reservations",
+                          {"CapacityReservations": [_reservation(CB_A), _reservation(CB_B, count=48)]},
+                          {"CapacityReservationIds": [CB_A, CB_B]})
+        stub.add_response("describe_capacity_block_offerings", {"CapacityBlockOfferings": []}, {
+            "InstanceType": "p5.48xlarge", "InstanceCount": 64, "CapacityDurationHours": 24,
+            "StartDateRange": NOW, "EndDateRange": NOW + timedelta(hours=24)})
+        report = run_preflight(_prod_plan(), ec2, session.client("service-quotas"), stack="prod", region=REGION,
+                               window=Window(NOW, NOW), now=NOW, skip=["offering", "efa", "quota", "topology"],
+                               reservation_sizes={CB_A: 64, CB_B: 64})
+        stub.assert_no_pending_responses()
+    status, reason = _rows(report)["capacity"]
+    assert reason.endswith("Capacity Block offerings for 64 x p5.48xlarge, 24 h, in us-east-2b: none")
+    assert status == "fail"
+    assert reason.startswith(f"{CB_B} holds 48 instances, but aws.reservation_instances says 64 (the node groups are "
+                             "cut by that number); usable reservations hold 64 instances; the pool needs 128")
