@@ -637,6 +637,33 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
             if key in planned and planned[key] != value:
                 report(f"{ns.kind} '{ns.resource.name}' labels {key}={value}; the plan for pool "
                        f"'{_pool_name(owner[1])}' says {key}={planned[key]}", ns.resource.urn)
+        for problem in _topology_label_values(ns.labels, ns.sizes, owner[1]):
+            report(f"{ns.kind} '{ns.resource.name}' of pool '{_pool_name(owner[1])}': {problem}", ns.resource.urn)
+
+
+def _topology_label_values(labels: Mapping[str, str], sizes: Mapping[str, float],
+                           facts: Mapping[str, Any]) -> list[str]:
+    """Per-node topology labels (SU, rack, NVLink domain) that the plan does not have."""
+    problems = []
+    planned = {
+        "neocloud.io/su": (len(as_list(facts.get("scalable_units"))), "scalable units"),
+        "neocloud.io/rack": (int(num(get_in(facts, "racks", "count")) or 0), "racks"),
+        "neocloud.io/nvlink-domain": (int(num(facts.get("nvlink_domains")) or 0), "NVLink domains"),
+    }
+    for key, (count, what) in planned.items():
+        value = labels.get(key)
+        if value is None or not value.isdigit() or count <= 0:
+            continue
+        if int(value) >= count:
+            problems.append(f"{key}={value}, but the plan has {count} {what} (0..{count - 1})")
+    domain = int(num(facts.get("nvlink_domain_nodes")) or 1)
+    if "neocloud.io/nvlink-domain" in labels and domain > 1:
+        largest = max(sizes.values(), default=0)
+        if largest > domain:
+            problems.append(f"labelled as one NVLink domain (neocloud.io/nvlink-domain="
+                            f"{labels['neocloud.io/nvlink-domain']}) but sized up to {largest:g} nodes; a domain "
+                            f"holds {domain}")
+    return problems
 
 
 TOPOLOGY_LABELS_CONSISTENT = StackValidationPolicy(

@@ -542,3 +542,35 @@ def test_coreweave_node_pool_labels_disagree_with_plan(pack):
     [message] = violations(analyze(pack, run), "topology-labels-consistent")
     assert message == ("NodePool 'np' labels neocloud.io/system=hgx-h200; the plan for pool 'h100' says "
                        "neocloud.io/system=dgx-h100")
+
+
+def nebius_labelled(labels: dict[str, str], node_count: int = 18) -> Any:
+    import pulumi_nebius as nebius
+
+    def build() -> None:
+        c = facts_components(NEBIUS_GB200)
+        nebius.Mk8sV1NodeGroup(
+            "ng-r0", parent_id="mk8s-1", fixed_node_count=node_count,
+            template={"metadata": {"labels": {"neocloud.io/pool": "nvl72", **labels}},
+                      "resources": {"platform": "gpu-gb200", "preset": "4gpu-144vcpu-960gb"}},
+            opts=pulumi.ResourceOptions(parent=c["nvl72"]))
+
+    return record(build)
+
+
+def test_topology_label_values_within_plan(pack):
+    # 128 + 16 trays = 8 NVL72 racks = 8 NVLink domains in 1 SU.
+    ok = nebius_labelled({"neocloud.io/su": "0", "neocloud.io/nvlink-domain": "7", "neocloud.io/rack": "7"})
+    assert violations(analyze(pack, ok), "topology-labels-consistent") == []
+
+
+def test_topology_label_values_beyond_plan(pack):
+    run = nebius_labelled({"neocloud.io/su": "1", "neocloud.io/nvlink-domain": "8"}, node_count=36)
+    messages = violations(analyze(pack, run), "topology-labels-consistent")
+    assert sorted(messages) == [
+        "mk8s node group 'ng-r0' of pool 'nvl72': labelled as one NVLink domain (neocloud.io/nvlink-domain=8) but "
+        "sized up to 36 nodes; a domain holds 18",
+        "mk8s node group 'ng-r0' of pool 'nvl72': neocloud.io/nvlink-domain=8, but the plan has 8 NVLink domains "
+        "(0..7)",
+        "mk8s node group 'ng-r0' of pool 'nvl72': neocloud.io/su=1, but the plan has 1 scalable units (0..0)",
+    ]
