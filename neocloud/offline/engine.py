@@ -220,11 +220,22 @@ def _program_context(project_dir: Path) -> Iterator[None]:
     finally:
         os.chdir(old_cwd)
         sys.path[:] = old_path
+        # Forget the program's own modules (another project may have a `components` of its own), but never
+        # installed packages, even when the virtualenv sits inside the project (pulumi_aws must not register
+        # twice), nor neocloud itself (its error classes must stay the ones callers catch).
+        own = _program_modules(project_dir) - {"neocloud"}
         for name in set(sys.modules) - before:
-            module = sys.modules.get(name)
-            module_file = getattr(module, "__file__", None) or ""
-            if module_file.startswith(str(project_dir)) and not name.startswith("neocloud"):
+            if name.split(".")[0] in own:
                 del sys.modules[name]
+
+
+def _program_modules(project_dir: Path) -> set[str]:
+    """Top-level module names the program can import from its own directory."""
+    return {
+        entry.stem for entry in project_dir.iterdir()
+        if (entry.suffix == ".py" or (entry.is_dir() and (entry / "__init__.py").is_file()))
+        and not entry.name.startswith(".")
+    }
 
 
 def _plain(value: Any) -> Any:
