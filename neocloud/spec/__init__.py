@@ -1,0 +1,77 @@
+"""The cluster spec: one typed document in the ``neocloud:cluster`` structured config key.
+
+Every field has a description (it becomes the JSON Schema and the README's config reference). Field
+checks live on the fields; checks that span fields live in ``ClusterSpec._check_cross_field`` so that the
+error can name the full config path. ``load_cluster_spec`` is the only entry point that turns raw config
+into a spec, and it raises ``SpecError`` with a one-line, path-naming message for every bad input.
+"""
+
+from __future__ import annotations
+
+from ._base import (
+    CAPACITY_BLOCK_MAX_INSTANCES,
+    CHECKPOINT_BYTES_PER_PARAMETER,
+    DEFAULT_PUE,
+)
+from ._cluster import (
+    ClusterSpec,
+)
+from ._load import (
+    json_schema,
+    load_cluster_spec,
+)
+from ._providers import (
+    COREWEAVE_INSTANCE_TYPES,
+    NEBIUS_PLATFORMS,
+    AwsSettings,
+    CoreWeaveSettings,
+    NebiusPlatform,
+    NebiusSettings,
+)
+from ._sections import (
+    Backend,
+    Bucket,
+    Capacity,
+    CatalogOverrides,
+    Checkpoint,
+    Fabric,
+    Filesystem,
+    Kubernetes,
+    Pool,
+    Power,
+    Queue,
+    Racks,
+    Storage,
+    SystemOverride,
+    TrafficRegulator,
+)
+
+__all__ = [
+    "CAPACITY_BLOCK_MAX_INSTANCES",
+    "CHECKPOINT_BYTES_PER_PARAMETER",
+    "COREWEAVE_INSTANCE_TYPES",
+    "DEFAULT_PUE",
+    "NEBIUS_PLATFORMS",
+    "AwsSettings",
+    "Backend",
+    "Bucket",
+    "Capacity",
+    "CatalogOverrides",
+    "Checkpoint",
+    "ClusterSpec",
+    "CoreWeaveSettings",
+    "Fabric",
+    "Filesystem",
+    "Kubernetes",
+    "NebiusPlatform",
+    "NebiusSettings",
+    "Pool",
+    "Power",
+    "Queue",
+    "Racks",
+    "Storage",
+    "SystemOverride",
+    "TrafficRegulator",
+    "json_schema",
+    "load_cluster_spec",
+]

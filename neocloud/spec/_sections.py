@@ -1,0 +1,236 @@
+"""Provider-neutral sections of the cluster spec: pools, racks, fabric, storage, Kubernetes, power, catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ._base import (
+    CHECKPOINT_BYTES_PER_PARAMETER,
+    DEFAULT_PUE,
+    Name,
+    _Model,
+)
+
+
+class Capacity(_Model):
+    """Where a pool's machines come from."""
+
+    source: Literal["on-demand", "reservation", "capacity-block"] = Field(
+        "on-demand",
+        description="on-demand (AWS: launched into a cluster placement group per block), reservation (an "
+        "On-Demand Capacity Reservation) or capacity-block (EC2 Capacity Blocks for ML).",
+    )
+    reservation_ids: list[Annotated[str, Field(pattern=r"^cr-[0-9a-f]{8,17}$")]] = Field(
+        default_factory=list,
+        description="AWS capacity reservation ids (cr-...) for reservation and capacity-block sources. A "
+        "Capacity Block holds at most 64 instances, so larger pools list several.",
+    )
+
+
+class Pool(_Model):
+    """A GPU node pool: one system type, one zone, one fabric."""
+
+    name: Name = Field(description="Pool name; becomes the node label neocloud.io/pool.")
+    system: str = Field(description="System name from the catalog (see `neocloud schema` for the list).")
+    nodes: int = Field(ge=1, le=100_000, description="Nodes that run work (not counting spares).")
+    spares: int = Field(0, ge=0, le=10_000, description="Hot-spare nodes on top of `nodes`.")
+    min_nodes: int | None = Field(
+        None, ge=0, description="Autoscaling floor; 0 lets a non-prod pool scale to zero. Default: nodes + spares."
+    )
+    zone: str | None = Field(None, description="Availability zone; defaults to the cluster's `zone`.")
+    capacity: Capacity = Field(default_factory=Capacity, description="Where the machines come from.")  # type: ignore[arg-type]
+    price_per_gpu_hour: float | None = Field(
+        None, gt=0, description="Your negotiated $/GPU-hour for the cost estimate; prices vary, so none is built in."
+    )
+
+    @property
+    def total_nodes(self) -> int:
+        """Nodes including hot spares."""
+        return self.nodes + self.spares
+
+
+class Racks(_Model):
+    """Physical rack constraints (they matter for baremetal and for sizing power at a colocation)."""
+
+    power_budget_kw: float | None = Field(
+        None, gt=0, le=1000, description="IT power available per rack in kW; caps nodes per rack."
+    )
+    max_nodes_per_rack: int | None = Field(
+        None, ge=1, le=64, description="Upper bound on nodes per rack (H100RA lays out 1, 2 or 4 DGX per rack)."
+    )
+    nodes_per_rack: int | None = Field(
+        None, ge=1, le=64, description="Your fixed rack layout; default: as many as power, space and the bound allow. "
+        "A layout over the power budget is reported by the rack-power-budget policy.",
+    )
+    rack_units: int = Field(42, ge=4, le=60, description="Usable rack units for GPU nodes per rack.")
+
+
+class Fabric(_Model):
+    """The compute (east-west) fabric."""
+
+    kind: Literal["infiniband", "roce", "efa"] = Field(description="infiniband, roce (Spectrum-X) or efa (AWS).")
+    switch: str = Field(
+        "QM9700", description="Switch model from the catalog (QM9700, Q3400, SN5600); sets the radix."
+    )
+    radix: int | None = Field(
+        None, ge=4, le=512, description="Override the switch's port count (must be even)."
+    )
+    nodes_per_su: int | None = Field(
+        None, ge=1, le=4096, description="Nodes per scalable unit; default from the system (32 for DGX)."
+    )
+    oversubscription: float = Field(
+        1.0, ge=1.0, le=8.0, description="Designed leaf downlink:uplink ratio; 1.0 is non-blocking."
+    )
+    max_oversubscription: float = Field(
+        1.0, ge=1.0, le=8.0, description="Largest ratio the policies allow (fabric-nonblocking)."
+    )
+    management_ports: int = Field(
+        0, ge=0, le=64, description="Leaf ports for the fabric manager (UFM takes 4 in H100RA's 31/127-node SUs)."
+    )
+    name: str | None = Field(
+        None, description="The provider's fabric name (Nebius InfiniBand fabric, e.g. fabric-3)."
+    )
+
+
+class Filesystem(_Model):
+    """The shared parallel filesystem."""
+
+    kind: Literal["fsx-lustre", "nebius-shared", "coreweave-vast", "external"] = Field(
+        description="fsx-lustre (AWS), nebius-shared, coreweave-vast, or external (yours; sized but not created)."
+    )
+    tier: Literal["good", "better", "best"] = Field(
+        "better", description="H100RA Table 6 performance tier the filesystem is sized to."
+    )
+    capacity_tib: float | None = Field(None, gt=0, description="Capacity floor in TiB; default from the plan.")
+    min_gbps_per_gpu: float | None = Field(
+        None, gt=0, description="Read throughput floor per GPU in GB/s (checked by storage-throughput-per-gpu)."
+    )
+
+
+class Bucket(_Model):
+    """An object-storage bucket."""
+
+    purpose: Literal["datasets", "checkpoints", "artifacts"] = Field(description="What the bucket holds.")
+    noncurrent_version_days: int = Field(
+        30, ge=1, le=3650, description="Days to keep noncurrent object versions before expiry."
+    )
+
+
+class Checkpoint(_Model):
+    """The training checkpoint the storage must absorb."""
+
+    model_parameters_billion: float = Field(gt=0, le=100_000, description="Model size in billions of parameters.")
+    bytes_per_parameter: float = Field(
+        CHECKPOINT_BYTES_PER_PARAMETER, gt=0, le=64, description="Checkpoint bytes per parameter (16: weights + Adam)."
+    )
+    max_write_minutes: float = Field(10, gt=0, description="A full checkpoint must be written within this time.")
+    retained: int = Field(3, ge=1, le=1000, description="Checkpoints kept on the filesystem.")
+
+
+class Storage(_Model):
+    """Storage: parallel filesystem, buckets and the checkpoint they must absorb."""
+
+    filesystem: Filesystem | None = Field(None, description="The shared parallel filesystem (none: no filesystem).")
+    buckets: list[Bucket] = Field(default_factory=list, description="Object-storage buckets, one per purpose.")
+    checkpoint: Checkpoint | None = Field(None, description="The checkpoint the filesystem must absorb.")
+    dataset_tib: float = Field(0, ge=0, description="Training data kept on the filesystem, in TiB.")
+
+
+class Queue(_Model):
+    """A team's queue: a Kueue ClusterQueue + LocalQueue and a tenant namespace."""
+
+    team: Name = Field(description="Team name; becomes the namespace and the LocalQueue.")
+    pool: str | None = Field(None, description="GPU pool the quota draws on; default: the first pool.")
+    gpu_quota: int = Field(ge=0, description="Guaranteed GPUs (nominalQuota).")
+    borrowing_limit: int | None = Field(None, ge=0, description="GPUs the team may borrow from its cohort.")
+    cohort: Name = Field("default", description="Kueue cohort for borrowing.")
+    workload: Literal["training", "inference"] = Field(
+        "training", description="training queues require whole-node GPU requests."
+    )
+    group: str | None = Field(None, description="Identity-provider group bound to the team's Role.")
+
+
+_HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""A Gateway API hostname: a lower-case DNS name, optionally with a leading wildcard label."""
+
+
+class Backend(_Model):
+    """An inference Service behind the traffic regulator."""
+
+    service: Name = Field("inference", description="Service name in the team's namespace.")
+    port: int = Field(
+        8000, ge=1, le=65535, description="Service port (8000 is the default port of vLLM's OpenAI-compatible server)."
+    )
+    path_prefix: str = Field("/", pattern=r"^/[-A-Za-z0-9_./]*$", description="Path prefix routed to the Service.")
+
+
+class TrafficRegulator(_Model):
+    """Gateway in front of inference services: a rate limit and a slow-start window after an outage."""
+
+    requests_per_second: int = Field(
+        ge=1, description="Rate limit per route, in requests per second, enforced by each Envoy proxy replica."
+    )
+    slow_start_seconds: int = Field(60, ge=1, le=3600, description="Ramp-up window for endpoints that come back.")
+    team: Name | None = Field(
+        None, description="Team whose namespace holds the gateway and the inference Services it fronts; default: "
+        "the first queue with workload inference.",
+    )
+    backends: list[Backend] = Field(
+        default_factory=lambda: [Backend()], min_length=1, max_length=32,  # type: ignore[call-arg]
+        description="Inference Services behind the gateway, one HTTPRoute each.",
+    )
+    hostnames: list[Annotated[str, Field(pattern=_HOSTNAME)]] = Field(
+        default_factory=list, max_length=16, description="Host names the routes answer (empty: any host)."
+    )
+    listener_port: int = Field(80, ge=1, le=65535, description="HTTP port of the gateway listener.")
+
+
+class Kubernetes(_Model):
+    """The Kubernetes layer."""
+
+    version: str = Field("1.33", pattern=r"^1\.(2[5-9]|3[0-7])$", description="Kubernetes minor, 1.25-1.37.")
+    queues: list[Queue] = Field(default_factory=list, description="Team queues with GPU quotas.")
+    traffic_regulator: TrafficRegulator | None = Field(
+        None, description="Gateway rate limit and slow start for inference services (none: no gateway)."
+    )
+    acceptance_busbw_fraction: float = Field(
+        0.8, gt=0, le=1,
+        description="Node acceptance passes when NCCL all-reduce bus bandwidth reaches this fraction of the "
+        "fabric line rate per node (NIC Gbit/s x rails, or EFA Gbit/s); a site choice, not a hardware fact.",
+    )
+
+    def regulated_team(self) -> str | None:
+        """The team the traffic regulator fronts: its ``team``, else the first inference queue's team."""
+        regulator = self.traffic_regulator
+        if regulator is None:
+            return None
+        if regulator.team is not None:
+            return regulator.team
+        return next((q.team for q in self.queues if q.workload == "inference"), None)
+
+
+class Power(_Model):
+    """Power estimate settings."""
+
+    pue: float = Field(DEFAULT_PUE, ge=1.0, le=3.0, description="Facility PUE (industry average ~1.56).")
+
+
+class SystemOverride(_Model):
+    """Values for catalog numbers that hardware.md does not verify (or that differ at your site)."""
+
+    node_power_kw: float | None = Field(None, gt=0, le=200, description="Maximum power of one node in kW.")
+    rack_units: int | None = Field(None, ge=1, le=60, description="Height of one node in rack units.")
+    rack_power_kw: float | None = Field(None, gt=0, le=1000, description="Power of one whole NVL72 rack in kW.")
+    nic_gbps: int | None = Field(None, ge=1, description="Line rate of one compute NIC in Gbit/s.")
+    efa_network_cards: int | None = Field(None, ge=1, le=64, description="AWS: network cards (one EFA each).")
+    nvlink_gbps_per_gpu: float | None = Field(None, gt=0, description="NVLink bandwidth per GPU in GB/s.")
+
+
+class CatalogOverrides(_Model):
+    """Per-system overrides of catalog numbers."""
+
+    systems: dict[str, SystemOverride] = Field(
+        default_factory=dict, description="Overrides by catalog system name (e.g. gb200-nvl72: {rack_power_kw: 120})."
+    )
