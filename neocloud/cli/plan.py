@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +94,33 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, indent=2, sort_keys=True))
     else:
-        print(render(document))
+        print(render(document, tree=resource_tree(run)))
     return 0
 
 
-def render(doc: dict[str, Any]) -> str:
+def resource_tree(run: ProgramRun) -> list[str]:
+    """Components as a tree, each with a count of its custom-resource children by type (bounded by pools and
+    blocks, never by nodes)."""
+    children: dict[str, list[Any]] = defaultdict(list)
+    for r in run.resources:
+        children[r.parent].append(r)
+    stack_urns = {r.parent for r in run.resources if r.parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]}
+    lines: list[str] = []
+
+    def summarize(kids: list[Any], indent: str) -> None:
+        leaves = Counter(k.type for k in kids if k.custom)
+        for type_, count in sorted(leaves.items()):
+            lines.append(f"{indent}{count} x {type_}")
+        for kid in kids:
+            if not kid.custom:
+                lines.append(f"{indent}{kid.type} {kid.name}")
+                summarize(children[kid.urn], indent + "  ")
+
+    summarize([r for r in run.resources if not r.parent or r.parent in stack_urns], "  ")
+    return lines
+
+
+def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
     out: list[str] = []
     power = doc["power_kw"] or {}
     out.append(f"stack {doc['stack']}: cluster '{doc['name']}' on {doc['provider']} ({doc['environment']})")
@@ -106,9 +128,11 @@ def render(doc: dict[str, Any]) -> str:
                f"{doc['racks']} racks")
     out.append("")
     out.append(f"resources ({doc['resource_count']}):")
-    counts = Counter(r["type"] for r in doc["resources"])
-    for type_, count in sorted(counts.items()):
-        out.append(f"  {count:5d}  {type_}")
+    if tree is not None:
+        out.extend(tree)
+    else:
+        for type_, count in sorted(Counter(r["type"] for r in doc["resources"]).items()):
+            out.append(f"  {count:5d}  {type_}")
     for pool in doc["pools"]:
         out.append("")
         out.append(f"pool {pool['name']}: {pool['total_nodes']} x {pool['system']} ({pool['nodes']} + "

@@ -119,3 +119,11 @@ def test_readme_config_reference_is_generated_from_the_spec() -> None:
     readme = (REPO / "README.md").read_text()
     block = readme[readme.index(BEGIN) + len(BEGIN):readme.index(END)]
     assert block == f"\n{config_reference()}", "run: python -m neocloud.reference --write README.md"
+
+
+def test_plan_text_shows_the_component_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "staging", "--project-dir", str(REPO)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    cluster = lines.index("  neocloud:index:GpuCluster staging")
+    assert lines[cluster + 1].startswith("    ")  # children are indented under their component
+    assert "    neocloud:index:GpuPool staging-h100" in lines
