@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..catalog import SWITCHES
+from ..catalog import SWITCHES, SYSTEMS, known_system_names
 from ..errors import SpecError
 from ..plan import FabricPlan, size_fabric
 
@@ -13,7 +13,9 @@ from ..plan import FabricPlan, size_fabric
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("fabric", help="size a rail-optimized fat-tree fabric")
     parser.add_argument("--nodes", type=int, required=True, help="nodes on the fabric (spares included)")
-    parser.add_argument("--rails", type=int, default=8, help="compute NICs per node (default 8)")
+    parser.add_argument("--system", default=None,
+                        help="catalog system: sets --rails and node transceivers (e.g. dgx-h100, gb200-nvl72)")
+    parser.add_argument("--rails", type=int, default=None, help="compute NICs per node (default: the system's, else 8)")
     parser.add_argument("--radix", type=int, default=None, help="switch ports (default: the --switch's)")
     parser.add_argument("--switch", default="QM9700", help=f"switch model: {', '.join(sorted(SWITCHES))}")
     parser.add_argument("--nodes-per-su", type=int, default=32, help="nodes per scalable unit (default 32)")
@@ -27,13 +29,20 @@ def _run(args: argparse.Namespace) -> int:
     switch = SWITCHES.get(args.switch)
     if switch is None:
         raise SpecError("--switch", f"unknown switch '{args.switch}'; known: {', '.join(sorted(SWITCHES))}")
+    system = None
+    if args.system is not None:
+        system = SYSTEMS.get(args.system)
+        if system is None:
+            raise SpecError("--system", f"unknown system '{args.system}'; known: {', '.join(known_system_names())}")
+    rails = args.rails if args.rails is not None else (system.rails if system else 8)
     flags = {"nodes": "--nodes", "rails": "--rails", "radix": "--radix", "nodes_per_su": "--nodes-per-su",
              "oversubscription": "--oversubscription", "management_ports": "--management-ports"}
     try:
         plan = size_fabric(
-            nodes=args.nodes, rails=args.rails, radix=args.radix or switch.ports, nodes_per_su=args.nodes_per_su,
+            nodes=args.nodes, rails=rails, radix=args.radix or switch.ports, nodes_per_su=args.nodes_per_su,
             oversubscription=args.oversubscription, management_ports=args.management_ports,
-            switch_ports_per_cage=switch.ports_per_cage, path="fabric",
+            switch_ports_per_cage=switch.ports_per_cage,
+            node_ports_per_cage=system.nic_ports_per_cage if system else 1, path="fabric",
         )
     except SpecError as error:
         field = error.path.removeprefix("fabric.")

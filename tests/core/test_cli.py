@@ -127,3 +127,12 @@ def test_plan_text_shows_the_component_tree(capsys: pytest.CaptureFixture[str]) 
     cluster = lines.index("  neocloud:index:GpuCluster staging")
     assert lines[cluster + 1].startswith("    ")  # children are indented under their component
     assert "    neocloud:index:GpuPool staging-h100" in lines
+
+
+def test_fabric_for_a_catalog_system_counts_its_transceivers(capsys: pytest.CaptureFixture[str]) -> None:
+    # H100RA 4-SU BOM: 1,536 switch OSFP and 508 system OSFP transceivers [P].
+    assert main(["fabric", "--system", "dgx-h100", "--nodes", "127", "--management-ports", "4", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["rails"], doc["transceivers"]["switch"], doc["transceivers"]["node"]) == (8, 1536, 508)
+    assert main(["fabric", "--system", "p9.mega", "--nodes", "8"]) == 2
+    assert capsys.readouterr().err.startswith("neocloud: error: --system: unknown system 'p9.mega'; known: ")
