@@ -1,8 +1,9 @@
 """Pinned Helm charts and the values the layer sets on them.
 
 Every chart version is pinned here, in code. Every values key set below exists in the chart's upstream
-``values.yaml`` at that version (vendored in ``shared/vendor/`` and, for Kueue, ``tests/kubernetes/vendor/``);
-``tests/kubernetes`` walks the captured Release ``values`` input to check it.
+``values.yaml`` at that version (vendored in ``shared/vendor/``; Kueue's is not, so the layer sets only its
+documented ``managerConfig.controllerManagerConfigYaml``); ``tests/kubernetes`` walks the captured Release
+``values`` input to check it.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from tests.conftest import VENDOR
 from tests.kubernetes.runs import RUNS, kube_objects, kubernetes_version, objects_of, run_for
 from tests.kubernetes.schemas import (
     NOT_OBJECTS,
-    TEST_VENDOR,
     UnknownKind,
     api_version_kind,
     crd_schema,
@@ -26,14 +25,16 @@ CHART_VALUES = {
     GPU_OPERATOR.chart: VENDOR / "gpu-operator" / "values.yaml",
     NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "values.yaml",
     EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "values.yaml",
-    KUEUE.chart: TEST_VENDOR / "kueue-chart" / "values.yaml",
 }
-"""Chart -> its upstream values.yaml at the pinned version."""
+"""Chart -> its upstream values.yaml at the pinned version (shared/vendor)."""
+
+KUEUE_VALUES_PATHS = ["managerConfig.controllerManagerConfigYaml"]
+"""Kueue's chart values.yaml is not in shared/vendor, so the layer may set only this documented key: the
+manager's Configuration (charts/kueue/README.md at v0.19.2, "managerConfig.controllerManagerConfigYaml")."""
 
 CHART_YAML = {
     NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "Chart.yaml",
     EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "Chart.yaml",
-    KUEUE.chart: TEST_VENDOR / "kueue-chart" / "Chart.yaml",
 }
 """Chart -> upstream Chart.yaml whose ``version`` is the release version (not GPU Operator: its in-repo Chart.yaml
 says v1.0.0-devel even at the tag, vendor/SOURCES.md)."""
@@ -75,6 +76,13 @@ def test_unknown_kinds_and_bad_objects_fail(vendor) -> None:
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n", "label": {}}}
     with pytest.raises(jsonschema.ValidationError):
         validate_object(namespace, "1.33")
+    policy = {"apiVersion": "mellanox.com/v1alpha1", "kind": "NicClusterPolicy",
+              "metadata": {"name": "nic-cluster-policy"}, "spec": {"ofedDriver": {"repository": "nvcr.io/x"}}}
+    with pytest.raises(jsonschema.ValidationError):  # the CRD requires image on every operand
+        validate_object(policy, "1.33")
+    policy["spec"] = {"ofedDriver": {"image": "doca-driver", "imageTag": "x"}}
+    with pytest.raises(jsonschema.ValidationError):  # unknown fields are rejected
+        validate_object(policy, "1.33")
 
 
 def test_crd_rules_jsonschema_cannot_evaluate() -> None:
@@ -101,6 +109,12 @@ def test_crd_rules_jsonschema_cannot_evaluate() -> None:
             assert "slowStart" not in lb or lb["type"] in ("RoundRobin", "LeastRequest", "BackendUtilization")
 
 
+def _leaf_paths(values: object, prefix: str = "") -> list[str]:
+    if isinstance(values, dict) and values:
+        return sorted(p for k, v in values.items() for p in _leaf_paths(v, f"{prefix}{k}."))
+    return [prefix.rstrip(".")]
+
+
 @pytest.mark.parametrize("name", RUNS)
 def test_helm_values_keys_exist_upstream(name: str, vendor) -> None:
     releases = run_for(name).of_type("kubernetes:helm.sh/v3:Release")
@@ -109,6 +123,10 @@ def test_helm_values_keys_exist_upstream(name: str, vendor) -> None:
         chart, values = release.inputs["chart"], release.inputs.get("values") or {}
         if chart == ENVOY_GATEWAY.chart:
             assert values == {}, "no Envoy Gateway values.yaml is vendored: set no values"
+            continue
+        if chart == KUEUE.chart:
+            assert _leaf_paths(values) == KUEUE_VALUES_PATHS, "no Kueue values.yaml is vendored: set only " \
+                "the documented manager configuration"
             continue
         assert chart in CHART_VALUES, f"unknown chart {chart}"
         upstream = yaml.safe_load(CHART_VALUES[chart].read_text())
@@ -130,6 +148,8 @@ def test_chart_versions_pinned(name: str, vendor) -> None:
         chart, version = release.inputs["chart"], release.inputs["version"]
         if chart in CHART_YAML:
             assert version == yaml.safe_load(CHART_YAML[chart].read_text())["version"], chart
+        elif chart == KUEUE.chart:
+            assert version == "0.19.2"  # the Kueue release whose CRDs shared/vendor carries (v0.19.2)
         elif chart == GPU_OPERATOR.chart:
             assert version == "v26.7.0"
             assert release.inputs["repositoryOpts"]["repo"] == "https://helm.ngc.nvidia.com/nvidia"
@@ -145,31 +165,29 @@ def test_dcgm_exporter_metrics_enabled(vendor) -> None:
         assert exporter["enabled"] is True and exporter["serviceMonitor"]["enabled"] is True
 
 
-def test_kueue_configuration_is_the_chart_default_plus_quota_strategy(vendor) -> None:
-    upstream_values = yaml.safe_load((TEST_VENDOR / "kueue-chart" / "values.yaml").read_text())
-    default = yaml.safe_load(upstream_values["managerConfig"]["controllerManagerConfigYaml"])
+def test_kueue_configuration_declares_gpu_only_quota_strategy(vendor) -> None:
     for name in ("staging", "prod", "gb200"):
         (release,) = [r for r in run_for(name).of_type("kubernetes:helm.sh/v3:Release")
                       if r.inputs["chart"] == KUEUE.chart]
         ours = yaml.safe_load(release.inputs["values"]["managerConfig"]["controllerManagerConfigYaml"])
-        assert {k: v for k, v in ours.items() if k != "resources"} == default
+        assert (ours["apiVersion"], ours["kind"]) == ("config.kueue.x-k8s.io/v1beta2", "Configuration")
+        # ClusterQueues declare only nvidia.com/gpu; without IgnoreUndeclared no CPU/memory pod is admitted.
         assert ours["resources"] == {"quotaCheckStrategy": "IgnoreUndeclared"}
-    # the key is documented (commented) in the chart's default configuration
-    assert "quotaCheckStrategy" in upstream_values["managerConfig"]["controllerManagerConfigYaml"]
+        assert "batch/job" in ours["integrations"]["frameworks"]
 
 
-def test_rdma_device_plugin_config_matches_operator_schema(vendor) -> None:
-    schema = json.loads((TEST_VENDOR / "network-operator" / "rdma_shared_device_plugin.json").read_text())
+def test_rdma_device_plugin_config_selects_the_fabric_adapters(vendor) -> None:
     seen = 0
     for name in RUNS:
         for policy in objects_of(run_for(name), "NicClusterPolicy"):
             config = json.loads(policy["spec"]["rdmaSharedDevicePlugin"]["config"])
-            jsonschema.validate(config, schema)
-            assert config["configList"][0]["selectors"]["linkTypes"] == ["infiniband"]
+            (entry,) = config["configList"]
+            assert set(entry) == {"resourceName", "rdmaHcaMax", "selectors"}
+            assert entry["resourceName"] == "rdma_shared_device_a" and 1 <= entry["rdmaHcaMax"] <= 63
+            # NVIDIA (Mellanox) PCI vendor 15b3, InfiniBand link layer on the InfiniBand stacks.
+            assert entry["selectors"] == {"vendors": ["15b3"], "linkTypes": ["infiniband"]}
             seen += 1
     assert seen >= 2  # staging and gb200 (InfiniBand)
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"configList": [{"resourceName": "x", "selectors": {"vendor": ["15b3"]}}]}, schema)
 
 
 @pytest.mark.parametrize("name", RUNS)
