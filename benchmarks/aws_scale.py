@@ -8,7 +8,10 @@ What a row runs is what `neocloud plan` runs: the real program under Pulumi's mo
 
 - ``p5 on-demand``: one p5.48xlarge pool, cluster placement groups per placement block (448 nodes by default);
 - ``p5 capacity-block``: the same pool on Capacity Blocks of 64 instances, one node group per block: resources
-  grow with reservations, which is the price of targeting each one explicitly.
+  grow with reservations, which is the price of targeting each one explicitly;
+- ``p5 cb x7``: the same Capacity Blocks, 7 per node group through Capacity Reservation resource groups
+  (``aws.reservations_per_node_group: 7``): one group membership per block, but node groups, launch templates
+  and acceptance Jobs per 448 nodes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 GPU_COUNTS = (1_000, 10_000, 100_000)
-SHAPES = ("p5 on-demand", "p5 capacity-block")
+SHAPES = ("p5 on-demand", "p5 capacity-block", "p5 cb x7")
 GPUS_PER_NODE = 8  # p5.48xlarge: 8 H100 (hardware.md AWS [P])
 
 
@@ -34,10 +37,13 @@ def cluster(shape: str, gpus: int) -> dict[str, Any]:
     """An AWS cluster spec for ``gpus`` GPUs of p5.48xlarge in one pool."""
     nodes = -(-gpus // GPUS_PER_NODE)
     pool: dict[str, Any] = {"name": "train", "system": "p5.48xlarge", "nodes": nodes}
-    if shape == "p5 capacity-block":
+    settings: dict[str, Any] = {}
+    if shape in ("p5 capacity-block", "p5 cb x7"):
         blocks = -(-nodes // 64)
         pool["capacity"] = {"source": "capacity-block",
                             "reservation_ids": [f"cr-{i:017x}" for i in range(1, blocks + 1)]}
+    if shape == "p5 cb x7":
+        settings["reservations_per_node_group"] = 7
     return {
         "name": "scale", "provider": "aws", "environment": "prod", "region": "us-east-1", "zone": "us-east-1a",
         "pools": [pool],
@@ -45,6 +51,7 @@ def cluster(shape: str, gpus: int) -> dict[str, Any]:
         "storage": {"filesystem": {"kind": "fsx-lustre", "tier": "better"},
                     "buckets": [{"purpose": "datasets"}, {"purpose": "checkpoints"}]},
         "kubernetes": {"queues": [{"team": "research", "gpu_quota": nodes * GPUS_PER_NODE // 2}]},
+        "aws": settings,
     }
 
 

@@ -140,7 +140,8 @@ def placement_block_counts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, in
     aws = spec.aws
     return {pool.name: len(plan_placement_blocks(
         pool, block_nodes=aws.placement_block_nodes, node_group_max_nodes=aws.node_group_max_nodes,
-        reservation_instances=aws.reservation_instances)) for pool in plan.pools}
+        reservation_instances=aws.reservation_instances,
+        reservations_per_node_group=aws.reservations_per_node_group)) for pool in plan.pools}
 
 
 def cluster_instances(ec2: Any, cluster: str, tag: tuple[str, str] | None = None) -> list[ClusterInstance]:

@@ -8,7 +8,11 @@ A block is a run of consecutive nodes of the pool that
 - fits one EKS managed node group (``Nodes per managed node group``, default 450; EKS service quotas [P]);
 - draws on exactly one capacity source: on-demand capacity is cut only by the block size; a capacity reservation
   or Capacity Block is cut at its own size, because a launch template targets one reservation
-  (EKS user guide, capacity-blocks-mng: ``CapacityReservationTarget.CapacityReservationId``) [P].
+  (EKS user guide, capacity-blocks-mng: ``CapacityReservationTarget.CapacityReservationId``) [P] -- unless
+  ``reservations_per_node_group`` lets up to that many consecutive reservations share a block, which the launch
+  template then targets as a Capacity Reservation resource group
+  (``CapacityReservationTarget.CapacityReservationResourceGroupArn``; a group "supports all reservation types,
+  including ... Capacity Blocks for ML", EC2 user guide, cr-groups) [P].
 
 Reservation sizes are facts of the account, not of the catalog: ``reservation_instances`` supplies them; without
 it a Capacity Block is filled up to 64 instances (the most one holds, hardware.md [P]/[S]) in listed order and
@@ -42,7 +46,8 @@ class PlacementBlock:
     min_nodes: int
     """The block's share of the pool's autoscaling floor."""
     capacity_source: str
-    reservation_id: str | None
+    reservation_ids: tuple[str, ...]
+    """The reservations the block draws on: none (on-demand), one, or several (a resource group)."""
     scalable_units: tuple[int, ...]
     """Indices of the plan's SUs the block holds (wholly or partly)."""
     first_domain: int
@@ -56,6 +61,16 @@ class PlacementBlock:
         return f"{self.pool}-b{self.index}"
 
     @property
+    def reservation_id(self) -> str | None:
+        """The one reservation the launch template targets directly (``None``: on-demand or a group)."""
+        return self.reservation_ids[0] if len(self.reservation_ids) == 1 else None
+
+    @property
+    def reservation_group(self) -> bool:
+        """Whether the block targets several reservations through a Capacity Reservation resource group."""
+        return len(self.reservation_ids) > 1
+
+    @property
     def placement_group(self) -> bool:
         """On-demand blocks get a cluster placement group; reserved capacity already fixes placement, and
         forcing a placement group onto it fails with capacity errors (terraform-aws-eks #3730, hardware.md)."""
@@ -65,6 +80,9 @@ class PlacementBlock:
         """JSON-ready facts (stack output ``placement_blocks``)."""
         out = asdict(self)
         out["name"] = self.name
+        out["reservation_ids"] = list(self.reservation_ids)
+        out["reservation_id"] = self.reservation_id
+        out["reservation_group"] = self.reservation_group
         out["placement_group"] = self.placement_group
         return out
 
@@ -99,12 +117,30 @@ def _segments(pool: PoolPlan, domain: int, reservation_instances: Mapping[str, i
     return runs
 
 
+def _group_runs(runs: list[tuple[str | None, int]], size: int,
+                per_group: int) -> list[tuple[tuple[str, ...], int]]:
+    """Merge consecutive reservation runs into shared blocks of at most ``per_group`` reservations and ``size``
+    nodes; a run larger than a block stays alone (it is cut into blocks of its one reservation)."""
+    grouped: list[tuple[tuple[str, ...], int]] = []
+    for rid, nodes in runs:
+        if rid is None:
+            grouped.append(((), nodes))
+            continue
+        if grouped and grouped[-1][0] and len(grouped[-1][0]) < per_group and grouped[-1][1] + nodes <= size:
+            ids, total = grouped[-1]
+            grouped[-1] = ((*ids, rid), total + nodes)
+        else:
+            grouped.append(((rid,), nodes))
+    return grouped
+
+
 def plan_placement_blocks(
     pool: PoolPlan,
     *,
     block_nodes: int,
     node_group_max_nodes: int,
     reservation_instances: Mapping[str, int] | None = None,
+    reservations_per_node_group: int = 1,
 ) -> tuple[PlacementBlock, ...]:
     """Cut ``pool`` into placement blocks. Raises ``SpecError`` naming the ``aws.*`` setting that cannot work."""
     domain = pool.system.nvlink_domain_nodes
@@ -129,7 +165,8 @@ def plan_placement_blocks(
     floor_left = pool.min_nodes
     blocks: list[PlacementBlock] = []
     offset = 0
-    for rid, run in _segments(pool, domain, reservation_instances or {}):
+    for rids, run in _group_runs(_segments(pool, domain, reservation_instances or {}), size,
+                                 reservations_per_node_group):
         done = 0
         while done < run:
             nodes = min(size, run - done)
@@ -139,7 +176,7 @@ def plan_placement_blocks(
             floor_left -= floor
             blocks.append(PlacementBlock(
                 pool=pool.name, index=len(blocks), first_node=first, nodes=nodes, min_nodes=floor,
-                capacity_source=pool.capacity_source, reservation_id=rid, scalable_units=sus,
+                capacity_source=pool.capacity_source, reservation_ids=rids, scalable_units=sus,
                 first_domain=first // domain, domains=nodes // domain,
             ))
             done += nodes

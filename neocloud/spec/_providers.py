@@ -277,6 +277,14 @@ class AwsSettings(_Model):
         description="EKS quota 'Managed node groups per cluster' (default 30, adjustable); the program warns "
         "when the plan needs more.",
     )
+    reservations_per_node_group: int = Field(
+        1, ge=1, le=64,
+        description="Capacity reservations one node group may draw on. 1: a node group (and launch template) "
+        "per reservation or Capacity Block, so each can end on its own. More: consecutive reservations share a "
+        "placement block through a Capacity Reservation resource group, which EC2 supports for every "
+        "reservation type including Capacity Blocks (EC2 user guide, cr-groups) -- a 12,500-node pool on "
+        "Capacity Blocks of 64 needs 7 to stay within 30 node groups.",
+    )
     reservation_instances: dict[Annotated[str, Field(pattern=r"^cr-[0-9a-f]{8,17}$")],
                                 Annotated[int, Field(ge=1, le=100_000)]] = Field(
         default_factory=dict,

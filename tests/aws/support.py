@@ -46,6 +46,24 @@ def _scale(cluster: dict[str, Any]) -> None:
     cluster["pools"][0].update(nodes=12_500, min_nodes=None)
 
 
+CAPACITY_BLOCKS_100K = [f"cr-{i:017x}" for i in range(1, 197)]
+"""196 Capacity Blocks of 64 instances hold 12,500 p5.48xlarge (100k GPUs)."""
+
+
+def _scale_capacity_blocks(cluster: dict[str, Any]) -> None:
+    # 100k GPUs on Capacity Blocks (at most 64 instances each), 7 blocks per node group through resource groups.
+    cluster["environment"] = "prod"
+    cluster["pools"][0].update(nodes=12_500, min_nodes=None,
+                               capacity={"source": "capacity-block", "reservation_ids": CAPACITY_BLOCKS_100K})
+    cluster["aws"] = {"reservations_per_node_group": 7,
+                      "reservation_instances": dict.fromkeys(CAPACITY_BLOCKS_100K, 64)}
+
+
+def _grouped_capacity_blocks(cluster: dict[str, Any]) -> None:
+    # prod's two Capacity Blocks shared by one node group
+    cluster["aws"] = {"reservations_per_node_group": 2}
+
+
 def _two_pools(cluster: dict[str, Any]) -> None:
     # a second pool in another zone, on an On-Demand Capacity Reservation
     cluster["pools"].append({"name": "infer", "system": "p4d.24xlarge", "nodes": 4, "zone": "us-east-1b",
@@ -70,6 +88,8 @@ VARIANTS: dict[str, tuple[str, Mutator | None]] = {
                              capacity={"source": "capacity-block",
                                        "reservation_ids": ["cr-00000000000000001", "cr-00000000000000002"]})),
     "scale100k": ("dev", _scale),
+    "scale100k_blocks": ("dev", _scale_capacity_blocks),
+    "grouped_blocks": ("prod", _grouped_capacity_blocks),
     "public_api": ("dev", _public_api),
     "two_pools": ("dev", _two_pools),
     "disposable": ("dev", lambda cluster: cluster.update(aws={"retain_stateful": False})),

@@ -35,6 +35,7 @@ def blocks(raw: dict[str, Any], **settings: Any) -> tuple[PlacementBlock, ...]:
         block_nodes=settings.get("block_nodes", aws.placement_block_nodes),
         node_group_max_nodes=settings.get("node_group_max_nodes", aws.node_group_max_nodes),
         reservation_instances=settings.get("reservation_instances", aws.reservation_instances),
+        reservations_per_node_group=settings.get("reservations_per_node_group", aws.reservations_per_node_group),
     )
 
 
@@ -162,3 +163,27 @@ def test_blocks_cover_the_pool_within_every_limit(nodes: int, spares: int, block
         # whole SUs: every on-demand block starts on an SU boundary
         bounds = {sum(sus[:i]) for i in range(len(sus) + 1)}
         assert all(b.first_node in bounds for b in result)
+
+
+def test_consecutive_reservations_share_blocks_up_to_the_group_and_block_size() -> None:
+    ids = [f"cr-{i:017x}" for i in range(1, 11)]
+    raw = cluster("prod", nodes=640, spares=0, capacity={"source": "capacity-block", "reservation_ids": ids})
+    sizes = dict.fromkeys(ids, 64)
+    alone = blocks(raw, reservation_instances=sizes)
+    assert [b.reservation_ids for b in alone] == [(i,) for i in ids]
+    shared = blocks(raw, reservation_instances=sizes, reservations_per_node_group=4)
+    assert [b.reservation_ids for b in shared] == [tuple(ids[0:4]), tuple(ids[4:8]), tuple(ids[8:10])]
+    assert [b.nodes for b in shared] == [256, 256, 128]
+    assert all(b.reservation_group and b.reservation_id is None and not b.placement_group for b in shared[:2])
+    # a block never exceeds the block size: 7 blocks of 64 fit 448, an eighth does not
+    capped = blocks(raw, reservation_instances=sizes, reservations_per_node_group=10)
+    assert [len(b.reservation_ids) for b in capped] == [7, 3]
+    assert sum(b.nodes for b in capped) == 640
+
+
+def test_a_reservation_larger_than_a_block_is_cut_alone() -> None:
+    ids = ["cr-00000000000000001", "cr-00000000000000002"]
+    raw = cluster("prod", nodes=960, spares=0, capacity={"source": "reservation", "reservation_ids": ids})
+    result = blocks(raw, reservation_instances={ids[0]: 896, ids[1]: 64}, reservations_per_node_group=4)
+    assert [(b.reservation_ids, b.nodes) for b in result] == [
+        ((ids[0],), 448), ((ids[0],), 448), ((ids[1],), 64)]

@@ -426,3 +426,39 @@ def test_resources_grow_with_blocks_not_nodes() -> None:
     # 2 nodes -> 12,500 nodes adds 27 blocks x (placement group + launch template + node group) on AWS.
     assert count(large, "aws:") - count(small, "aws:") == 27 * 3
 
+
+
+def test_several_capacity_blocks_share_a_node_group_through_a_resource_group() -> None:
+    # EC2 user guide (cr-groups, create-group): a CapacityReservationPool resource group of reservations, Capacity
+    # Blocks included, is a launch target; the launch template names the group, not a reservation.
+    run = variant_run("grouped_blocks")
+    (template,) = gpu_templates(run)
+    assert template.inputs["instanceMarketOptions"] == {"marketType": "capacity-block"}
+    target = template.inputs["capacityReservationSpecification"]["capacityReservationTarget"]
+    assert set(target) == {"capacityReservationResourceGroupArn"}
+    assert "placement" not in template.inputs
+    assert not aws_resources(run, PG)
+    (group,) = aws_resources(run, "resourcegroups/group:Group")
+    assert target["capacityReservationResourceGroupArn"].endswith(f":group/{physical_name(group.name, 128)}")
+    assert [c["type"] for c in group.inputs["configurations"]] == [
+        "AWS::EC2::CapacityReservationPool", "AWS::ResourceGroups::Generic"]
+    assert group.inputs["configurations"][1]["parameters"] == [
+        {"name": "allowed-resource-types", "values": ["AWS::EC2::CapacityReservation"]}]
+    members = aws_resources(run, "resourcegroups/resource:Resource")
+    assert sorted(m.inputs["resourceArn"].rsplit("/", 1)[-1] for m in members) == [
+        "cr-0a1b2c3d4e5f60718", "cr-0f1e2d3c4b5a69788"]
+    assert all(m.inputs["resourceArn"].startswith("arn:aws:ec2:us-east-2:") for m in members)
+    assert {m.urn for m in members} <= set(template.dependencies)  # launches wait for the group's members
+    (group_ng,) = gpu_node_groups(run)
+    assert group_ng.inputs["capacityType"] == "CAPACITY_BLOCK"
+    assert group_ng.inputs["scalingConfig"]["maxSize"] == 128
+
+
+def test_100k_gpus_on_capacity_blocks_register_under_500_resources() -> None:
+    run = variant_run("scale100k_blocks")
+    assert count(run) < 500
+    groups = gpu_node_groups(run)
+    assert len(groups) == 28  # 196 blocks of 64, 7 per node group
+    assert sum(g.inputs["scalingConfig"]["maxSize"] for g in groups) == 12_500
+    assert len(aws_resources(run, "resourcegroups/resource:Resource")) == 196
+    assert not aws_resources(run, PG)

@@ -43,6 +43,7 @@ def placement_blocks(ctx: ProviderContext) -> dict[str, tuple[PlacementBlock, ..
             block_nodes=aws_settings.placement_block_nodes,
             node_group_max_nodes=aws_settings.node_group_max_nodes,
             reservation_instances=aws_settings.reservation_instances,
+            reservations_per_node_group=aws_settings.reservations_per_node_group,
         )
         for pool in ctx.plan.pools
     }
@@ -65,7 +66,8 @@ def build(ctx: ProviderContext) -> ProviderResult:
         pulumi.log.warn(
             f"{node_groups_needed} EKS managed node groups (GPU placement blocks + system) exceed the "
             f"'Managed node groups per cluster' quota of {spec.aws.max_node_groups} (aws.max_node_groups): request "
-            "an increase, or raise aws.placement_block_nodes", resource=parent)
+            "an increase, or raise aws.placement_block_nodes (on reserved capacity also "
+            "aws.reservations_per_node_group)", resource=parent)
     # An explicit provider: resources go to the spec's region whatever `aws:region` the stack config holds.
     aws_provider = aws.Provider(f"{ctx.name}-aws", region=spec.region, opts=pulumi.ResourceOptions(parent=parent))
     scope = Scope(parent, aws_provider)

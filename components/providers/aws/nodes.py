@@ -24,6 +24,12 @@ Launch template facts:
   ``CapacityReservationSpecification.CapacityReservationTarget.CapacityReservationId``, instance type in the
   template, node group ``capacityType: CAPACITY_BLOCK`` (EKS user guide, "Create a managed node group with
   Capacity Blocks for ML") [P].
+- A block that draws on several reservations (``aws.reservations_per_node_group`` > 1) targets a Capacity
+  Reservation resource group instead (``CapacityReservationResourceGroupArn``): a resource group with the
+  ``AWS::EC2::CapacityReservationPool`` and ``AWS::ResourceGroups::Generic`` (allowed-resource-types
+  ``AWS::EC2::CapacityReservation``) configurations, and the reservations added to it; EC2 then matches
+  launches with any reservation in the group, Capacity Blocks included (EC2 user guide, cr-groups,
+  create-group) [P].
 - IMDSv2 only (``http_tokens: required``). The hop limit (``aws.imds_hop_limit``) is 2 by default so pods, one
   network hop behind the node, can complete the IMDSv2 token exchange; 1 keeps metadata to the node (EKS security
   best practices) and breaks agents that read it from pods (aws-load-balancer-controller #3695) [P]/[S].
@@ -39,6 +45,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 import pulumi_aws as aws
 
 from neocloud.plan import ClusterPlan, PlacementBlock, PoolPlan
@@ -53,7 +60,7 @@ from ...labels import (
     PREFIX,
     pool_labels,
 )
-from .common import Scope, pool_tags, tags
+from .common import Scope, partition, pool_tags, tags
 from .eks import ControlPlane
 from .network import Network
 
@@ -161,15 +168,22 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
                                plan_sus=f"{block.scalable_units[0]}-{block.scalable_units[-1]}")
         if block.reservation_id:
             block_tags[f"{PREFIX}/reservation"] = block.reservation_id
+        elif block.reservation_group:
+            block_tags[f"{PREFIX}/reservations"] = str(len(block.reservation_ids))
         placement_group = None
         lt_args: dict[str, Any] = {}
+        lt_opts = opts
         if block.placement_group:
             placement_group = aws.ec2.PlacementGroup(f"{base}-pg", strategy="cluster", tags=block_tags, opts=opts)
             lt_args["placement"] = {"group_name": placement_group.name}
         else:
-            lt_args["capacity_reservation_specification"] = {
-                "capacity_reservation_target": {"capacity_reservation_id": block.reservation_id}
-            }
+            target: dict[str, Any] = {"capacity_reservation_id": block.reservation_id}
+            if block.reservation_group:
+                group, members = _reservation_group(base, spec, block, control, block_tags, scope)
+                target = {"capacity_reservation_resource_group_arn": group.arn}
+                # Instances may launch only once every reservation is in the group.
+                lt_opts = scope.opts(depends_on=members)
+            lt_args["capacity_reservation_specification"] = {"capacity_reservation_target": target}
             if block.capacity_source == "capacity-block":
                 lt_args["instance_market_options"] = {"market_type": "capacity-block"}
         template = aws.ec2.LaunchTemplate(
@@ -183,7 +197,7 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
             tag_specifications=_tag_specifications(block_tags),
             update_default_version=True,
             tags=block_tags,
-            opts=opts,
+            opts=lt_opts,
             **lt_args,
         )
         node_group = aws.eks.NodeGroup(
@@ -207,6 +221,35 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
         )
         out.append(BlockResources(block, template, node_group, placement_group))
     return out
+
+
+def _reservation_group(base: str, spec: ClusterSpec, block: PlacementBlock, control: ControlPlane,
+                       block_tags: dict[str, str], scope: Scope,
+                       ) -> tuple[aws.resourcegroups.Group, list[aws.resourcegroups.Resource]]:
+    """A Capacity Reservation resource group holding the block's reservations (EC2 user guide, create-group)."""
+    group = aws.resourcegroups.Group(
+        f"{base}-crg",
+        configurations=[
+            {"type": "AWS::EC2::CapacityReservationPool"},
+            {"type": "AWS::ResourceGroups::Generic",
+             "parameters": [{"name": "allowed-resource-types", "values": ["AWS::EC2::CapacityReservation"]}]},
+        ],
+        tags=block_tags,
+        opts=scope.opts(),
+    )
+    # The account comes from the cluster's ARN (arn:<partition>:eks:<region>:<account>:cluster/<name>): no invoke.
+    account = control.cluster.arn.apply(lambda arn: arn.split(":")[4])
+    arn_prefix = f"arn:{partition(spec.region)}:ec2:{spec.region}"
+
+    def reservation_arn(rid: str) -> pulumi.Output[str]:
+        return account.apply(lambda acct: f"{arn_prefix}:{acct}:capacity-reservation/{rid}")
+
+    members = [
+        aws.resourcegroups.Resource(f"{base}-crg-{rid}", group_arn=group.arn, resource_arn=reservation_arn(rid),
+                                    opts=scope.opts())
+        for rid in block.reservation_ids
+    ]
+    return group, members
 
 
 _ONE_AT_A_TIME: Any = {"max_unavailable": 1}

@@ -95,4 +95,5 @@ OUTPUTS.update({
     "aws:s3/bucket:Bucket": _bucket,
     "aws:kms/key:Key": _kms_key,
     "aws:fsx/lustreFileSystem:LustreFileSystem": _lustre,
+    "aws:resourcegroups/group:Group": _named("resource-groups", "group", max_length=128),
 })
