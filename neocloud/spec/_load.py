@@ -63,10 +63,42 @@ def _error_line(error: Mapping[str, Any]) -> tuple[str, str]:
         message = message.removeprefix(prefix)
     if kind == "literal_error":
         expected = str(error.get("ctx", {}).get("expected", "")).replace("'", "").replace(" or ", ", ")
-        return _path(loc), f"got {error['input']!r}; allowed: {expected}"
+        return _path(loc), f"got {_shown(error['input'])}; allowed: {expected}"
     if kind == "string_pattern_mismatch":
-        return _path(loc), f"got {error['input']!r}; {_describe_pattern(str(error['ctx']['pattern']))}"
+        return _path(loc), f"got {_shown(error['input'])}; {_describe_pattern(str(error['ctx']['pattern']))}"
+    allowed = _allowed(kind, error.get("ctx") or {}, loc)
+    if allowed is not None:
+        return _path(loc), f"got {_shown(error['input'])}; allowed: {allowed}"
     return _path(loc), f"{message[0].lower()}{message[1:]}" if message else kind
+
+
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+_TYPES = {
+    "int_parsing": "a whole number", "int_type": "a whole number", "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "finite_number": "a finite number",
+    "string_type": "a string", "bool_parsing": "true or false", "bool_type": "true or false",
+    "list_type": "a list", "dict_type": "a mapping",
+}
+
+
+def _allowed(kind: str, ctx: Mapping[str, Any], loc: tuple[int | str, ...]) -> str | None:
+    """What a type or bound error allows, in the user's words (None: pydantic's message says it best)."""
+    if kind in _BOUNDS:
+        bound = next(iter(ctx.values()), "?")
+        return f"a number {_BOUNDS[kind]} {bound}"
+    if kind in ("too_short", "too_long"):
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        return f"{'at least' if kind == 'too_short' else 'at most'} {limit} item{'' if limit == 1 else 's'}"
+    if kind in ("model_type", "model_attributes_type"):
+        model = _model_at(loc)
+        return f"a mapping with fields {', '.join(model.model_fields)}" if model else "a mapping"
+    return _TYPES.get(kind)
+
+
+def _shown(value: Any) -> str:
+    """A bad input as the message shows it: its repr, cut to stay one readable line."""
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
 
 
 def _describe_pattern(pattern: str) -> str:

@@ -59,7 +59,7 @@ def test_every_setting_is_described_in_the_schema() -> None:
          "pool's capacity.reservation_ids"),
         ({"fsx_per_unit_throughput": 200}, "neocloud:cluster.aws.fsx_per_unit_throughput: got 200; allowed: "),
         ({"imds_hop_limit": 3}, "neocloud:cluster.aws.imds_hop_limit: got 3; allowed: 1, 2"),
-        ({"system_nodes": 0}, "neocloud:cluster.aws.system_nodes: input should be greater than or equal to 1"),
+        ({"system_nodes": 0}, "neocloud:cluster.aws.system_nodes: got 0; allowed: a number >= 1"),
         ({"gpu_ami_type": "AL2_x86_64_GPU"}, "neocloud:cluster.aws.gpu_ami_type: got 'AL2_x86_64_GPU'; allowed: "),
         ({"vpc": "10.0.0.0/16"}, "neocloud:cluster.aws.vpc: unknown field 'vpc'; allowed: vpc_cidr, zones"),
     ],

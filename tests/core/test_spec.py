@@ -60,6 +60,35 @@ def test_missing_field() -> None:
     assert error_for(raw) == "neocloud:cluster.pools[0].nodes: required"
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "expected"),
+    [
+        (("pools", 0, "nodes"), 0, "neocloud:cluster.pools[0].nodes: got 0; allowed: a number >= 1"),
+        (("pools", 0, "nodes"), "many", "neocloud:cluster.pools[0].nodes: got 'many'; allowed: a whole number"),
+        (("pools", 0, "spares"), 2.5, "neocloud:cluster.pools[0].spares: got 2.5; allowed: a whole number"),
+        (("pools",), [], "neocloud:cluster.pools: got []; allowed: at least 1 item"),
+        (("power",), {"pue": 0.5}, "neocloud:cluster.power.pue: got 0.5; allowed: a number >= 1.0"),
+        (("storage",), {"buckets": "x"}, "neocloud:cluster.storage.buckets: got 'x'; allowed: a list"),
+        (("fabric",), "efa", "neocloud:cluster.fabric: got 'efa'; allowed: a mapping with fields kind, switch, "
+                             "radix, nodes_per_su, oversubscription, max_oversubscription, management_ports, name"),
+    ],
+)
+def test_type_and_bound_errors_say_what_is_allowed(where: tuple[Any, ...], value: Any, expected: str) -> None:
+    raw = stack_cluster("dev")
+    parent: Any = raw
+    for part in where[:-1]:
+        parent = parent[part]
+    parent[where[-1]] = value
+    assert error_for(raw) == expected
+
+
+def test_long_bad_values_are_cut_to_one_readable_line() -> None:
+    raw = stack_cluster("dev")
+    raw["pools"][0]["name"] = "X" * 500
+    message = error_for(raw)
+    assert len(message) < 200 and "..." in message
+
+
 def test_not_a_mapping() -> None:
     assert error_for("cluster") == "neocloud:cluster: must be an object (a YAML mapping); got str"
 
