@@ -66,9 +66,9 @@ def _error_line(error: Mapping[str, Any]) -> tuple[str, str]:
         return _path(loc), f"got {_shown(error['input'])}; allowed: {expected}"
     if kind == "string_pattern_mismatch":
         return _path(loc), f"got {_shown(error['input'])}; {_describe_pattern(str(error['ctx']['pattern']))}"
-    allowed = _allowed(kind, error.get("ctx") or {}, loc)
-    if allowed is not None:
-        return _path(loc), f"got {_shown(error['input'])}; allowed: {allowed}"
+    accepted = _allowed(kind, error.get("ctx") or {}, loc)
+    if accepted is not None:
+        return _path(loc), f"got {_shown(error['input'])}; allowed: {accepted}"
     return _path(loc), f"{message[0].lower()}{message[1:]}" if message else kind
 
 
