@@ -144,11 +144,12 @@ SYSTEMS: Mapping[str, System] = MappingProxyType(
         s.name: s
         for s in (
             # DGX H100/H200: 8 GPUs, 10.2 kW max [S]; 8 single-port CX-7 400G compute NICs [P] (H100RA);
-            # 8U (DGX H100 user guide); SU = 32 nodes [P] (H100RA).
+            # SU = 32 nodes [P] (H100RA). hardware.md gives no chassis height: set catalog.systems.<name>.rack_units
+            # for rack-space limits (the power budget and H100RA's 1, 2 or 4 per rack bound racks without it).
             System("dgx-h100", "dgx", "H100-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
-                   "H100RA [P]; power [S]", node_power_kw=10.2, rack_units=8, nic_ports_per_cage=2),
+                   "H100RA [P]; power [S]", node_power_kw=10.2, nic_ports_per_cage=2, unverified=("rack_units",)),
             System("dgx-h200", "dgx", "H200-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
-                   "H100RA [P]; power [S]", node_power_kw=10.2, rack_units=8, nic_ports_per_cage=2),
+                   "H100RA [P]; power [S]", node_power_kw=10.2, nic_ports_per_cage=2, unverified=("rack_units",)),
             # HGX boards from other vendors: same GPUs and NICs; chassis power and height vary by OEM.
             System("hgx-h100", "hgx", "H100-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
                    "H100RA NICs [P]; chassis varies by OEM", unverified=("node_power_kw", "rack_units")),

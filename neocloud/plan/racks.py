@@ -75,7 +75,8 @@ def plan_racks(*, pool: str, system: System, units: tuple[ScalableUnit, ...], po
     """Lay a pool's SUs into racks.
 
     ``physical`` is true where we own the racks (baremetal) or the rack is the product (NVL72): then node power
-    and height must be known. Elsewhere the provider places nodes, and no racks are planned.
+    must be known (and node height, where it is, limits nodes per rack). Elsewhere the provider places nodes, and
+    no racks are planned.
     """
     if system.kind == "nvl72-rack":
         # One NVL72 rack = 18 trays = one NVLink domain (GB200RA [P]).
@@ -91,21 +92,27 @@ def plan_racks(*, pool: str, system: System, units: tuple[ScalableUnit, ...], po
         return RackLayout(nodes_per_rack=None, basis="provider-placed", groups=())
     node_kw = system.node_power_kw
     height = system.rack_units
-    if node_kw is None or height is None:
-        raise SpecError(f"catalog.systems.{system.name}", "node_power_kw and rack_units are needed to plan racks")
+    if node_kw is None:
+        raise SpecError(f"catalog.systems.{system.name}.node_power_kw", "needed to plan racks: set it for this site")
     if nodes_per_rack is not None:
         per_rack, basis = nodes_per_rack, "racks.nodes_per_rack"
     else:
-        limits = {"rack space": floor(rack_units / height)}
+        # Rack space counts only where the node height is known (catalog or catalog.systems.<name>.rack_units).
+        limits = {} if height is None else {"rack space": floor(rack_units / height)}
         if power_budget_kw is not None:
             limits["power budget"] = floor(power_budget_kw / node_kw + 1e-9)
         if max_nodes_per_rack is not None:
             limits["racks.max_nodes_per_rack"] = max_nodes_per_rack
+        if not limits:
+            raise SpecError("racks", f"nothing bounds {system.name} nodes per rack: set racks.power_budget_kw, "
+                            f"racks.max_nodes_per_rack, racks.nodes_per_rack or catalog.systems.{system.name}"
+                            ".rack_units")
         basis, per_rack = min(limits.items(), key=lambda item: item[1])
         if per_rack < 1:
+            size = "" if height is None else f" and {height}U"
             raise SpecError(
                 "racks.power_budget_kw" if basis == "power budget" else "racks.rack_units",
-                f"a {system.name} node needs {node_kw:g} kW and {height}U; a rack of {power_budget_kw or '-'} kW and "
+                f"a {system.name} node needs {node_kw:g} kW{size}; a rack of {power_budget_kw or '-'} kW and "
                 f"{rack_units}U fits none",
             )
     groups: list[RackGroup] = []

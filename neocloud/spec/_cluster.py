@@ -178,7 +178,7 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
 
 # A baremetal cluster needs real rack numbers; the clouds place racks themselves.
 _REQUIRED_BY_PROVIDER: Mapping[str, tuple[str, ...]] = {
-    "baremetal": ("node_power_kw", "rack_units", "rack_power_kw", "nic_gbps"),
+    "baremetal": ("node_power_kw", "rack_power_kw", "nic_gbps"),
     "coreweave": ("nic_gbps",),
     "nebius": ("nic_gbps",),
     "aws": ("efa_network_cards",),

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from neocloud import build_plan, load_cluster_spec
+from neocloud import SpecError, build_plan, load_cluster_spec
 from neocloud.catalog import SYSTEMS
 from neocloud.plan import plan_racks, plan_scalable_units, size_storage
 from neocloud.plan.storage import STORAGE_TIERS_PER_SU
@@ -98,3 +98,16 @@ def test_plan_is_deterministic_and_json_serializable() -> None:
     spec = load_cluster_spec(stack_cluster("staging"))
     first, second = build_plan(spec).to_dict(), build_plan(spec).to_dict()
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def test_unknown_node_height_needs_another_rack_bound() -> None:
+    # hardware.md gives no DGX H100 height: without a power budget or a per-rack bound nothing limits a rack.
+    raw = stack_cluster("staging")
+    raw["racks"] = {}
+    with pytest.raises(SpecError) as info:
+        build_plan(load_cluster_spec(raw))
+    assert info.value.path == "racks" and "catalog.systems.dgx-h100.rack_units" in info.value.message
+    # A site value for the height makes rack space the bound: 42U / 8U = 5 nodes.
+    raw["catalog"] = {"systems": {"dgx-h100": {"rack_units": 8}}}
+    pool = build_plan(load_cluster_spec(raw)).pools[0]
+    assert (pool.racks.nodes_per_rack, pool.racks.basis) == (5, "rack space")
