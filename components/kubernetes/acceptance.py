@@ -13,7 +13,9 @@ the SU (``neocloud.io/pool`` + ``neocloud.io/su`` node selector; each pod takes 
    API (JSON patch with a ``test`` op, so it removes exactly that taint), using a ServiceAccount whose
    ClusterRole may get and patch nodes.
 
-A node that fails keeps its taint and its pod's logs say why. Objects scale with SUs, never with nodes.
+A node that fails keeps its taint and its pod's logs say why. Objects scale with SUs, never with nodes: one Job
+per SU, and one headless Service shared by all of them for the torchrun rendezvous (an Indexed Job's pods are
+``<job>-<index>.<subdomain>``, whatever Service the subdomain names).
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ PYTORCH_IMAGE = "nvcr.io/nvidia/pytorch:25.08-py3"
 """NGC PyTorch container (PyTorch with NCCL and the InfiniBand verbs userspace). On EFA the image must also carry
 NCCL's EFA transport (aws-ofi-nccl), e.g. an AWS Deep Learning Container: pass it as ``pytorch_image``. Override
 with the tag your fleet qualified."""
+RENDEZVOUS_SERVICE = "node-acceptance"
+"""The headless Service (and pod subdomain) through which each Job's rank 0 is found."""
+COMPONENT_LABEL = {"app.kubernetes.io/component": "node-acceptance"}
+"""Label every acceptance pod carries; the rendezvous Service selects on it."""
 NCCL_PORT = 29500
 """torchrun's default rendezvous port."""
 ALL_REDUCE_BYTES = 4 << 30
@@ -126,8 +132,8 @@ def untaint_script() -> str:
 
 
 class NodeAcceptance(pulumi.ComponentResource):
-    """Acceptance Jobs (one per SU), their headless Services, and the namespace, ServiceAccount, RBAC and
-    scripts they share."""
+    """Acceptance Jobs (one per SU), and the namespace, rendezvous Service, ServiceAccount, RBAC and scripts they
+    share."""
 
     TYPE = "neocloud:kubernetes:NodeAcceptance"
 
@@ -167,18 +173,18 @@ class NodeAcceptance(pulumi.ComponentResource):
             f"{name}-scripts", metadata=meta("acceptance-scripts", namespace=namespace),
             data={"all_reduce.py": all_reduce_script(), "untaint.py": untaint_script()}, opts=in_ns,
         )
-        ready = [ns, sa, binding, scripts, *depends_on]
+        service = k8s.core.v1.Service(
+            f"{name}-rendezvous", metadata=meta(RENDEZVOUS_SERVICE, namespace=namespace),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                # Headless, and listing pods before they are ready: ranks must find rank 0 while it waits for them.
+                cluster_ip="None", publish_not_ready_addresses=True, selector=dict(COMPONENT_LABEL),
+                ports=[k8s.core.v1.ServicePortArgs(name="rendezvous", port=NCCL_PORT, target_port=NCCL_PORT)],
+            ),
+            opts=in_ns,
+        )
+        ready = [ns, sa, binding, scripts, service, *depends_on]
         self.jobs: list[k8s.batch.v1.Job] = []
         for test in tests:
-            service = k8s.core.v1.Service(
-                f"{name}-{test.name}", metadata=meta(test.name, namespace=namespace),
-                spec=k8s.core.v1.ServiceSpecArgs(
-                    cluster_ip="None", publish_not_ready_addresses=True,
-                    selector={"batch.kubernetes.io/job-name": test.name},
-                    ports=[k8s.core.v1.ServicePortArgs(name="rendezvous", port=NCCL_PORT, target_port=NCCL_PORT)],
-                ),
-                opts=in_ns,
-            )
             self.jobs.append(k8s.batch.v1.Job(
                 f"{name}-{test.name}",
                 metadata=meta(test.name, namespace=namespace,
@@ -186,7 +192,7 @@ class NodeAcceptance(pulumi.ComponentResource):
                               # Acceptance can take a while or fail on a bad node; `pulumi up` must not block.
                               annotations={"pulumi.com/skipAwait": "true"}),
                 spec=_job_spec(test, fabric_resource, pytorch_image, dcgm_image),
-                opts=child_opts(self, k, [*ready, service]),
+                opts=child_opts(self, k, ready),
             ))
         self.register_outputs({})
 
@@ -201,7 +207,8 @@ def _job_spec(test: AcceptanceTest, fabric_resource: str, pytorch_image: str,
     scripts = core.VolumeMountArgs(name="scripts", mount_path="/acceptance", read_only=True)
     torchrun = (
         f"exec torchrun --nnodes={test.nodes} --nproc-per-node={test.gpus_per_node} "
-        f"--node-rank=$JOB_COMPLETION_INDEX --master-addr={test.name}-0.{test.name} --master-port={NCCL_PORT} "
+        f"--node-rank=$JOB_COMPLETION_INDEX --master-addr={test.name}-0.{RENDEZVOUS_SERVICE} "
+        f"--master-port={NCCL_PORT} "
         "/acceptance/all_reduce.py"
     )
     return k8s.batch.v1.JobSpecArgs(
@@ -210,9 +217,10 @@ def _job_spec(test: AcceptanceTest, fabric_resource: str, pytorch_image: str,
         parallelism=test.nodes,
         backoff_limit=0,
         template=core.PodTemplateSpecArgs(
-            metadata=k8s.meta.v1.ObjectMetaArgs(labels={LABEL_POOL: test.pool, LABEL_SU: str(test.su)}),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                labels={LABEL_POOL: test.pool, LABEL_SU: str(test.su), **COMPONENT_LABEL}),
             spec=core.PodSpecArgs(
-                subdomain=test.name,
+                subdomain=RENDEZVOUS_SERVICE,
                 service_account_name="node-acceptance",
                 restart_policy="Never",
                 node_selector={LABEL_POOL: test.pool, LABEL_SU: str(test.su)},

@@ -83,11 +83,20 @@ def test_rbac_lets_the_job_patch_nodes_and_nothing_else() -> None:
     binding = named(objects_of(run, "ClusterRoleBinding"), "neocloud-node-acceptance")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "node-acceptance",
                                     "namespace": ACCEPTANCE_NAMESPACE}]
-    for job in objects_of(run, "Job"):
-        assert job["spec"]["template"]["spec"]["serviceAccountName"] == "node-acceptance"
-        service = named(objects_of(run, "Service"), job["metadata"]["name"], namespace=ACCEPTANCE_NAMESPACE)
-        assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
-        assert job["spec"]["template"]["spec"]["subdomain"] == service["metadata"]["name"]
+    # One headless rendezvous Service for every Job: it selects every acceptance pod, and each Job's pods use it
+    # as their subdomain, so rank 0 is <job>-0.<service>.
+    services = [o for o in objects_of(run, "Service") if o["metadata"].get("namespace") == ACCEPTANCE_NAMESPACE]
+    (service,) = services
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
+    jobs = objects_of(run, "Job")
+    assert jobs
+    for job in jobs:
+        pod = job["spec"]["template"]
+        assert pod["spec"]["serviceAccountName"] == "node-acceptance"
+        assert pod["spec"]["subdomain"] == service["metadata"]["name"]
+        assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+        torchrun = pod["spec"]["initContainers"][1]["command"][-1]
+        assert f"--master-addr={job['metadata']['name']}-0.{service['metadata']['name']} " in torchrun
 
 
 def test_scripts_compile() -> None:
