@@ -1,6 +1,7 @@
 """``Tenant``: one team's isolated namespace.
 
-- Namespace with Pod Security ``restricted`` (enforce, audit, warn), pinned to the cluster's Kubernetes minor.
+- Namespace with Pod Security ``restricted`` by default (enforce, audit, warn; per team ``pod_security``), pinned
+  to the cluster's Kubernetes minor.
 - ResourceQuota on GPUs (``requests.nvidia.com/gpu``): the team's ceiling even for pods that bypass Kueue.
 - LimitRange: no container or pod asks for more GPUs than one node has.
 - NetworkPolicies: default deny (ingress and egress), then explicit allows: DNS to kube-system's resolver,
@@ -52,18 +53,20 @@ class Tenant(pulumi.ComponentResource):
     TYPE = "neocloud:kubernetes:Tenant"
 
     def __init__(self, name: str, *, team: str, kubernetes_version: str, gpu_quota: int, max_gpus_per_pod: int,
-                 group: str, gateway_namespace: str | None = None,
+                 group: str, gateway_namespace: str | None = None, pod_security: str = "restricted",
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``gpu_quota``: most GPUs the namespace may request at once (ResourceQuota); ``max_gpus_per_pod``:
         GPUs of one node (LimitRange); ``group``: identity-provider group bound to the team's Role;
-        ``gateway_namespace``: where the gateway's proxies run, allowed to reach the team's pods."""
+        ``gateway_namespace``: where the gateway's proxies run, allowed to reach the team's pods;
+        ``pod_security``: the Pod Security Standard level (restricted unless RDMA pods need IPC_LOCK)."""
         super().__init__(self.TYPE, name, {"team": team, "gpuQuota": gpu_quota, "group": group,
-                                           "gatewayNamespace": gateway_namespace}, opts)
+                                           "gatewayNamespace": gateway_namespace, "podSecurity": pod_security},
+                         opts)
         k = kubernetes_provider
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=meta(team, labels=namespace_labels("restricted", kubernetes_version, {TEAM_LABEL: team})),
+            metadata=meta(team, labels=namespace_labels(pod_security, kubernetes_version, {TEAM_LABEL: team})),
             opts=child_opts(self, k),
         )
         self.namespace: pulumi.Output[str] = name_of(ns)

@@ -45,6 +45,8 @@ class TeamQueue:
     GPUs. The namespace's ResourceQuota uses it, so quota holds even for pods that bypass Kueue."""
     max_gpus_per_pod: int
     """GPUs of one node of the pool: no pod can use more (LimitRange)."""
+    pod_security: str = "restricted"
+    """Pod Security Standard level the team's namespace enforces."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-value form for component inputs and stack outputs."""
@@ -61,7 +63,7 @@ def plan_team_queues(spec: ClusterSpec, plan: ClusterPlan) -> tuple[TeamQueue, .
         out.append(TeamQueue(
             team=queue.team, pool=pool.name, gpu_quota=queue.gpu_quota, borrowing_limit=borrow,
             cohort=queue.cohort, workload=queue.workload, group=queue.group or queue.team,
-            gpu_ceiling=ceiling, max_gpus_per_pod=pool.system.gpus_per_node,
+            gpu_ceiling=ceiling, max_gpus_per_pod=pool.system.gpus_per_node, pod_security=queue.pod_security,
         ))
     return tuple(out)
 

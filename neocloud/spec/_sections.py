@@ -150,6 +150,12 @@ class Queue(_Model):
         "training", description="training queues require whole-node GPU requests."
     )
     group: str | None = Field(None, description="Identity-provider group bound to the team's Role.")
+    pod_security: Literal["restricted", "baseline", "privileged"] = Field(
+        "restricted",
+        description="Pod Security Standard the team's namespace enforces. Multi-node NCCL over InfiniBand/RoCE "
+        "pins memory with IPC_LOCK, which only privileged admits (NVIDIA's RDMA pod examples add it); EFA on "
+        "EKS needs no added capability.",
+    )
 
 
 _HOSTNAME = r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"

@@ -28,7 +28,7 @@ def test_every_team_is_isolated(stack: str) -> None:
         ns = named(objects_of(run, "Namespace"), team)
         labels = ns["metadata"]["labels"]
         for mode in ("enforce", "audit", "warn"):
-            assert labels[f"{PSA}/{mode}"] == "restricted"
+            assert labels[f"{PSA}/{mode}"] == queue.pod_security
             assert labels[f"{PSA}/{mode}-version"] == f"v{spec.kubernetes.version}"
         quota = named(objects_of(run, "ResourceQuota"), "gpu-quota", namespace=team)
         assert quota["spec"]["hard"] == {"requests.nvidia.com/gpu": str(queue.gpu_ceiling)}
@@ -102,3 +102,12 @@ def test_no_regulator_without_spec() -> None:
             assert not objects_of(run, "Gateway") and not objects_of(run, "BackendTrafficPolicy")
             assert not [r for r in run.of_type("kubernetes:helm.sh/v3:Release")
                         if r.inputs["chart"] == ENVOY_GATEWAY.chart]
+
+
+def test_pod_security_is_restricted_unless_the_team_asks_for_rdma_privileges() -> None:
+    levels = {(stack, q["team"]): q.get("pod_security") for stack in STACKS for q in teams(stack)}
+    for (stack, team), asked in levels.items():
+        ns = named(objects_of(run_for(stack), "Namespace"), team)
+        assert ns["metadata"]["labels"][f"{PSA}/enforce"] == (asked or "restricted"), (stack, team)
+    assert levels[("staging", "research")] == "privileged"  # multi-node NCCL over InfiniBand needs IPC_LOCK
+    assert sum(1 for level in levels.values() if level is None) >= len(STACKS)  # the default stays restricted
