@@ -16,16 +16,12 @@ from neocloud.plan import ClusterPlan
 from ..labels import ACCEPTANCE_TAINT, GPU_TAINT
 
 __all__ = [
-    "ABORT_MULTIPART_DAYS",
     "filesystem_gib",
     "gpu_taints",
     "render_kubeconfig",
     "secret",
     "stateful",
 ]
-
-ABORT_MULTIPART_DAYS = 7
-"""Our choice, not a provider limit: parts of multipart uploads that never completed are deleted after a week."""
 
 
 

@@ -30,8 +30,8 @@ from neocloud.spec import ClusterSpec
 
 from ..labels import LABEL_SU, cluster_tags, pool_labels
 from . import ProviderContext, ProviderResult
+from ._buckets import lifecycle_rule
 from ._neocloud import (
-    ABORT_MULTIPART_DAYS,
     filesystem_gib,
     gpu_taints,
     render_kubeconfig,
@@ -150,13 +150,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
         )
         coreweave.ObjectStorageBucketLifecycleConfiguration(
             f"{name}-{spec_bucket.purpose}-lifecycle", bucket=bucket.name,
-            rules=[{
-                "id": "expire-noncurrent-versions",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "noncurrent_version_expiration": {"noncurrent_days": spec_bucket.noncurrent_version_days},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
-            }],
+            rules=[lifecycle_rule(spec_bucket.noncurrent_version_days)],
             opts=child,
         )
         if settings.org_id is None:  # the spec's cross-field check requires org_id with buckets

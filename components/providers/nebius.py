@@ -29,8 +29,8 @@ from neocloud.spec import ClusterSpec
 
 from ..labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, pool_labels
 from . import ProviderContext, ProviderResult
+from ._buckets import lifecycle_rule
 from ._neocloud import (
-    ABORT_MULTIPART_DAYS,
     filesystem_gib,
     gpu_taints,
     render_kubeconfig,
@@ -258,13 +258,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
         nebius.StorageV1Bucket(
             f"{name}-{spec_bucket.purpose}", name=bucket_name, parent_id=parent_id,
             versioning_policy="ENABLED",
-            lifecycle_configuration={"rules": [{
-                "id": "expire-noncurrent-versions",
-                "status": "ENABLED",
-                "filter": {"prefix": ""},
-                "noncurrent_version_expiration": {"noncurrent_days": spec_bucket.noncurrent_version_days},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
-            }]},
+            lifecycle_configuration={"rules": [lifecycle_rule(spec_bucket.noncurrent_version_days, status="ENABLED")]},
             labels={**labels, "neocloud-purpose": spec_bucket.purpose},
             opts=stateful(ctx.parent, plan),
         )

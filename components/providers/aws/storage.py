@@ -20,14 +20,13 @@ import pulumi_aws as aws
 from neocloud.plan import ClusterPlan, FsxSizing, size_fsx_lustre
 from neocloud.spec import ClusterSpec
 
+from .._buckets import ABORT_MULTIPART_DAYS, lifecycle_rule
 from .common import Scope, stateful, tags
 from .eks import ControlPlane
 from .network import Network
 
 __all__ = ["ABORT_MULTIPART_DAYS", "Buckets", "build_buckets", "build_filesystem", "fsx_sizing"]
 
-ABORT_MULTIPART_DAYS = 7
-"""Our choice, not an AWS limit: parts of uploads that never completed are deleted after a week."""
 
 
 @dataclass(frozen=True)
@@ -109,13 +108,7 @@ def build_buckets(name: str, spec: ClusterSpec, plan: ClusterPlan, control: Cont
                             opts=guard)
         aws.s3.BucketLifecycleConfiguration(
             f"{base}-lifecycle", bucket=bucket.id,
-            rules=[{
-                "id": "expire-noncurrent-versions",
-                "status": "Enabled",
-                "filter": {"prefix": ""},
-                "noncurrent_version_expiration": {"noncurrent_days": entry.noncurrent_version_days},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": ABORT_MULTIPART_DAYS},
-            }],
+            rules=[lifecycle_rule(entry.noncurrent_version_days)],
             opts=guard)
         out[entry.purpose] = bucket
     return Buckets(out)
