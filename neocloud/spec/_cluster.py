@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -229,6 +229,16 @@ def _kubernetes_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
     return problems
 
 
+def _add_floor_problem(index: int, pool: Pool, system: System, add: Callable[[tuple[str, str]], None]) -> None:
+    """Cloud pools of multi-node NVLink domains scale in whole domains: an autoscaling floor inside one would keep
+    part of a rack (NVL72) or UltraServer running."""
+    domain = system.nvlink_domain_nodes
+    if domain > 1 and pool.min_nodes not in (None, 0) and pool.min_nodes % domain:
+        unit = "UltraServers" if system.kind == "aws-ultraserver" else "racks"
+        add((f"pools[{index}].min_nodes", f"{pool.system} scales in whole {unit} of {domain} nodes; "
+             f"{pool.min_nodes} is not a multiple of {domain}"))
+
+
 def _neocloud_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
     """Checks for provider coreweave and nebius: every pool maps to a real machine, settings that the
     provider needs are present, and NVL72 pools keep to whole racks."""
@@ -243,10 +253,7 @@ def _neocloud_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         system = SYSTEMS.get(pool.system)
         if system is None:
             continue
-        domain = system.nvlink_domain_nodes
-        if domain > 1 and pool.min_nodes not in (None, 0) and pool.min_nodes % domain:
-            add((f"pools[{i}].min_nodes", f"{pool.system} scales in whole racks of {domain} nodes; "
-                 f"{pool.min_nodes} is not a multiple of {domain}"))
+        _add_floor_problem(i, pool, system, add)
         if spec.provider == "coreweave" and spec.coreweave.instance_type(pool.system) is None:
             add((f"coreweave.instance_types.{pool.system}", f"required: no verified CoreWeave instance type for "
                  f"{pool.system} (pools[{i}]); set the one your CoreWeave quota lists"))
@@ -320,11 +327,9 @@ def _aws_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         system = SYSTEMS.get(pool.system)
         if system is None:
             continue
+        # A node group is one UltraServer: a floor inside one would keep part of an NVLink domain running.
+        _add_floor_problem(i, pool, system, add)
         domain = system.nvlink_domain_nodes
-        if domain > 1 and pool.min_nodes not in (None, 0) and pool.min_nodes % domain:
-            # A node group is one UltraServer: a floor inside one would keep part of an NVLink domain running.
-            add((f"pools[{i}].min_nodes", f"{pool.system} scales in whole UltraServers of {domain} nodes; "
-                 f"{pool.min_nodes} is not a multiple of {domain}"))
         if domain > aws.placement_block_nodes:
             add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} splits pools[{i}]'s NVLink domains of "
                  f"{domain} nodes ({pool.system}); use at least {domain}"))
