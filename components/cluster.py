@@ -53,4 +53,10 @@ class GpuCluster(pulumi.ComponentResource):
                 f"{name}-kubernetes", spec=spec, plan=plan, kubernetes_provider=self.infrastructure.kubernetes_provider,
                 su_groups=su_groups_from_placement_blocks(self.infrastructure.outputs), opts=child)
             self.stack_outputs.update(self.kubernetes.outputs)
-        self.register_outputs({})
+        self.register_outputs(self._component_outputs())
+
+    def _component_outputs(self) -> dict[str, Any]:
+        """What the component registers as its own outputs: nothing here (the program exports
+        ``stack_outputs``); the component package's ``GpuCluster`` registers its typed outputs. The engine
+        accepts one ``RegisterResourceOutputs`` per component, so subclasses override this, not call it again."""
+        return {}

@@ -28,6 +28,7 @@ __all__ = [
     "ProgramRun",
     "RecordedResource",
     "load_stack_config",
+    "recording_monitor",
     "run_program",
 ]
 
@@ -306,11 +307,11 @@ class _RecordingMonitor(_monitor_base()):  # type: ignore[misc]
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # The engine qualifies a type with its parent's type, except under the root Stack (MockMonitor always
-        # qualifies, which would give URNs the engine never produces).
-        if parent.split("::")[2:3] == ["pulumi:pulumi:Stack"]:
-            parent = ""
-        urn: str = super().make_urn(parent, type_, name)
-        return urn
+        # qualifies, which would give URNs the engine never produces). Project and stack are the run's, not
+        # this process's settings: a provider's Construct may register from another process.
+        if parent and parent.split("::")[2:3] != ["pulumi:pulumi:Stack"]:
+            type_ = f"{parent.split('::')[2].split('$').pop()}${type_}"
+        return "urn:pulumi:" + "::".join([self.run.stack, self.run.project, type_, name])
 
     def RegisterResource(self, request: Any) -> Any:
         from pulumi.runtime import rpc
@@ -354,3 +355,10 @@ class _RecordingMonitor(_monitor_base()):  # type: ignore[misc]
             self.run.outputs = _plain(wrapped)
             self.run.secret_outputs = tuple(sorted(k for k, v in wrapped.items() if _is_secret(v)))
         return super().RegisterResourceOutputs(request)
+
+
+def recording_monitor(run: ProgramRun, mock_outputs: MockOutputs | None = None) -> Any:
+    """A resource monitor that records into ``run`` what is registered with it, with the same mock outputs and
+    duplicate-URN check as ``run_program``: for serving over gRPC to a provider's ``Construct`` (the component
+    package's tests), where the program runs in another process."""
+    return _RecordingMonitor(_Mocks(mock_outputs or _default_outputs), run)
