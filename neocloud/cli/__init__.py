@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import SpecError
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "build_parser", "main", "version"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -35,8 +35,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"neocloud: error: {message} (see --help)\n")
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml), as ``neocloud --version`` prints it."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version("neocloud")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="neocloud", description="Plan, provision and police AI GPU clusters from one spec.")
+    parser.add_argument("--version", action="version", version=f"neocloud {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in _command_modules():
         module = importlib.import_module(f"{__name__}.{name}")

@@ -18,13 +18,17 @@ from typing import Any
 
 from ..errors import SpecError
 from ..offline.analyzer import AnalysisResult, AnalyzerError, Diagnostic, analyze_run, load_policy_config
-from ..offline.engine import load_stack_config
+from ..offline.engine import ProgramRun, load_stack_config
 from .plan import add_stack_arguments, run_stack
 
-__all__ = ["check_document", "register", "sarif_document"]
+__all__ = ["FAIL_ON", "add_policy_arguments", "check_document", "check_policy_arguments", "failed", "register",
+           "run_policies", "sarif_document"]
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 CONCERNS = {"topology": "rack topology", "efficiency": "efficiency", "security": "security"}
+FAIL_ON = ("mandatory", "advisory")
+"""``--fail-on``: the lowest enforcement level whose violations make ``check`` exit 1 (``advisory`` fails on any
+violation, as a strict CI gate wants; remediate-level findings count as mandatory, as the engine blocks on both)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,18 +37,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add_stack_arguments(parser)
     parser.add_argument("--format", choices=("text", "json", "sarif"), default="text",
                         help="output format (default text; sarif for GitHub code scanning)")
+    parser.add_argument("--fail-on", choices=FAIL_ON, default="mandatory",
+                        help="exit 1 on violations at this level or above (default mandatory; advisory: any)")
+    add_policy_arguments(parser)
+    parser.set_defaults(run=_run)
+
+
+def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--policy-config`` and ``--policy-pack``, shared by the commands that run the pack (check, report)."""
     parser.add_argument("--policy-config", type=Path, default=None, metavar="FILE",
                         help="policy pack config JSON, as for pulumi --policy-pack-config "
                         "(default: policies/config/STACK.json if present)")
     parser.add_argument("--policy-pack", type=Path, default=None, metavar="DIR",
                         help="the policy pack directory (default: policies/ in the project)")
-    parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
+    check_policy_arguments(args)
+    root, run = run_stack(args)
+    result, config_display = run_policies(args, root, run)
+    stack_file = _stack_file(root, args.stack)
+    if args.format == "json":
+        print(json.dumps(check_document(result, run.stack, run.project, config_display), indent=2))
+    elif args.format == "sarif":
+        print(json.dumps(sarif_document(result, root, stack_file, run.stack), indent=2))
+    else:
+        print(render(result, run.stack, config_display, fail_on=args.fail_on))
+    return 1 if failed(result, args.fail_on) else 0
+
+
+def failed(result: AnalysisResult, fail_on: str) -> bool:
+    """Whether ``result`` fails at ``--fail-on`` level (see ``FAIL_ON``)."""
+    if fail_on == "advisory":
+        return bool(result.diagnostics)
+    return bool(result.mandatory) or any(d.enforcement_level == "remediate" for d in result.diagnostics)
+
+
+def check_policy_arguments(args: argparse.Namespace) -> None:
+    """Bad ``--policy-config`` is bad input before any work is done."""
     if args.policy_config is not None and not args.policy_config.is_file():
         raise SpecError("--policy-config", f"{args.policy_config} is not a file")
-    root, run = run_stack(args)
+
+
+def run_policies(args: argparse.Namespace, root: Path, run: ProgramRun) -> tuple[AnalysisResult, str]:
+    """The policy pack over ``run``, with ``--policy-pack`` / ``--policy-config`` (default
+    ``policies/config/STACK.json``) as ``check`` runs it; returns the result and the config's display name."""
+    check_policy_arguments(args)
     pack_dir = args.policy_pack or root / "policies"
     if not (pack_dir / "PulumiPolicy.yaml").is_file():
         raise SpecError("--policy-pack", f"{pack_dir} has no PulumiPolicy.yaml")
@@ -60,14 +98,7 @@ def _run(args: argparse.Namespace) -> int:
                              config_source=_display(config_path, root), stack_config=stack_config)
     except AnalyzerError as error:
         raise SpecError("policy pack", str(error)) from None
-    stack_file = _stack_file(root, args.stack)
-    if args.format == "json":
-        print(json.dumps(check_document(result, run.stack, run.project, _display(config_path, root)), indent=2))
-    elif args.format == "sarif":
-        print(json.dumps(sarif_document(result, root, stack_file, run.stack), indent=2))
-    else:
-        print(render(result, run.stack, _display(config_path, root)))
-    return 1 if result.mandatory else 0
+    return result, _display(config_path, root)
 
 
 def _display(path: Path | None, root: Path) -> str:
@@ -90,20 +121,32 @@ def _subject(d: Diagnostic) -> str:
     return f"{d.resource_type} {d.resource_name}" if d.resource_name else "stack"
 
 
-def render(result: AnalysisResult, stack: str, config: str) -> str:
+def render(result: AnalysisResult, stack: str, config: str, *, fail_on: str = "mandatory") -> str:
     out = [f"stack {stack}: policy pack {result.pack} {result.pack_version}, {len(result.policies)} policies, "
            f"{result.resources} resources (config: {config})"]
     order = {"mandatory": 0, "remediate": 1, "advisory": 2}
     for d in sorted(result.diagnostics, key=lambda d: (order.get(d.enforcement_level, 3), d.policy, d.urn)):
         out.append(f"  {d.enforcement_level:<9} {d.policy}  [{_subject(d)}]")
         out.extend(f"      {line}" for line in d.message.splitlines())
-    skipped = sorted({n.policy for n in result.not_applicable})
-    if skipped:
-        out.append(f"  not applicable: {', '.join(skipped)}")
-    verdict = "FAILED" if result.mandatory else "passed"
+    out.extend(_not_applicable_lines(result))
+    verdict = "FAILED" if failed(result, fail_on) else "passed"
     out.append(f"{verdict}: {len(result.mandatory)} mandatory, {len(result.advisory)} advisory violation(s) in "
                f"{result.seconds:.2f}s")
     return "\n".join(out)
+
+
+def _not_applicable_lines(result: AnalysisResult) -> list[str]:
+    """One line per policy that did not apply, with its reasons (a reason given for several resources is shown
+    once, with the count), so a reader sees why a rule checked nothing rather than only that it did not."""
+    reasons: dict[str, dict[str, int]] = {}
+    for n in result.not_applicable:
+        per = reasons.setdefault(n.policy, {})
+        per[n.reason] = per.get(n.reason, 0) + 1
+    out = []
+    for policy in sorted(reasons):
+        parts = [reason if count == 1 else f"{reason} (x{count})" for reason, count in reasons[policy].items()]
+        out.append(f"  not applicable {policy}: {'; '.join(p or 'no reason given' for p in parts)}")
+    return out
 
 
 def check_document(result: AnalysisResult, stack: str, project: str, config: str) -> dict[str, Any]:
