@@ -6,45 +6,44 @@ Values are plain strings computed from the plan, never Outputs, so policies can 
 from __future__ import annotations
 
 from neocloud.plan import ClusterPlan, PoolPlan
+from neocloud.vocabulary import (
+    ACCEPTANCE_TAINT,
+    LABEL_ACCELERATOR,
+    LABEL_CLUSTER,
+    LABEL_ENVIRONMENT,
+    LABEL_NVLINK_DOMAIN,
+    LABEL_POOL,
+    LABEL_RACK,
+    LABEL_RAIL,
+    LABEL_SU,
+    LABEL_SYSTEM,
+    PREFIX,
+)
 
 __all__ = [
     "ACCEPTANCE_TAINT",
     "GPU_TAINT",
     "LABEL_ACCELERATOR",
     "LABEL_CLUSTER",
+    "LABEL_ENVIRONMENT",
     "LABEL_NVLINK_DOMAIN",
     "LABEL_POOL",
     "LABEL_RACK",
     "LABEL_RAIL",
     "LABEL_SU",
     "LABEL_SYSTEM",
+    "PREFIX",
     "cluster_tags",
     "pool_labels",
 ]
 
-PREFIX = "neocloud.io"
-LABEL_CLUSTER = f"{PREFIX}/cluster"
-LABEL_POOL = f"{PREFIX}/pool"
-"""GPU pool name."""
-LABEL_SYSTEM = f"{PREFIX}/system"
-"""Catalog system name (instance type on AWS)."""
-LABEL_ACCELERATOR = f"{PREFIX}/accelerator"
-"""Catalog GPU name."""
-LABEL_SU = f"{PREFIX}/su"
-"""Scalable unit (placement block on AWS)."""
-LABEL_RACK = f"{PREFIX}/rack"
-LABEL_NVLINK_DOMAIN = f"{PREFIX}/nvlink-domain"
-LABEL_RAIL = f"{PREFIX}/rail"
-
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 """Keeps non-GPU pods off GPU nodes."""
-ACCEPTANCE_TAINT = {"key": f"{PREFIX}/acceptance", "value": "pending", "effect": "NoSchedule"}
-"""Put on new GPU nodes; the node acceptance job removes it when NCCL and DCGM tests pass."""
 
 
 def cluster_tags(plan: ClusterPlan) -> dict[str, str]:
     """Tags for every taggable cloud resource of the cluster."""
-    return {LABEL_CLUSTER: plan.name, f"{PREFIX}/environment": plan.environment, "managed-by": "neocloud"}
+    return {LABEL_CLUSTER: plan.name, LABEL_ENVIRONMENT: plan.environment, "managed-by": "neocloud"}
 
 
 def pool_labels(plan: ClusterPlan, pool: PoolPlan) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """Helpers shared by the rule modules: config with schema defaults, plan facts, and a stack index.
 
-Values arrive as the engine sends them: numbers are floats (``8.0``), mappings and lists are the SDK's
-unknown-checking proxies (reading a value unknown during preview raises ``UnknownValueError``, which the SDK
-reports as an advisory "can't run policy during preview"). Nothing here has side effects at import.
+Provider resource types come from the provider profiles (``neocloud.profiles``, pure data) and label keys from
+``neocloud.vocabulary``, so a rule reads what the providers register. Values arrive as the engine sends them:
+numbers are floats (``8.0``), mappings and lists are the SDK's unknown-checking proxies (reading a value unknown
+during preview raises ``UnknownValueError``, which the SDK reports as an advisory "can't run policy during
+preview"). Nothing here has side effects at import.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from typing import Any
 from pulumi_policy import PolicyConfigSchema, PolicyResource
 from pulumi_policy import proxy as _proxy
 
+from neocloud.profiles import NodeSetShape, all_profiles
+from neocloud.vocabulary import LABEL_CLUSTER, LABEL_ENVIRONMENT, LABEL_POOL, LABEL_PURPOSE
+
 __all__ = [
     "CLUSTER_TYPE",
+    "LABEL_CLUSTER",
+    "LABEL_ENVIRONMENT",
     "LABEL_POOL",
+    "LABEL_PURPOSE",
+    "NODE_SET_SHAPES",
     "NODE_SET_TYPES",
     "POOL_TYPE",
     "NodeSet",
@@ -43,10 +52,6 @@ FACTS = "neocloud"
 UNKNOWNS = frozenset(v for k, v in vars(_proxy).items() if k.startswith("UNKNOWN_") and k.endswith("_VALUE"))
 """The SDK's sentinels for values unknown during preview."""
 
-LABEL_POOL = "neocloud.io/pool"
-LABEL_CLUSTER = "neocloud.io/cluster"
-LABEL_ENVIRONMENT = "neocloud.io/environment"
-LABEL_PURPOSE = "neocloud.io/purpose"
 
 
 def schema(properties: dict[str, dict[str, Any]]) -> PolicyConfigSchema:
@@ -151,12 +156,10 @@ def labels_of(props: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-NEBIUS_NODE_GROUP = "nebius:index/mk8sV1NodeGroup:Mk8sV1NodeGroup"
-COREWEAVE_NODE_POOL = "kubernetes:compute.coreweave.com/v1alpha1:NodePool"
-NODE_SET_TYPES = (EKS_NODE_GROUP, NEBIUS_NODE_GROUP, COREWEAVE_NODE_POOL)
-"""Resources that each stand for a set of identical nodes: EKS managed node groups, Nebius mk8s node groups,
-CoreWeave NodePools."""
+NODE_SET_SHAPES: dict[str, NodeSetShape] = {s.type: s for p in all_profiles() for s in p.resource_types.node_sets}
+"""Resources that each stand for a set of identical nodes (EKS managed node groups, Nebius mk8s node groups,
+CoreWeave NodePools, ...), from the provider profiles: where each keeps its node labels and size bounds."""
+NODE_SET_TYPES = tuple(NODE_SET_SHAPES)
 
 
 @dataclass(frozen=True)
@@ -176,33 +179,16 @@ def _str_map(value: Any) -> dict[str, str]:
 
 
 def node_set(resource: PolicyResource) -> NodeSet | None:
+    shape = NODE_SET_SHAPES.get(resource.resource_type)
+    if shape is None:
+        return None
     props = resource.props
     sizes: dict[str, float] = {}
-    if resource.resource_type == EKS_NODE_GROUP:
-        scaling = as_map(props.get("scalingConfig"))
-        for key in ("minSize", "desiredSize", "maxSize"):
-            if (n := num(scaling.get(key))) is not None:
-                sizes[f"scalingConfig.{key}"] = n
-        return NodeSet(resource, "node group", _str_map(props.get("labels")), sizes,
-                       sizes.get("scalingConfig.minSize"))
-    if resource.resource_type == NEBIUS_NODE_GROUP:
-        fixed = num(props.get("fixedNodeCount"))
-        if fixed is not None:
-            sizes["fixedNodeCount"] = fixed
-        scaling = as_map(props.get("autoscaling"))
-        for key in ("minNodeCount", "maxNodeCount"):
-            if (n := num(scaling.get(key))) is not None:
-                sizes[f"autoscaling.{key}"] = n
-        low = fixed if fixed is not None else sizes.get("autoscaling.minNodeCount")
-        return NodeSet(resource, "mk8s node group", _str_map(get_in(props, "template", "metadata", "labels")),
-                       sizes, low)
-    if resource.resource_type == COREWEAVE_NODE_POOL:
-        spec = as_map(props.get("spec"))
-        for key in ("minNodes", "targetNodes", "maxNodes"):
-            if (n := num(spec.get(key))) is not None:
-                sizes[f"spec.{key}"] = n
-        return NodeSet(resource, "NodePool", _str_map(spec.get("nodeLabels")), sizes, sizes.get("spec.minNodes"))
-    return None
+    for path in shape.sizes:
+        if (n := num(get_in(props, *path))) is not None:
+            sizes[".".join(path)] = n
+    low = next((sizes[key] for key in shape.floor if key in sizes), None)
+    return NodeSet(resource, shape.kind, _str_map(get_in(props, *shape.labels)), sizes, low)
 
 
 class StackIndex:

@@ -20,6 +20,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.providers.aws.profile import LUSTRE
+from neocloud.profiles import all_profiles
+
 from ._common import (
     POOL_TYPE,
     StackIndex,
@@ -45,7 +48,6 @@ __all__ = [
     "parse_quantity",
 ]
 
-LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 RESOURCE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
 WORKLOAD_TYPES = {
@@ -331,7 +333,8 @@ QUEUE_QUOTA_WITHIN_CAPACITY = StackValidationPolicy(
 _ZERO_SCHEMA = schema({
     "environments": {"type": "array", "items": {"type": "string"}, "default": ["dev", "staging"],
                      "description": "Environments whose GPU pools must scale to zero."},
-    "providers": {"type": "array", "items": {"type": "string"}, "default": ["aws", "nebius", "coreweave"],
+    "providers": {"type": "array", "items": {"type": "string"},
+                  "default": [p.name for p in all_profiles() if p.bills_idle_nodes],
                   "description": "Providers that bill idle nodes (owned baremetal racks are exempt)."},
 })
 

@@ -22,6 +22,19 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+from components.providers.aws.profile import (
+    EBS_VOLUME,
+    INSTANCE,
+    LUSTRE,
+    S3_BUCKET,
+    S3_ENCRYPTION,
+    SECURITY_GROUP,
+    SG_EGRESS,
+    SG_INGRESS,
+    SG_RULE,
+)
+from neocloud.profiles import BucketShape, all_profiles
+
 from ._common import (
     LABEL_PURPOSE,
     StackIndex,
@@ -50,34 +63,18 @@ __all__ = [
     "TENANT_DEFAULT_DENY",
 ]
 
-INSTANCE = "aws:ec2/instance:Instance"
-EBS_VOLUME = "aws:ebs/volume:Volume"
-LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
-S3_BUCKET = "aws:s3/bucket:Bucket"
-S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-S3_ACL = "aws:s3/bucketAcl:BucketAcl"
-S3_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
-S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
-S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-CW_BUCKET = "coreweave:index/objectStorageBucket:ObjectStorageBucket"
-CW_VERSIONING = "coreweave:index/objectStorageBucketVersioning:ObjectStorageBucketVersioning"
-CW_POLICY = "coreweave:index/objectStorageBucketPolicy:ObjectStorageBucketPolicy"
-NEBIUS_BUCKET = "nebius:index/storageV1Bucket:StorageV1Bucket"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
-BUCKET_TYPES = (S3_BUCKET, CW_BUCKET, NEBIUS_BUCKET)
+BUCKET_SHAPES: dict[str, BucketShape] = {b.type: b for p in all_profiles() for b in p.resource_types.buckets}
+"""Every provider's bucket type and how it says private and versioned (from the provider profiles)."""
+BUCKET_TYPES = tuple(BUCKET_SHAPES)
 ALL_PROTOCOLS = ("-1", "all")
 
 
 def _related(stack: StackIndex, bucket: Any, types: tuple[str, ...]) -> list[Any]:
     """Resources of ``types`` whose ``bucket`` input comes from ``bucket`` (property dependency, else same name)."""
-    name = bucket.props.get("bucket") if bucket.resource_type == S3_BUCKET else bucket.props.get("name")
+    name = bucket.props.get(BUCKET_SHAPES[bucket.resource_type].name_input)
     out = []
     for r in stack.of_type(*types):
         if any(d.urn == bucket.urn for d in stack.deps(r, "bucket")):
@@ -238,28 +235,28 @@ def _bucket_public_access_blocked(args: StackValidationArgs, report: ReportViola
     if not buckets:
         args.not_applicable("no buckets")
     for bucket in buckets:
-        if bucket.resource_type == S3_BUCKET:
-            if bucket.props.get("acl") in PUBLIC_ACLS:
-                report(f"S3 bucket '{bucket.name}' has canned ACL '{bucket.props.get('acl')}'", bucket.urn)
-            blocks = _related(stack, bucket, (S3_PUBLIC_ACCESS_BLOCK,))
+        shape = BUCKET_SHAPES[bucket.resource_type]
+        if shape.canned_acl_input and bucket.props.get(shape.canned_acl_input) in PUBLIC_ACLS:
+            report(f"{shape.kind} '{bucket.name}' has canned ACL '{bucket.props.get(shape.canned_acl_input)}'",
+                   bucket.urn)
+        if shape.public_access_block_types:
+            blocks = _related(stack, bucket, shape.public_access_block_types)
             if not blocks and cfg["requirePublicAccessBlock"]:
-                report(f"S3 bucket '{bucket.name}' has no BucketPublicAccessBlock; block public ACLs and policies",
+                report(f"{shape.kind} '{bucket.name}' has no BucketPublicAccessBlock; block public ACLs and policies",
                        bucket.urn)
             for block in blocks:
                 off = [f for f in BLOCK_FLAGS if block.props.get(f) is not True]
                 if off:
-                    report(f"S3 bucket '{bucket.name}': public access block '{block.name}' leaves "
+                    report(f"{shape.kind} '{bucket.name}': public access block '{block.name}' leaves "
                            f"{', '.join(off)} off", block.urn)
-            for acl in _related(stack, bucket, (S3_ACL,)):
-                canned = acl.props.get("acl")
-                grants = [as_map(g) for g in as_list(get_in(acl.props, "accessControlPolicy", "grants"))]
-                public = [get_in(g, "grantee", "uri") for g in grants if get_in(g, "grantee", "uri") in PUBLIC_GROUPS]
-                if canned in PUBLIC_ACLS or public:
-                    report(f"S3 bucket '{bucket.name}': ACL '{acl.name}' grants public access "
-                           f"({canned or ', '.join(map(str, public))})", acl.urn)
-            policies = _related(stack, bucket, (S3_POLICY,))
-        else:
-            policies = _related(stack, bucket, (CW_POLICY,))
+        for acl in _related(stack, bucket, shape.acl_types) if shape.acl_types else ():
+            canned = acl.props.get("acl")
+            grants = [as_map(g) for g in as_list(get_in(acl.props, "accessControlPolicy", "grants"))]
+            public = [get_in(g, "grantee", "uri") for g in grants if get_in(g, "grantee", "uri") in PUBLIC_GROUPS]
+            if canned in PUBLIC_ACLS or public:
+                report(f"{shape.kind} '{bucket.name}': ACL '{acl.name}' grants public access "
+                       f"({canned or ', '.join(map(str, public))})", acl.urn)
+        policies = _related(stack, bucket, shape.policy_types) if shape.policy_types else []
         for policy in policies:
             try:
                 public = _public_statements(policy.props.get("policy"))
@@ -303,29 +300,29 @@ def _bucket_versioning(args: StackValidationArgs, report: ReportViolation) -> No
     if not buckets:
         args.not_applicable("no buckets that must be versioned")
     for bucket in buckets:
-        if bucket.resource_type == NEBIUS_BUCKET:
-            if bucket.props.get("versioningPolicy") != "ENABLED":
-                report(f"bucket '{bucket.name}': versioningPolicy is {bucket.props.get('versioningPolicy') or 'unset'}"
-                       f"; set ENABLED", bucket.urn)
+        shape = BUCKET_SHAPES[bucket.resource_type]
+        inline = shape.versioning_inline
+        if inline is not None and not shape.versioning_types:
+            # Versioning is a property of the bucket itself (e.g. Nebius versioningPolicy).
+            path, wanted = inline
+            current = get_in(bucket.props, *path)
+            if current != wanted:
+                report(f"bucket '{bucket.name}': {'.'.join(path)} is {current or 'unset'}; set {wanted}", bucket.urn)
             continue
-        if bucket.resource_type == CW_BUCKET:
-            states = [get_in(v.props, "versioningConfiguration", "status")
-                      for v in _related(stack, bucket, (CW_VERSIONING,))]
-        else:
-            states = [get_in(v.props, "versioningConfiguration", "status")
-                      for v in _related(stack, bucket, (S3_VERSIONING,))]
-            if as_map(bucket.props.get("versioning")).get("enabled") is True:
-                states.append("Enabled")
+        states = [get_in(v.props, "versioningConfiguration", "status")
+                  for v in (_related(stack, bucket, shape.versioning_types) if shape.versioning_types else ())]
+        if inline is not None and get_in(bucket.props, *inline[0]) == inline[1]:
+            states.append("Enabled")
         if "Enabled" not in states:
             report(f"bucket '{bucket.name}' is not versioned (versioning status: "
                    f"{', '.join(map(str, states)) or 'none'}); an overwritten checkpoint or dataset is lost",
                    bucket.urn)
             continue
-        if bucket.resource_type == S3_BUCKET and cfg["requireNoncurrentExpiration"]:
-            rules = [as_map(r) for lc in _related(stack, bucket, (S3_LIFECYCLE,))
+        if shape.lifecycle_types and cfg["requireNoncurrentExpiration"]:
+            rules = [as_map(r) for lc in _related(stack, bucket, shape.lifecycle_types)
                      for r in as_list(lc.props.get("rules"))]
             if not any(r.get("status") == "Enabled" and r.get("noncurrentVersionExpiration") for r in rules):
-                report(f"S3 bucket '{bucket.name}' keeps noncurrent versions forever; add a lifecycle rule with "
+                report(f"{shape.kind} '{bucket.name}' keeps noncurrent versions forever; add a lifecycle rule with "
                        f"noncurrentVersionExpiration", bucket.urn)
 
 
@@ -342,15 +339,11 @@ BUCKET_VERSIONING = StackValidationPolicy(
 # --- protect-stateful-in-prod ------------------------------------------------------------------------------
 
 STATEFUL_TYPES = [
-    LUSTRE, S3_BUCKET, EBS_VOLUME, CW_BUCKET, NEBIUS_BUCKET,
-    "aws:eks/cluster:Cluster",
-    "aws:efs/fileSystem:FileSystem",
-    "nebius:index/computeV1Filesystem:ComputeV1Filesystem",
-    "nebius:index/mk8sV1Cluster:Mk8sV1Cluster",
-    "coreweave:index/cksCluster:CksCluster",
+    *dict.fromkeys(t for p in all_profiles() for t in p.resource_types.stateful),
     "kubernetes:core/v1:PersistentVolumeClaim",
     "kubernetes:core/v1:PersistentVolume",
 ]
+"""What holds data or cluster state: every provider profile's stateful types, and Kubernetes volumes."""
 
 _PROTECT_SCHEMA = schema({
     "environments": {"type": "array", "items": {"type": "string"}, "default": ["prod"],

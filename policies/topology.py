@@ -23,6 +23,17 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.providers.aws.profile import (
+    EKS_NODE_GROUP,
+    INSTANCE,
+    LAUNCH_TEMPLATE,
+    PLACEMENT_GROUP,
+    SUBNET,
+)
+from components.providers.nebius.profile import NVL_INSTANCE_GROUP
+from neocloud.profiles import all_profiles
+from neocloud.vocabulary import HOSTNAME
+
 from ._common import (
     LABEL_POOL,
     POOL_TYPE,
@@ -50,12 +61,7 @@ __all__ = [
     "TOPOLOGY_LABELS_CONSISTENT",
 ]
 
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-INSTANCE = "aws:ec2/instance:Instance"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-NVL_INSTANCE_GROUP = "nebius:index/computeV1NvlInstanceGroup:ComputeV1NvlInstanceGroup"
-SUBNET = "aws:ec2/subnet:Subnet"
-PLACEMENT_GROUP = "aws:ec2/placementGroup:PlacementGroup"
+NODE_GROUP = EKS_NODE_GROUP
 KUEUE_TOPOLOGY = "kubernetes:kueue.x-k8s.io/v1beta2:Topology"
 KUEUE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
 EFA_TYPES = ("efa", "efa-only")
@@ -325,7 +331,8 @@ FABRIC_NONBLOCKING = ResourceValidationPolicy(
 # --- single-zone-fabric ------------------------------------------------------------------------------------
 
 _SINGLE_ZONE_SCHEMA = schema({
-    "zoneRequiredProviders": {"type": "array", "items": {"type": "string"}, "default": ["aws", "coreweave"],
+    "zoneRequiredProviders": {"type": "array", "items": {"type": "string"},
+                              "default": [p.name for p in all_profiles() if p.zone_per_fabric_pool],
                               "description": "Providers whose fabric pools must name their zone (Nebius ties a GPU "
                               "cluster to one InfiniBand fabric instead, checked through infinibandFabric)."},
 })
@@ -525,7 +532,6 @@ NO_OVERLAPPING_GPU_POOLS = StackValidationPolicy(
 
 # --- topology-labels-consistent ----------------------------------------------------------------------------
 
-HOSTNAME = "kubernetes.io/hostname"
 _LEVEL_RANK = {
     "topology.kubernetes.io/region": 0,
     "topology.kubernetes.io/zone": 1,

@@ -45,12 +45,9 @@ def su_groups_from_placement_blocks(outputs: Mapping[str, Any]) -> SuGroups | No
 
 
 def gpu_driver_preinstalled(spec: ClusterSpec) -> bool:
-    """Whether the nodes' image already carries the NVIDIA driver and container toolkit: the EKS optimized
-    accelerated AMIs do (Amazon EKS user guide), and so do Nebius mk8s GPU node groups created with a drivers
-    preset (``nebius.drivers_preset``)."""
-    if spec.provider == "aws":
-        return True
-    return spec.provider == "nebius" and spec.nebius.drivers_preset is not None
+    """Whether the nodes' image already carries the GPU driver and container toolkit (the provider's profile
+    knows: e.g. the EKS accelerated AMIs, Nebius node groups with a drivers preset)."""
+    return spec.profile.gpu_driver_preinstalled(spec)
 
 
 def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None = None) -> dict[str, Any]:
@@ -89,7 +86,8 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.operators = GpuOperators(
             f"{name}-operators", fabric_kind=plan.fabric_kind,  # type: ignore[arg-type]
             kubernetes_version=kube.version, install_gpu_driver=not gpu_driver_preinstalled(spec),
-            install_fabric_driver=spec.provider == "baremetal", platform_managed=spec.provider == "coreweave",
+            install_fabric_driver=spec.profile.installs_fabric_driver,
+            platform_managed=spec.profile.platform_manages_gpu_stack,
             kubernetes_provider=k, opts=child,
         )
         queues = plan_team_queues(spec, plan)

@@ -1,46 +1,20 @@
-"""One module per target. Each exposes ``build(ctx: ProviderContext) -> ProviderResult``.
+"""One package per target. Each has a pure ``profile`` module (``PROFILE``: the provider's spec settings,
+validation, platform facts and resource types; registered in ``neocloud.profiles``) and Pulumi code exposing
+``build(ctx: ProviderContext) -> ProviderResult``.
 
-Provider packages are imported only for the provider a stack uses, so ``pulumi-nebius`` stays optional.
+Provider packages are imported only for the provider a stack uses, so ``pulumi-nebius`` stays optional; the
+names below are imported on first use, so a profile imports without Pulumi.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import pulumi
-
-from neocloud import ClusterPlan, ClusterSpec
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ..pool import GpuPool
+    from ._context import ProviderContext, ProviderResult, build_provider
 
 __all__ = ["ProviderContext", "ProviderResult", "build_provider"]
 
-
-@dataclass(frozen=True)
-class ProviderContext:
-    """What a provider module gets: the spec, its plan, the parent component and the pool components."""
-
-    name: str
-    spec: ClusterSpec
-    plan: ClusterPlan
-    parent: pulumi.ComponentResource
-    pools: dict[str, GpuPool]
-
-
-@dataclass
-class ProviderResult:
-    """What a provider module returns."""
-
-    outputs: dict[str, Any] = field(default_factory=dict)
-    """Stack outputs (plain values or Outputs; kubeconfigs as secrets)."""
-    kubernetes_provider: Any = None
-    """A ``pulumi_kubernetes.Provider`` for the cluster's API, where there is one."""
-
-
-def build_provider(ctx: ProviderContext) -> ProviderResult:
-    module = importlib.import_module(f"{__name__}.{ctx.spec.provider}")
-    result: ProviderResult = module.build(ctx)
-    return result
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "._context"))

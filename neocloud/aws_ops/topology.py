@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.providers.aws.profile import AwsSettings
+
 from ..plan import ClusterPlan, PoolPlan, plan_placement_blocks
 from ..spec import ClusterSpec
 from .errors import translated
@@ -137,7 +139,7 @@ def kueue_topology(name: str, layers: int) -> dict[str, Any]:
 
 def placement_block_counts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, int]:
     """Placement blocks per pool, cut as the AWS provider cuts them (the spec's ``aws`` settings)."""
-    aws = spec.aws
+    aws = spec.settings_of(AwsSettings)
     return {pool.name: len(plan_placement_blocks(
         pool, block_nodes=aws.placement_block_nodes, node_group_max_nodes=aws.node_group_max_nodes,
         reservation_instances=aws.reservation_instances,

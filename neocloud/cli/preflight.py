@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from components.providers.aws.profile import AwsSettings
+
 from ..aws_ops import AwsSession
 from ..aws_ops.preflight import CHECKS, PreflightReport, Window, run_preflight
 from ..errors import CONFIG_KEY, SpecError
@@ -88,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     report = run_preflight(plan, session.client("ec2"), session.client("service-quotas"), stack=args.stack,
                            region=region, window=Window(start, end), skip=args.skip,
                            min_shared_layer=args.min_shared_layer, now=now,
-                           reservation_sizes=spec.aws.reservation_instances)
+                           reservation_sizes=spec.settings_of(AwsSettings).reservation_instances)
     print(json.dumps(report.to_dict(), indent=2) if args.json else render_preflight(report))
     return 0 if report.ok else 1
 

@@ -192,7 +192,7 @@ def _plan_pool(spec: ClusterSpec, index: int, pool: Pool) -> PoolPlan:
     racks = plan_racks(
         pool=pool.name, system=system, units=units, power_budget_kw=spec.racks.power_budget_kw,
         rack_units=spec.racks.rack_units, max_nodes_per_rack=spec.racks.max_nodes_per_rack,
-        nodes_per_rack=spec.racks.nodes_per_rack, physical=spec.provider == "baremetal",
+        nodes_per_rack=spec.racks.nodes_per_rack, physical=spec.profile.physical_racks,
     )
     fabric = None
     if fabric_spec.kind != "efa":

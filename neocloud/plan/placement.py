@@ -25,8 +25,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from components.providers.aws.profile import CAPACITY_BLOCK_MAX_INSTANCES
+
 from ..errors import SpecError
-from ..spec import CAPACITY_BLOCK_MAX_INSTANCES
 from .cluster import PoolPlan
 
 __all__ = ["PlacementBlock", "plan_placement_blocks"]

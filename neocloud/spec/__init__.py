@@ -9,7 +9,6 @@ into a spec, and it raises ``SpecError`` with a one-line, path-naming message fo
 from __future__ import annotations
 
 from ._base import (
-    CAPACITY_BLOCK_MAX_INSTANCES,
     CHECKPOINT_BYTES_PER_PARAMETER,
     DEFAULT_PUE,
 )
@@ -19,14 +18,6 @@ from ._cluster import (
 from ._load import (
     json_schema,
     load_cluster_spec,
-)
-from ._providers import (
-    COREWEAVE_INSTANCE_TYPES,
-    NEBIUS_PLATFORMS,
-    AwsSettings,
-    CoreWeaveSettings,
-    NebiusPlatform,
-    NebiusSettings,
 )
 from ._sections import (
     Backend,
@@ -47,24 +38,17 @@ from ._sections import (
 )
 
 __all__ = [
-    "CAPACITY_BLOCK_MAX_INSTANCES",
     "CHECKPOINT_BYTES_PER_PARAMETER",
-    "COREWEAVE_INSTANCE_TYPES",
     "DEFAULT_PUE",
-    "NEBIUS_PLATFORMS",
-    "AwsSettings",
     "Backend",
     "Bucket",
     "Capacity",
     "CatalogOverrides",
     "Checkpoint",
     "ClusterSpec",
-    "CoreWeaveSettings",
     "Fabric",
     "Filesystem",
     "Kubernetes",
-    "NebiusPlatform",
-    "NebiusSettings",
     "Pool",
     "Power",
     "Queue",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
+from ..profiles import all_profiles, union
 from ._base import (
     CHECKPOINT_BYTES_PER_PARAMETER,
     DEFAULT_PUE,
@@ -13,11 +14,18 @@ from ._base import (
     _Model,
 )
 
+if TYPE_CHECKING:
+    CapacitySource = str
+    FabricKind = str
+else:  # the values the registered provider profiles offer
+    CapacitySource = Literal[union(lambda p: p.capacity_sources)]
+    FabricKind = Literal[union(lambda p: p.fabric_kinds)]
+
 
 class Capacity(_Model):
     """Where a pool's machines come from."""
 
-    source: Literal["on-demand", "reservation", "capacity-block"] = Field(
+    source: CapacitySource = Field(
         "on-demand",
         description="on-demand (AWS: launched into a cluster placement group per block), reservation (an "
         "On-Demand Capacity Reservation) or capacity-block (EC2 Capacity Blocks for ML).",
@@ -70,7 +78,7 @@ class Racks(_Model):
 class Fabric(_Model):
     """The compute (east-west) fabric."""
 
-    kind: Literal["infiniband", "roce", "efa"] = Field(description="infiniband, roce (Spectrum-X) or efa (AWS).")
+    kind: FabricKind = Field(description="infiniband, roce (Spectrum-X) or efa (AWS).")
     switch: str = Field(
         "QM9700", description="Switch model from the catalog (QM9700, Q3400, SN5600); sets the radix."
     )
@@ -94,11 +102,21 @@ class Fabric(_Model):
     )
 
 
+_FILESYSTEM_OWNERS = {k: p.name for p in all_profiles() for k in p.filesystem_kinds if k != "external"}
+"""Filesystem kinds a provider creates, and the provider (its profile lists them)."""
+
+if TYPE_CHECKING:
+    FilesystemKind = str
+else:
+    FilesystemKind = Literal[(*_FILESYSTEM_OWNERS, "external")]
+
+
 class Filesystem(_Model):
     """The shared parallel filesystem."""
 
-    kind: Literal["fsx-lustre", "nebius-shared", "coreweave-vast", "external"] = Field(
-        description="fsx-lustre (AWS), nebius-shared, coreweave-vast, or external (yours; sized but not created)."
+    kind: FilesystemKind = Field(
+        description=f"{', '.join(f'{k} ({p})' for k, p in _FILESYSTEM_OWNERS.items())}, or external (yours; sized "
+        "but not created)."
     )
     tier: Literal["good", "better", "best"] = Field(
         "better", description="H100RA Table 6 performance tier the filesystem is sized to."

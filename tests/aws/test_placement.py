@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from components.providers.aws.profile import AwsSettings
 from neocloud import SpecError, build_plan, load_cluster_spec
 from neocloud.plan import PlacementBlock, PoolPlan, plan_placement_blocks
 from tests.conftest import REPO
@@ -29,7 +30,7 @@ def pool_plan(raw: dict[str, Any]) -> PoolPlan:
 
 def blocks(raw: dict[str, Any], **settings: Any) -> tuple[PlacementBlock, ...]:
     spec = load_cluster_spec(raw)
-    aws = spec.aws
+    aws = spec.settings_of(AwsSettings)
     return plan_placement_blocks(
         build_plan(spec).pools[0],
         block_nodes=settings.get("block_nodes", aws.placement_block_nodes),

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
+from components.providers.aws.profile import AwsSettings
 from neocloud import SpecError, load_cluster_spec
 from neocloud.offline import run_program
-from neocloud.spec import AwsSettings
 from tests.conftest import REPO
 
 

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from components.providers.coreweave.profile import COREWEAVE_INSTANCE_TYPES
+from components.providers.nebius.profile import NEBIUS_PLATFORMS
 from neocloud import SpecError, load_cluster_spec
-from neocloud.spec import COREWEAVE_INSTANCE_TYPES, NEBIUS_PLATFORMS, json_schema
+from neocloud.spec import json_schema
 from tests.providers.helpers import stack_config
 
 

@@ -1,106 +1,17 @@
 """Provider ``aws``: EFA GPU clusters on EKS.
 
-What ``build`` registers (all real ``pulumi-aws`` resources):
-
-- network (``network``): VPC, a private and a public subnet per zone, one NAT gateway, route tables, an S3 gateway
-  endpoint, the EFA security group (self only) and the FSx security group;
-- an explicit ``aws`` provider for the spec's region (``<name>-aws``);
-- control plane (``eks``): KMS key, IAM roles, the EKS cluster, a kubeconfig (secret) and a
-  ``pulumi_kubernetes.Provider`` built from it;
-- compute (``nodes``): per GPU pool and placement block a launch template with one EFA interface per network card,
-  an EKS managed node group and, on on-demand capacity, a cluster placement group; a CPU system node group;
-- storage (``storage``): FSx for Lustre sized from the plan, S3 buckets.
-
-Resources grow with pools and placement blocks, never with nodes. Pool resources are children of their
-``GpuPool`` component; the rest are children of the ``GpuCluster``.
-"""
+``profile`` holds what the rest of neocloud asks about this provider (pure: no Pulumi); ``_build`` registers
+its resources and is imported on first use of a name below."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-import pulumi
-import pulumi_aws as aws
+from ..._lazy import lazy_exports
 
-from neocloud.plan import PlacementBlock, plan_placement_blocks
-
-from .. import ProviderContext, ProviderResult
-from .common import Scope
-from .eks import build_control_plane
-from .network import build_network
-from .nodes import build_pool_blocks, build_system_node_group
-from .storage import build_buckets, build_filesystem
+if TYPE_CHECKING:
+    from ._build import build, placement_blocks
 
 __all__ = ["build", "placement_blocks"]
 
-
-def placement_blocks(ctx: ProviderContext) -> dict[str, tuple[PlacementBlock, ...]]:
-    """Every pool's placement blocks under this spec's ``aws`` settings."""
-    aws_settings = ctx.spec.aws
-    return {
-        pool.name: plan_placement_blocks(
-            pool,
-            block_nodes=aws_settings.placement_block_nodes,
-            node_group_max_nodes=aws_settings.node_group_max_nodes,
-            reservation_instances=aws_settings.reservation_instances,
-            reservations_per_node_group=aws_settings.reservations_per_node_group,
-        )
-        for pool in ctx.plan.pools
-    }
-
-
-def build(ctx: ProviderContext) -> ProviderResult:
-    """Register the AWS infrastructure for ``ctx`` and return its outputs and Kubernetes provider.
-
-    Outputs: ``kubeconfig`` (secret), ``cluster_name``, ``fsx`` (id, dns_name, mount_name and the sizing facts;
-    ``None`` without an fsx-lustre filesystem), ``buckets`` (purpose -> bucket name), ``placement_blocks``
-    (pool -> plain block facts), ``node_groups`` (pool -> node group names).
-    """
-    import pulumi_kubernetes as k8s
-
-    spec, plan, parent = ctx.spec, ctx.plan, ctx.parent
-    # Blocks first: a spec that cannot be cut into blocks fails before any AWS resource is registered.
-    blocks = placement_blocks(ctx)
-    node_groups_needed = sum(len(b) for b in blocks.values()) + 1
-    if node_groups_needed > spec.aws.max_node_groups:
-        pulumi.log.warn(
-            f"{node_groups_needed} EKS managed node groups (GPU placement blocks + system) exceed the "
-            f"'Managed node groups per cluster' quota of {spec.aws.max_node_groups} (aws.max_node_groups): request "
-            "an increase, or raise aws.placement_block_nodes (on reserved capacity also "
-            "aws.reservations_per_node_group)", resource=parent)
-    # An explicit provider: resources go to the spec's region whatever `aws:region` the stack config holds.
-    aws_provider = aws.Provider(f"{ctx.name}-aws", region=spec.region, opts=pulumi.ResourceOptions(parent=parent))
-    scope = Scope(parent, aws_provider)
-    network = build_network(ctx.name, spec, plan, scope)
-    control = build_control_plane(ctx.name, spec, plan, network, scope)
-    system = build_system_node_group(ctx.name, spec, plan, network, control, scope)
-    pool_groups: dict[str, list[Any]] = {}
-    for pool in plan.pools:
-        built = build_pool_blocks(ctx.name, spec, plan, pool, blocks[pool.name], network, control,
-                                  scope.under(ctx.pools[pool.name]))
-        pool_groups[pool.name] = [b.node_group.node_group_name for b in built]
-    fsx_output: Any = None
-    fs = spec.storage.filesystem
-    if fs is not None and fs.kind == "fsx-lustre":
-        filesystem, sizing = build_filesystem(ctx.name, spec, plan, network, control, scope)
-        fsx_output = {
-            "id": filesystem.id,
-            "dns_name": filesystem.dns_name,
-            "mount_name": filesystem.mount_name,
-            **sizing.to_dict(),
-        }
-    buckets = build_buckets(ctx.name, spec, plan, control, scope)
-    # The provider waits for the system nodes: charts the Kubernetes layer installs need somewhere to run.
-    kubernetes_provider = k8s.Provider(
-        f"{ctx.name}-k8s", kubeconfig=control.kubeconfig,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[system]),
-    )
-    outputs: dict[str, Any] = {
-        "kubeconfig": control.kubeconfig,
-        "cluster_name": control.cluster.name,
-        "fsx": fsx_output,
-        "buckets": {purpose: bucket.bucket for purpose, bucket in buckets.buckets.items()},
-        "placement_blocks": {pool: [b.to_dict() for b in pool_blocks] for pool, pool_blocks in blocks.items()},
-        "node_groups": pool_groups,
-    }
-    return ProviderResult(outputs=outputs, kubernetes_provider=kubernetes_provider)
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "._build"))

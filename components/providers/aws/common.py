@@ -11,6 +11,7 @@ from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 
 from ...labels import LABEL_POOL, PREFIX, cluster_tags
+from .profile import AwsSettings
 
 __all__ = ["Scope", "partition", "pool_tags", "stateful", "tags"]
 
@@ -50,7 +51,8 @@ def stateful(spec: ClusterSpec, scope: Scope, **kwargs: Any) -> pulumi.ResourceO
     """Options for resources that hold data (EKS cluster, FSx, buckets, the KMS key): not deleted with the stack
     (``retain_on_delete``, unless ``aws.retain_stateful`` is false outside prod), and in prod not deletable at
     all without an explicit unprotect."""
-    return scope.opts(protect=spec.environment == "prod", retain_on_delete=spec.aws.retain_stateful, **kwargs)
+    retain = spec.settings_of(AwsSettings).retain_stateful
+    return scope.opts(protect=spec.environment == "prod", retain_on_delete=retain, **kwargs)
 
 
 def partition(region: str | None) -> str:

@@ -21,6 +21,7 @@ from neocloud.spec import ClusterSpec
 
 from .common import Scope, partition, stateful, tags
 from .network import Network
+from .profile import AwsSettings
 
 __all__ = ["ControlPlane", "build_control_plane", "kubeconfig_document"]
 
@@ -94,14 +95,14 @@ def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network
                                      policy_arn=f"arn:{arn_partition}:iam::aws:policy/{policy}", opts=opts)
         for policy in NODE_POLICIES
     )
-    public = bool(spec.aws.api_public_cidrs)
+    public = bool(spec.settings_of(AwsSettings).api_public_cidrs)
     vpc_config: Any = {
         "subnet_ids": [network.private_subnets[z].id for z in network.zones],
         "endpoint_private_access": True,
         "endpoint_public_access": public,
     }
     if public:
-        vpc_config["public_access_cidrs"] = list(spec.aws.api_public_cidrs)
+        vpc_config["public_access_cidrs"] = list(spec.settings_of(AwsSettings).api_public_cidrs)
     cluster = aws.eks.Cluster(
         f"{name}-eks",
         role_arn=cluster_role.arn,
@@ -109,7 +110,7 @@ def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network
         vpc_config=vpc_config,
         access_config=_access_config(),
         encryption_config=_secrets_encryption(key),
-        enabled_cluster_log_types=list(spec.aws.control_plane_logs),
+        enabled_cluster_log_types=list(spec.settings_of(AwsSettings).control_plane_logs),
         tags=tags(plan),
         opts=stateful(spec, scope, depends_on=cluster_policies),
     )

@@ -26,6 +26,7 @@ from neocloud.plan import ClusterPlan
 from neocloud.spec import ClusterSpec
 
 from .common import Scope, tags
+from .profile import AwsSettings
 
 __all__ = ["LUSTRE_PORTS", "Network", "build_network", "plan_zones", "subnet_cidrs"]
 
@@ -61,7 +62,7 @@ def plan_zones(spec: ClusterSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if zone and zone not in gpu:
             gpu.append(zone)
     zones = list(gpu)
-    for zone in spec.aws.zones:
+    for zone in spec.settings_of(AwsSettings).zones:
         if zone not in zones:
             zones.append(zone)
     region = spec.region or ""
@@ -90,9 +91,10 @@ def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, scope: Scope)
     """The VPC and everything in it; one NAT gateway (in the first zone) keeps idle dev clusters cheap."""
     opts = scope.opts()
     gpu_zones, zones = plan_zones(spec)
-    private_cidrs, public_cidrs = subnet_cidrs(spec.aws.vpc_cidr, len(zones))
+    vpc_cidr = spec.settings_of(AwsSettings).vpc_cidr
+    private_cidrs, public_cidrs = subnet_cidrs(vpc_cidr, len(zones))
     # DNS support and hostnames: EKS nodes and FSx mounts resolve private DNS names (EKS VPC requirements) [P].
-    vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=spec.aws.vpc_cidr, enable_dns_support=True,
+    vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=vpc_cidr, enable_dns_support=True,
                       enable_dns_hostnames=True, tags=tags(plan, Name=f"{name}-vpc"), opts=opts)
     child = scope.opts(depends_on=[vpc])
     igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=tags(plan), opts=child)
@@ -140,7 +142,7 @@ def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, scope: Scope)
     fsx = aws.ec2.SecurityGroup(
         f"{name}-fsx-sg", vpc_id=vpc.id, description="FSx for Lustre: Lustre ports from file servers and nodes",
         ingress=lustre_ingress,
-        egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [spec.aws.vpc_cidr],
+        egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [vpc_cidr],
                  "description": "replies and server traffic inside the VPC only"}],
         tags=tags(plan, role="fsx"), opts=child)
     return Network(vpc=vpc, zones=zones, gpu_zones=gpu_zones, private_subnets=private, public_subnets=public,

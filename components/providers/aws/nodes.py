@@ -63,6 +63,7 @@ from ...labels import (
 from .common import Scope, partition, pool_tags, tags
 from .eks import ControlPlane
 from .network import Network
+from .profile import AwsSettings
 
 __all__ = [
     "EKS_TAINT_EFFECTS",
@@ -95,8 +96,9 @@ class BlockResources:
 
 def gpu_ami_type(spec: ClusterSpec, pool: PoolPlan) -> str:
     """The EKS AMI type of a GPU pool: the spec's choice, else the accelerated AL2023 AMI for the CPU arch."""
-    if spec.aws.gpu_ami_type:
-        return spec.aws.gpu_ami_type
+    chosen = spec.settings_of(AwsSettings).gpu_ami_type
+    if chosen:
+        return chosen
     return "AL2023_ARM_64_NVIDIA" if pool.system.gpu in _GRACE_GPUS else "AL2023_x86_64_NVIDIA"
 
 
@@ -131,15 +133,16 @@ def _taints() -> list[Any]:
 
 def _root_volume(spec: ClusterSpec) -> list[Any]:
     return [{
-        "device_name": spec.aws.root_device_name,
-        "ebs": {"volume_size": spec.aws.root_volume_gib, "volume_type": "gp3", "encrypted": True,
+        "device_name": spec.settings_of(AwsSettings).root_device_name,
+        "ebs": {"volume_size": spec.settings_of(AwsSettings).root_volume_gib, "volume_type": "gp3", "encrypted": True,
                 "delete_on_termination": True},
     }]
 
 
 def _metadata(spec: ClusterSpec) -> Any:
+    hops = spec.settings_of(AwsSettings).imds_hop_limit
     return {"http_endpoint": "enabled", "http_tokens": "required",
-            "http_put_response_hop_limit": spec.aws.imds_hop_limit, "instance_metadata_tags": "disabled"}
+            "http_put_response_hop_limit": hops, "instance_metadata_tags": "disabled"}
 
 
 def _tag_specifications(resource_tags: dict[str, str]) -> list[Any]:
@@ -281,14 +284,14 @@ def build_system_node_group(name: str, spec: ClusterSpec, plan: ClusterPlan, net
         tag_specifications=_tag_specifications(system_tags), update_default_version=True, tags=system_tags,
         opts=opts,
     )
-    nodes = spec.aws.system_nodes
+    nodes = spec.settings_of(AwsSettings).system_nodes
     return aws.eks.NodeGroup(
         f"{name}-system-ng",
         cluster_name=control.cluster.name,
         node_role_arn=control.node_role.arn,
         subnet_ids=[network.private_subnets[z].id for z in network.zones],
-        instance_types=[spec.aws.system_instance_type],
-        ami_type=_system_ami_type(spec.aws.system_instance_type),
+        instance_types=[spec.settings_of(AwsSettings).system_instance_type],
+        ami_type=_system_ami_type(spec.settings_of(AwsSettings).system_instance_type),
         capacity_type="ON_DEMAND",
         launch_template={"id": template.id, "version": template.latest_version.apply(str)},
         scaling_config=_scaling(nodes, 2 * nodes, nodes),

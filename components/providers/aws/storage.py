@@ -24,6 +24,7 @@ from .._buckets import ABORT_MULTIPART_DAYS, lifecycle_rule
 from .common import Scope, stateful, tags
 from .eks import ControlPlane
 from .network import Network
+from .profile import AwsSettings
 
 __all__ = ["ABORT_MULTIPART_DAYS", "Buckets", "build_buckets", "build_filesystem", "fsx_sizing"]
 
@@ -40,7 +41,7 @@ def fsx_sizing(spec: ClusterSpec, plan: ClusterPlan) -> FsxSizing:
     """The FSx size and tier for the plan's storage targets."""
     return size_fsx_lustre(read_gbps=plan.storage.read_gbps, write_gbps=plan.storage.write_gbps,
                            capacity_tib=plan.storage.capacity_tib,
-                           per_unit_throughput=spec.aws.fsx_per_unit_throughput)
+                           per_unit_throughput=spec.settings_of(AwsSettings).fsx_per_unit_throughput)
 
 
 def build_filesystem(name: str, spec: ClusterSpec, plan: ClusterPlan, network: Network, control: ControlPlane,
@@ -54,7 +55,7 @@ def build_filesystem(name: str, spec: ClusterSpec, plan: ClusterPlan, network: N
         storage_type="SSD",
         storage_capacity=sizing.storage_capacity_gib,
         per_unit_storage_throughput=sizing.per_unit_storage_throughput,
-        file_system_type_version=spec.aws.fsx_version,
+        file_system_type_version=spec.settings_of(AwsSettings).fsx_version,
         # pulumi-aws 7 takes one subnet id here: FSx file systems support only one subnet.
         subnet_ids=network.private_subnets[zone].id,
         security_group_ids=[network.fsx_security_group.id],

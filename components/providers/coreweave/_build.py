@@ -28,16 +28,17 @@ import pulumi
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 
-from ..labels import LABEL_SU, cluster_tags, pool_labels
-from . import ProviderContext, ProviderResult
-from ._buckets import lifecycle_rule
-from ._neocloud import (
+from ...labels import LABEL_SU, cluster_tags, pool_labels
+from .._buckets import lifecycle_rule
+from .._context import ProviderContext, ProviderResult
+from .._neocloud import (
     filesystem_gib,
     gpu_taints,
     render_kubeconfig,
     secret,
     stateful,
 )
+from .profile import CoreWeaveSettings
 
 __all__ = [
     "NODEPOOL_API_VERSION",
@@ -65,7 +66,7 @@ def nodepool_labels(plan: ClusterPlan, pool: PoolPlan) -> dict[str, str]:
 
 def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
     """The NodePool ``spec`` for one pool: sized by the plan, spares included; NVL72 pools in whole racks."""
-    instance_type = spec.coreweave.instance_type(pool.system.name)
+    instance_type = spec.settings_of(CoreWeaveSettings).instance_type(pool.system.name)
     if instance_type is None:  # the spec's cross-field check rejects this first
         raise ValueError(f"no CoreWeave instance type for {pool.system.name}")
     total = pool.total_nodes
@@ -78,10 +79,10 @@ def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[
         "minNodes": pool.min_nodes,
         "maxNodes": total,
         "nodeLabels": nodepool_labels(plan, pool),
-        "nodeTaints": gpu_taints(spec.coreweave.acceptance_taint),
+        "nodeTaints": gpu_taints(spec.settings_of(CoreWeaveSettings).acceptance_taint),
     }
-    if autoscaling and spec.coreweave.scale_down_strategy:
-        body["lifecycle"] = {"scaleDownStrategy": spec.coreweave.scale_down_strategy}
+    if autoscaling and spec.settings_of(CoreWeaveSettings).scale_down_strategy:
+        body["lifecycle"] = {"scaleDownStrategy": spec.settings_of(CoreWeaveSettings).scale_down_strategy}
     return body
 
 
@@ -115,7 +116,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
     import pulumi_kubernetes as k8s
 
     spec, plan, name = ctx.spec, ctx.plan, ctx.name
-    settings = spec.coreweave
+    settings = spec.settings_of(CoreWeaveSettings)
     zone = settings.zone or spec.zone
     child = pulumi.ResourceOptions(parent=ctx.parent)
 

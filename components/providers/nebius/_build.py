@@ -27,16 +27,17 @@ import pulumi
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 
-from ..labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, pool_labels
-from . import ProviderContext, ProviderResult
-from ._buckets import lifecycle_rule
-from ._neocloud import (
+from ...labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, pool_labels
+from .._buckets import lifecycle_rule
+from .._context import ProviderContext, ProviderResult
+from .._neocloud import (
     filesystem_gib,
     gpu_taints,
     render_kubeconfig,
     secret,
     stateful,
 )
+from .profile import NebiusSettings
 
 __all__ = [
     "CPU_BOOT_DISK_GIB",
@@ -129,7 +130,7 @@ def _cpu_template(platform: str, preset: str, subnet_id: pulumi.Input[str], clus
 def _gpu_template(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan, *, gpu_cluster_id: pulumi.Input[str],
                   subnet_id: pulumi.Input[str], filesystem_id: pulumi.Input[str] | None,
                   extra_labels: dict[str, str], nvl_group_id: pulumi.Input[str] | None) -> Any:
-    settings = spec.nebius
+    settings = spec.settings_of(NebiusSettings)
     platform = settings.platform(pool.system.name)
     if platform is None:  # the spec's cross-field check rejects this first
         raise ValueError(f"no Nebius platform for {pool.system.name}")
@@ -164,7 +165,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
         raise RuntimeError("provider 'nebius' needs the pulumi-nebius package: pip install 'neocloud[nebius]'") from exc
 
     spec, plan, name = ctx.spec, ctx.plan, ctx.name
-    settings = spec.nebius
+    settings = spec.settings_of(NebiusSettings)
     parent_id = settings.parent_id
     fabric = spec.fabric.name
     if parent_id is None or fabric is None:  # the spec's cross-field check requires both

@@ -11,7 +11,7 @@ import pulumi
 
 from neocloud.plan import ClusterPlan, PoolPlan
 
-from . import ProviderContext, ProviderResult
+from .._context import ProviderContext, ProviderResult
 
 __all__ = ["bill_of_materials", "build", "kubernetes_provider"]
 

@@ -1,0 +1,281 @@
+"""Profile of provider ``aws`` (pure: no Pulumi): the ``aws`` settings section and its checks, EFA fabrics,
+EC2 capacity sources, FSx for Lustre, the EKS Topology labels, and the resource types the policies read.
+
+Sources are cited where each fact is used; the Pulumi code is in ``_build`` and the modules beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from neocloud._model import IPV4_CIDR, SettingsModel
+from neocloud.profiles import BucketShape, NodeSetShape, Problem, ProviderProfile, ResourceTypes, floor_problem
+from neocloud.vocabulary import HOSTNAME, LABEL_NVLINK_DOMAIN, aws_layer_label
+
+if TYPE_CHECKING:
+    from neocloud.catalog import System
+    from neocloud.plan import ClusterPlan, PoolPlan
+    from neocloud.spec import ClusterSpec, Pool
+
+__all__ = [
+    "AWS_NETWORK_LAYERS",
+    "CAPACITY_BLOCK_MAX_INSTANCES",
+    "PROFILE",
+    "AwsProfile",
+    "AwsSettings",
+    "EksLogType",
+]
+
+CAPACITY_BLOCK_MAX_INSTANCES = 64
+"""One EC2 Capacity Block holds at most 64 instances (hardware.md AWS [P]/[S])."""
+
+AWS_NETWORK_LAYERS = {"p6-b200.48xlarge": 4, "p6-b300.48xlarge": 4}
+"""DescribeInstanceTopology layers where they are not 3 (hardware.md AWS [P])."""
+
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_ACL = "aws:s3/bucketAcl:BucketAcl"
+S3_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+EFS = "aws:efs/fileSystem:FileSystem"
+INSTANCE = "aws:ec2/instance:Instance"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+SUBNET = "aws:ec2/subnet:Subnet"
+PLACEMENT_GROUP = "aws:ec2/placementGroup:PlacementGroup"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+EksLogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+"""EKS control plane log types (EKS API, LogSetup.types)."""
+
+
+def _default_eks_logs() -> list[EksLogType]:
+    # API calls, audit trail and IAM authentication: who did what to the cluster.
+    return ["api", "audit", "authenticator"]
+
+
+class AwsSettings(SettingsModel):
+    """Settings for ``provider: aws`` (VPC, EKS, GPU node groups, FSx for Lustre, S3).
+
+    Quota defaults are AWS's published defaults; quotas are adjustable per account, so they are settings.
+    """
+
+    vpc_cidr: str = Field(
+        "10.0.0.0/16", pattern=IPV4_CIDR,
+        description="VPC CIDR, /8 to /20. It is cut into eight equal slices: one private subnet per zone (GPU "
+        "pods take VPC IPs) and the last slice for the public (NAT) subnets.",
+    )
+    zones: list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$")]] = Field(
+        default_factory=list, max_length=6,
+        description="Zones for the EKS control plane and the system node group, on top of the GPU pools' zones. "
+        "EKS needs subnets in at least two zones; default: the GPU zones plus the region's next zone letters "
+        "(a, b, c...), so set this where those zone names do not exist in your account.",
+    )
+    api_public_cidrs: list[Annotated[str, Field(pattern=IPV4_CIDR)]] = Field(
+        default_factory=list, max_length=40,
+        description="CIDRs allowed to reach the EKS public API endpoint (EKS allows at most 40). Empty: the "
+        "endpoint is private only, so Pulumi must run inside the VPC (or over VPN/Direct Connect).",
+    )
+    system_instance_type: str = Field(
+        "m7i.2xlarge", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+        description="Instance type of the CPU system node group (cluster add-ons, operators, Kueue).",
+    )
+    system_nodes: int = Field(2, ge=1, le=450, description="Nodes in the CPU system node group.")
+    gpu_ami_type: Literal[
+        "AL2023_x86_64_NVIDIA", "AL2023_ARM_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "BOTTLEROCKET_ARM_64_NVIDIA"
+    ] | None = Field(
+        None, description="EKS AMI type of GPU node groups; default AL2023_ARM_64_NVIDIA for Grace-based "
+        "systems (GB200), AL2023_x86_64_NVIDIA otherwise (EKS user guide, accelerated AMIs).",
+    )
+    root_volume_gib: int = Field(
+        512, ge=20, le=16384, description="Encrypted gp3 root volume of every node, GiB (images, caches)."
+    )
+    imds_hop_limit: Literal[1, 2] = Field(
+        2, description="IMDSv2 response hop limit of every node: 2 lets pods reach instance metadata (agents "
+        "without IAM roles for service accounts need it); 1 keeps it to the node (EKS security best practices).",
+    )
+    root_device_name: str = Field(
+        "/dev/xvda", pattern=r"^/dev/[a-z0-9]+$",
+        description="Root device of the node AMI (/dev/xvda for the EKS AL2023 AMIs).",
+    )
+    placement_block_nodes: int = Field(
+        448, ge=1, le=100_000,
+        description="Most nodes in one placement block (one node group, and on on-demand capacity one cluster "
+        "placement group). Blocks hold whole scalable units and NVLink domains. Smaller blocks pack nodes closer "
+        "but cost more node groups and resources; the default, 14 SUs of 32, keeps a 12,500-node pool within "
+        "28 node groups. At most node_group_max_nodes.",
+    )
+    node_group_max_nodes: int = Field(
+        450, ge=1, le=100_000,
+        description="EKS quota 'Nodes per managed node group' (default 450, adjustable; EKS service quotas).",
+    )
+    max_node_groups: int = Field(
+        30, ge=1, le=10_000,
+        description="EKS quota 'Managed node groups per cluster' (default 30, adjustable); the program warns "
+        "when the plan needs more.",
+    )
+    reservations_per_node_group: int = Field(
+        1, ge=1, le=64,
+        description="Capacity reservations one node group may draw on. 1: a node group (and launch template) "
+        "per reservation or Capacity Block, so each can end on its own. More: consecutive reservations share a "
+        "placement block through a Capacity Reservation resource group, which EC2 supports for every "
+        "reservation type including Capacity Blocks (EC2 user guide, cr-groups) -- a 12,500-node pool on "
+        "Capacity Blocks of 64 needs 7 to stay within 30 node groups.",
+    )
+    reservation_instances: dict[Annotated[str, Field(pattern=r"^cr-[0-9a-f]{8,17}$")],
+                                Annotated[int, Field(ge=1, le=100_000)]] = Field(
+        default_factory=dict,
+        description="Instances each capacity reservation holds (cr-... -> count). Default: Capacity Blocks are "
+        "filled up to 64 in listed order, On-Demand Capacity Reservations share the pool evenly.",
+    )
+    fsx_per_unit_throughput: Literal[125, 250, 500, 1000] | None = Field(
+        None, description="Force the FSx for Lustre PERSISTENT_2 tier in MB/s per TiB; default: the lowest tier "
+        "that meets the plan's throughput at the planned capacity.",
+    )
+    fsx_version: Literal["2.12", "2.15"] = Field("2.15", description="Lustre version of the FSx file system.")
+    retain_stateful: bool = Field(
+        True, description="Keep the EKS cluster, KMS key, FSx and buckets when they leave the stack or it is "
+        "destroyed (retain_on_delete). false lets `pulumi destroy` delete a throwaway dev cluster's billed "
+        "resources; prod requires true.",
+    )
+    control_plane_logs: list[EksLogType] = Field(
+        default_factory=_default_eks_logs,
+        description="EKS control plane log types sent to CloudWatch Logs.",
+    )
+
+
+class AwsProfile(ProviderProfile):
+    name = "aws"
+    summary = "EFA GPU clusters on EKS: VPC, node groups per placement block, FSx for Lustre, S3."
+    settings = AwsSettings
+    settings_description = "provider aws: VPC, EKS, placement blocks, quotas, FSx tier."
+    system_kinds = ("aws", "aws-ultraserver")
+    fabric_kinds = ("efa",)
+    capacity_sources = ("on-demand", "reservation", "capacity-block")
+    filesystem_kinds = ("fsx-lustre", "external")
+    required_catalog_fields = ("efa_network_cards",)
+    zone_per_fabric_pool = True  # EFA instances belong in one AZ and one placement group (hardware.md AWS [P])
+    resource_types: ClassVar[ResourceTypes] = ResourceTypes(
+        node_sets=(NodeSetShape(
+            type=EKS_NODE_GROUP, kind="node group", labels=("labels",), taints=("taints",),
+            sizes=(("scalingConfig", "minSize"), ("scalingConfig", "desiredSize"), ("scalingConfig", "maxSize")),
+            floor=("scalingConfig.minSize",),
+        ),),
+        buckets=(BucketShape(
+            type=S3_BUCKET, kind="S3 bucket", name_input="bucket", versioning_types=(S3_VERSIONING,),
+            versioning_inline=(("versioning", "enabled"), True), policy_types=(S3_POLICY,),
+            public_access_block_types=(S3_PUBLIC_ACCESS_BLOCK,), acl_types=(S3_ACL,), canned_acl_input="acl",
+            lifecycle_types=(S3_LIFECYCLE,),
+        ),),
+        stateful=(LUSTRE, S3_BUCKET, EBS_VOLUME, EKS_CLUSTER, EFS),
+        other={"launch_template": LAUNCH_TEMPLATE, "instance": INSTANCE, "subnet": SUBNET,
+               "placement_group": PLACEMENT_GROUP, "security_group": SECURITY_GROUP, "sg_rule": SG_RULE,
+               "sg_ingress": SG_INGRESS, "sg_egress": SG_EGRESS, "s3_encryption": S3_ENCRYPTION},
+    )
+
+    def gpu_driver_preinstalled(self, spec: ClusterSpec) -> bool:
+        # The EKS optimized accelerated AMIs carry the NVIDIA driver and container toolkit (Amazon EKS user
+        # guide, "Amazon EKS optimized accelerated Amazon Linux AMIs").
+        return True
+
+    def pool_problems(self, spec: ClusterSpec, index: int, pool: Pool, system: System) -> Iterable[Problem]:
+        at = f"pools[{index}]"
+        zone = spec.pool_zone(pool)
+        if not zone:
+            yield (f"{at}.zone", "an EFA pool lives in exactly one availability zone; set pools[].zone or zone")
+        elif spec.region and not zone.startswith(spec.region):
+            yield (f"{at}.zone", f"zone '{zone}' is not in region '{spec.region}'")
+        cap = pool.capacity
+        if cap.source != "on-demand":
+            if not cap.reservation_ids:
+                yield (f"{at}.capacity.reservation_ids", f"required for source '{cap.source}' (cr-...)")
+            elif cap.source == "capacity-block":
+                room = len(cap.reservation_ids) * CAPACITY_BLOCK_MAX_INSTANCES
+                if pool.total_nodes > room:
+                    yield (f"{at}.capacity.reservation_ids", f"{len(cap.reservation_ids)} Capacity Block(s) hold at "
+                           f"most {room} instances (64 each); the pool needs {pool.total_nodes}")
+
+    def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
+        """The VPC can be cut into subnets, zones sit in the region, placement blocks fit a node group and hold
+        whole NVLink domains, and reservation sizes name the pools' reservations."""
+        from neocloud.catalog import SYSTEMS
+
+        problems: list[Problem] = []
+        add = problems.append
+        aws: AwsSettings = self.settings_of(spec)
+        network, _, prefix = aws.vpc_cidr.partition("/")
+        octets = [int(o) for o in network.split(".")]
+        if any(o > 255 for o in octets):
+            add(("aws.vpc_cidr", f"'{aws.vpc_cidr}' is not an IPv4 network"))
+        elif not 8 <= int(prefix) <= 20:
+            add(("aws.vpc_cidr", f"prefix /{prefix} is outside /8 to /20 (AWS allows /16 to /28 per CIDR block; eight "
+                 "private slices of at least /23 need /20 or larger)"))
+        elif (sum(o << (24 - 8 * i) for i, o in enumerate(octets)) & ((1 << (32 - int(prefix))) - 1)) != 0:
+            add(("aws.vpc_cidr", f"'{aws.vpc_cidr}' has host bits set; use the network address"))
+        for i, zone in enumerate(aws.zones):
+            if spec.region and not zone.startswith(spec.region):
+                add((f"aws.zones[{i}]", f"zone '{zone}' is not in region '{spec.region}'"))
+        if aws.placement_block_nodes > aws.node_group_max_nodes:
+            add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} exceeds aws.node_group_max_nodes "
+                 f"{aws.node_group_max_nodes} (one placement block is one EKS managed node group)"))
+        if spec.environment == "prod" and not aws.retain_stateful:
+            add(("aws.retain_stateful", "prod keeps its data: retain_stateful must be true"))
+        if spec.environment == "prod" and "0.0.0.0/0" in aws.api_public_cidrs:
+            add(("aws.api_public_cidrs", "0.0.0.0/0 opens the prod Kubernetes API to the internet; list your "
+                 "networks, or leave it empty for a private endpoint"))
+        reservations: set[str] = set()
+        for i, pool in enumerate(spec.pools):
+            reservations.update(pool.capacity.reservation_ids)
+            system = SYSTEMS.get(pool.system)
+            if system is None:
+                continue
+            # A node group is one UltraServer: a floor inside one would keep part of an NVLink domain running.
+            if floor := floor_problem(i, pool, system):
+                add(floor)
+            domain = system.nvlink_domain_nodes
+            if domain > aws.placement_block_nodes:
+                add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} splits pools[{i}]'s NVLink domains of "
+                     f"{domain} nodes ({pool.system}); use at least {domain}"))
+            if system.kind == "aws-ultraserver" and tuple(int(x) for x in spec.kubernetes.version.split(".")) < (1, 33):
+                # EKS supports P6e-GB200 UltraServers from Kubernetes 1.33 (EKS user guide, ml-eks-nvidia-ultraserver).
+                add(("kubernetes.version", f"{pool.system} (pools[{i}]) needs EKS 1.33 or later; got "
+                     f"{spec.kubernetes.version}"))
+            counts = [aws.reservation_instances[r] for r in pool.capacity.reservation_ids
+                      if r in aws.reservation_instances]
+            if len(counts) == len(pool.capacity.reservation_ids) and counts and sum(counts) < pool.total_nodes:
+                add(("aws.reservation_instances", f"pools[{i}]'s reservations hold {sum(counts)} instances; the pool "
+                     f"needs {pool.total_nodes} (nodes + spares)"))
+            if pool.capacity.source == "capacity-block":
+                for rid in pool.capacity.reservation_ids:
+                    if aws.reservation_instances.get(rid, 0) > CAPACITY_BLOCK_MAX_INSTANCES:
+                        add((f"aws.reservation_instances.{rid}", f"{aws.reservation_instances[rid]} exceeds the "
+                             f"{CAPACITY_BLOCK_MAX_INSTANCES} instances one Capacity Block holds"))
+        for rid in aws.reservation_instances:
+            if rid not in reservations:
+                add((f"aws.reservation_instances.{rid}", f"'{rid}' is not in any pool's capacity.reservation_ids"))
+        return problems
+
+    def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
+        """EKS labels nodes ``topology.k8s.aws/network-node-layer-N`` from DescribeInstanceTopology: 3 layers for
+        p4d, p4de, p5, p5e, p5en and p6e-gb200, 4 for p6-b200 and p6-b300 (hardware.md AWS [P]), layer 1 the
+        farthest from the instance. An UltraServer (p6e-gb200) is one NVLink domain (AWS-EKS [P]); how its
+        instances sit under the network layers is not documented, so its levels are the NVLink domain (our
+        ``neocloud.io/nvlink-domain`` label, set per UltraServer node group) and the host."""
+        if pool.system.kind == "aws-ultraserver":
+            return (LABEL_NVLINK_DOMAIN, HOSTNAME)
+        layers = AWS_NETWORK_LAYERS.get(pool.system.name, 3)
+        return (*(aws_layer_label(i) for i in range(1, layers + 1)), HOSTNAME)
+
+
+PROFILE = AwsProfile()

@@ -1,0 +1,196 @@
+"""Profile of provider ``coreweave`` (pure: no Pulumi): the ``coreweave`` settings section and its checks,
+verified instance types, CKS's own node labels, and the resource types the policies read.
+
+CKS runs the GPU stack itself: CoreWeave runs the GPU Operator and the InfiniBand/RoCE drivers and says "Do not
+install the NVIDIA GPU Operator on CKS clusters" (docs.coreweave.com, products/cks/nodes/gpu-driver-management/
+gpu-driver-management-cks); pods request the fabric as ``rdma/ib`` (products/networking/hpc-interconnect/
+use-gpudirect-rdma).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from neocloud._model import IPV4_CIDR, LABEL_VALUE, Name, PathProblem, SettingsModel, cidr_problems
+from neocloud.profiles import (
+    BucketShape,
+    NodeSetShape,
+    Problem,
+    ProviderProfile,
+    ResourceTypes,
+    floor_problem,
+    sized_filesystem_problem,
+    unknown_system_problems,
+)
+from neocloud.vocabulary import HOSTNAME
+
+if TYPE_CHECKING:
+    from neocloud.plan import ClusterPlan, PoolPlan
+    from neocloud.spec import ClusterSpec
+
+__all__ = [
+    "COREWEAVE_INSTANCE_TYPES",
+    "COREWEAVE_LEAFGROUP",
+    "COREWEAVE_RACK",
+    "COREWEAVE_SUPERPOD",
+    "NODEPOOL_API_VERSION",
+    "NODEPOOL_KIND",
+    "PROFILE",
+    "CoreWeaveProfile",
+    "CoreWeaveSettings",
+]
+
+COREWEAVE_INSTANCE_TYPES: Mapping[str, str] = {
+    # gd-8xh100ib-i128: HGX H100 with InfiniBand; CoreWeave's own Node Pool examples use it
+    # (github.com/coreweave/skills cw-create-node-pool, github.com/coreweave/reference-architecture) [P].
+    "hgx-h100": "gd-8xh100ib-i128",
+    "dgx-h100": "gd-8xh100ib-i128",
+    # gd-8xh200ib-i128: HGX H200 with InfiniBand; third-party CKS tooling names it, no CoreWeave page seen [S].
+    "hgx-h200": "gd-8xh200ib-i128",
+    "dgx-h200": "gd-8xh200ib-i128",
+    # gb200-4x: one GB200 NVL72 compute tray (4 GPUs), deployed in whole racks of 18 Nodes
+    # (docs.coreweave.com/docs/platform/instances/gb200) [P].
+    "gb200-nvl72": "gb200-4x",
+}
+"""CoreWeave instance types by catalog system. B200/B300 and MI300X have no verified name: set them in
+``coreweave.instance_types``."""
+
+COREWEAVE_ZONE = r"^[A-Z]{2,}(-[A-Z]+)?-[0-9]{2}[A-Z]$|^[A-Z]{3}[0-9][A-Z]$"
+"""CoreWeave Availability Zones, e.g. US-EAST-04A or RNO2A (docs.coreweave.com/platform/regions)."""
+
+NODEPOOL_API_VERSION = "compute.coreweave.com/v1alpha1"
+"""API version of CoreWeave's NodePool CRD (CoreWeave Node Pool reference [P])."""
+NODEPOOL_KIND = "NodePool"
+NODEPOOL = f"kubernetes:{NODEPOOL_API_VERSION}:{NODEPOOL_KIND}"
+CKS_CLUSTER = "coreweave:index/cksCluster:CksCluster"
+BUCKET = "coreweave:index/objectStorageBucket:ObjectStorageBucket"
+BUCKET_VERSIONING = "coreweave:index/objectStorageBucketVersioning:ObjectStorageBucketVersioning"
+BUCKET_POLICY = "coreweave:index/objectStorageBucketPolicy:ObjectStorageBucketPolicy"
+
+COREWEAVE_SUPERPOD = "ib.coreweave.cloud/superpod"
+"""CoreWeave's InfiniBand superpod node label (hardware.md Neoclouds [P]/[S])."""
+COREWEAVE_LEAFGROUP = "ib.coreweave.cloud/leafgroup"
+"""CoreWeave's InfiniBand leaf group node label (hardware.md Neoclouds [P]/[S])."""
+COREWEAVE_RACK = "node.coreweave.cloud/rack"
+"""CoreWeave's rack node label; on GB200 NVL72 the rack is the NVLink domain (hardware.md Neoclouds [P]/[S])."""
+
+
+class CoreWeaveSettings(SettingsModel):
+    """Settings for ``provider: coreweave`` (CKS, VPC, AI Object Storage and Node Pools).
+
+    Credentials are not here: the CoreWeave provider reads ``COREWEAVE_API_TOKEN`` (or the secret Pulumi
+    config ``coreweave:token``).
+    """
+
+    zone: str | None = Field(
+        None, pattern=COREWEAVE_ZONE,
+        description="CoreWeave Availability Zone for the VPC, CKS cluster and buckets (e.g. US-EAST-04A); "
+        "default: the cluster's `zone`.",
+    )
+    org_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][-A-Za-z0-9]{1,62}$",
+        description="Your CoreWeave organization ID; bucket policies deny every principal outside it "
+        "(cw:PrincipalOrgID). Required when storage.buckets is not empty.",
+    )
+    instance_types: dict[str, Annotated[str, Field(pattern=LABEL_VALUE)]] = Field(
+        default_factory=dict,
+        description="Instance type by catalog system, on top of the built-in verified ones (hgx-h100: "
+        "gd-8xh100ib-i128, hgx-h200: gd-8xh200ib-i128, gb200-nvl72: gb200-4x).",
+    )
+    public_api: bool = Field(
+        True, description="Expose the CKS API server on the internet (Pulumi must reach it to apply Node Pools); "
+        "false needs a private path to the VPC.",
+    )
+    pod_cidr: str = Field("10.244.0.0/16", pattern=IPV4_CIDR, description="VPC prefix for Pod IPs.")
+    service_cidr: str = Field("10.96.0.0/16", pattern=IPV4_CIDR, description="VPC prefix for Service IPs.")
+    internal_lb_cidr: str = Field(
+        "10.32.4.0/22", pattern=IPV4_CIDR, description="VPC prefix for internal load balancers."
+    )
+    bucket_prefix: Name | None = Field(
+        None, description="Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the "
+        "cluster name.",
+    )
+    filesystem_storage_class: Annotated[str, Field(pattern=LABEL_VALUE)] = Field(
+        "shared-vast", description="StorageClass of the CoreWeave distributed file storage PVC "
+        "(storage.filesystem.kind coreweave-vast).",
+    )
+    filesystem_namespace: Name = Field("default", description="Namespace of the shared filesystem PVC.")
+    scale_down_strategy: Literal["IdleOnly", "PreferIdle"] | None = Field(
+        "IdleOnly", description="NodePool lifecycle.scaleDownStrategy for autoscaled pools: IdleOnly removes only "
+        "idle Nodes, so scaling down never kills a running training job; null leaves CKS's default.",
+    )
+    acceptance_taint: bool = Field(
+        False, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: "
+        "it is not verified that CKS leaves a taint removed by the acceptance job off.",
+    )
+
+    @model_validator(mode="after")
+    def _check_cidrs(self) -> CoreWeaveSettings:
+        for problem in cidr_problems("coreweave", {"pod_cidr": self.pod_cidr, "service_cidr": self.service_cidr,
+                                                    "internal_lb_cidr": self.internal_lb_cidr}):
+            raise PathProblem(*problem)
+        return self
+
+    def instance_type(self, system: str) -> str | None:
+        """The CoreWeave instance type for a catalog system (spec value first, then the verified default)."""
+        return self.instance_types.get(system) or COREWEAVE_INSTANCE_TYPES.get(system)
+
+
+class CoreWeaveProfile(ProviderProfile):
+    name = "coreweave"
+    summary = "CKS cluster, VPC and AI Object Storage; GPU NodePools as in-cluster custom resources."
+    settings = CoreWeaveSettings
+    settings_description = "provider coreweave: zone, org, instance types, CIDRs."
+    fabric_kinds = ("infiniband",)
+    fabric_note = "this toolkit builds coreweave GPU pools on InfiniBand, so "
+    filesystem_kinds = ("coreweave-vast", "external")
+    required_catalog_fields = ("nic_gbps",)
+    platform_manages_gpu_stack = True
+    zone_per_fabric_pool = True  # a CKS cluster and its NodePools live in one Availability Zone
+    resource_types: ClassVar[ResourceTypes] = ResourceTypes(
+        node_sets=(NodeSetShape(
+            type=NODEPOOL, kind="NodePool", labels=("spec", "nodeLabels"), taints=("spec", "nodeTaints"),
+            sizes=(("spec", "minNodes"), ("spec", "targetNodes"), ("spec", "maxNodes")), floor=("spec.minNodes",),
+        ),),
+        buckets=(BucketShape(type=BUCKET, versioning_types=(BUCKET_VERSIONING,), policy_types=(BUCKET_POLICY,)),),
+        stateful=(BUCKET, CKS_CLUSTER),
+    )
+
+    def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
+        """Every pool maps to a real instance type, NVL72 pools keep to whole racks, and the settings CKS needs
+        are present."""
+        from neocloud.catalog import SYSTEMS
+
+        settings: CoreWeaveSettings = self.settings_of(spec)
+        for i, pool in enumerate(spec.pools):
+            system = SYSTEMS.get(pool.system)
+            if system is None:
+                continue
+            if floor := floor_problem(i, pool, system):
+                yield floor
+            if settings.instance_type(pool.system) is None:
+                yield (f"coreweave.instance_types.{pool.system}", f"required: no verified CoreWeave instance type for "
+                       f"{pool.system} (pools[{i}]); set the one your CoreWeave quota lists")
+        yield from unknown_system_problems("coreweave.instance_types", settings.instance_types)
+        if fs := sized_filesystem_problem(spec):
+            yield fs
+        if len(spec.name) > 26:
+            yield ("name", f"'{spec.name}' is {len(spec.name)} chars; CoreWeave VPC and CKS cluster names take at "
+                   "most 30, and the VPC is '<name>-vpc', so at most 26 with provider 'coreweave'")
+        if not (settings.zone or spec.zone):
+            yield ("coreweave.zone", "required: the CoreWeave Availability Zone (e.g. US-EAST-04A); or set zone")
+        if spec.storage.buckets and not settings.org_id:
+            yield ("coreweave.org_id", "required with storage.buckets: bucket policies deny principals outside "
+                   "your organization")
+
+    def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
+        """``ib.coreweave.cloud/superpod`` and ``ib.coreweave.cloud/leafgroup`` for the InfiniBand fat tree; on
+        GB200 NVL72 the rack (``node.coreweave.cloud/rack``) is the NVLink domain (hardware.md [P]/[S])."""
+        multi_node_domain = pool.system.nvlink_domain_nodes > 1
+        return (COREWEAVE_SUPERPOD, COREWEAVE_RACK if multi_node_domain else COREWEAVE_LEAFGROUP, HOSTNAME)
+
+
+PROFILE = CoreWeaveProfile()

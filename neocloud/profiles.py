@@ -1,0 +1,254 @@
+"""Provider profiles: each provider's knowledge in one place, and the registry that lists them.
+
+A profile (``ProviderProfile``) is the pure part of a provider package, ``components/providers/<name>/profile.py``:
+its spec settings section and their cross-field validation, the systems, fabrics, capacity sources and
+filesystems it offers, what the platform manages itself (GPU drivers, fabric drivers, the GPU stack), the
+Kubernetes Topology levels its nodes are labelled with, and the resource types the policies read (node sets,
+buckets, stateful resources). The spec, the Kubernetes layer and the policies ask the profile; none of them
+compares provider names.
+
+Adding a provider: write ``components/providers/<name>/`` (``profile.py`` with ``PROFILE``, Pulumi code with
+``build``), a stack, its tests, and ONE line in ``REGISTRY`` below (docs/neoclouds.md has the recipe).
+
+No Pulumi here or in a profile: ``neocloud.spec`` (the domain core) and the policy pack import them. A profile
+imports only this module, ``neocloud._model``, ``neocloud.catalog`` and ``neocloud.vocabulary`` at module level
+(``neocloud.spec`` collects the profiles while it loads, so a profile that imported the spec would be a cycle).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ._model import SettingsModel
+from .vocabulary import HOSTNAME, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU
+
+if TYPE_CHECKING:
+    from .catalog import System
+    from .plan import ClusterPlan, PoolPlan
+    from .spec import ClusterSpec, Pool
+
+__all__ = [
+    "REGISTRY",
+    "BucketShape",
+    "NodeSetShape",
+    "Problem",
+    "ProviderProfile",
+    "ResourceTypes",
+    "all_profiles",
+    "floor_problem",
+    "profile",
+    "provider_names",
+    "sized_filesystem_problem",
+    "union",
+    "unknown_system_problems",
+]
+
+REGISTRY: Mapping[str, str] = {
+    "aws": "components.providers.aws.profile",
+    "nebius": "components.providers.nebius.profile",
+    "coreweave": "components.providers.coreweave.profile",
+    "baremetal": "components.providers.baremetal.profile",
+}
+"""Provider name -> the module whose ``PROFILE`` describes it. One line per provider."""
+
+Problem = tuple[str, str]
+"""A spec problem: (config path below ``neocloud:cluster``, one-line message)."""
+
+
+@dataclass(frozen=True)
+class NodeSetShape:
+    """A resource type that stands for a set of identical nodes, and where its inputs keep their node labels,
+    taints and size bounds (policies read node sets through this, never by type name)."""
+
+    type: str
+    """Pulumi type token, e.g. ``aws:eks/nodeGroup:NodeGroup``."""
+    kind: str
+    """What the provider calls it, for messages ("node group", "NodePool")."""
+    labels: tuple[str, ...]
+    """Path of the node-label map in the resource's inputs."""
+    taints: tuple[str, ...]
+    """Path of the node-taint list in the resource's inputs."""
+    sizes: tuple[tuple[str, ...], ...]
+    """Paths of the size fields (each reported as its dotted path)."""
+    floor: tuple[str, ...]
+    """Dotted size paths whose first present value is the node set's lower bound."""
+
+
+@dataclass(frozen=True)
+class BucketShape:
+    """A bucket resource type and how its privacy and versioning are expressed (inline or in related
+    resources whose ``bucket`` input is the bucket)."""
+
+    type: str
+    kind: str = "bucket"
+    """What messages call it ("S3 bucket")."""
+    name_input: str = "name"
+    """Input that holds the bucket's name (related resources point at it)."""
+    versioning_types: tuple[str, ...] = ()
+    """Related resources with ``versioningConfiguration.status``."""
+    versioning_inline: tuple[tuple[str, ...], Any] | None = None
+    """(input path, value) that marks the bucket itself versioned."""
+    policy_types: tuple[str, ...] = ()
+    """Related bucket-policy resources (``policy`` input: a JSON policy document)."""
+    public_access_block_types: tuple[str, ...] = ()
+    """Related public-access-block resources; a bucket type that has them must have one."""
+    acl_types: tuple[str, ...] = ()
+    """Related ACL resources."""
+    canned_acl_input: str | None = None
+    """Input of the bucket's own canned ACL, where it has one."""
+    lifecycle_types: tuple[str, ...] = ()
+    """Related lifecycle resources that can expire noncurrent versions."""
+
+
+@dataclass(frozen=True)
+class ResourceTypes:
+    """The resource types of a provider that the policies read."""
+
+    node_sets: tuple[NodeSetShape, ...] = ()
+    buckets: tuple[BucketShape, ...] = ()
+    stateful: tuple[str, ...] = ()
+    """Types that hold data or cluster state (protected in prod)."""
+    other: Mapping[str, str] = field(default_factory=dict)
+    """Further types some rule reads, by role (e.g. ``launch_template``)."""
+
+    def all(self) -> set[str]:
+        types = {s.type for s in self.node_sets} | set(self.stateful) | set(self.other.values())
+        for b in self.buckets:
+            types |= {b.type, *b.versioning_types, *b.policy_types, *b.public_access_block_types, *b.acl_types,
+                      *b.lifecycle_types}
+        return types
+
+
+class ProviderProfile:
+    """What neocloud knows about one provider. Subclass it in the provider's ``profile.py`` and override what
+    differs; the defaults describe a managed-Kubernetes neocloud on InfiniBand or RoCE."""
+
+    name: ClassVar[str]
+    """The ``provider`` value in the spec."""
+    summary: ClassVar[str]
+    """One line for docs and the spec's field description."""
+    settings: ClassVar[type[SettingsModel] | None] = None
+    """The spec section named after the provider (``neocloud:cluster.<name>``), if it has settings."""
+    settings_description: ClassVar[str] = ""
+    component_module: ClassVar[str] = ""
+    """The module with ``build(ctx)`` (default: the profile's package)."""
+
+    requires_region: ClassVar[bool] = True
+    physical_racks: ClassVar[bool] = False
+    """The operator builds the racks (rack power and units come from the plan, not from the cloud)."""
+    system_kinds: ClassVar[tuple[str, ...]] = ("dgx", "hgx", "nvl72-rack", "amd")
+    """Catalog system kinds the provider can run."""
+    fabric_kinds: ClassVar[tuple[str, ...]] = ("infiniband", "roce")
+    fabric_note: ClassVar[str] = ""
+    """Why only these fabrics, put before 'allowed:' in the error."""
+    capacity_sources: ClassVar[tuple[str, ...]] = ("on-demand",)
+    filesystem_kinds: ClassVar[tuple[str, ...]] = ("external",)
+    required_catalog_fields: ClassVar[tuple[str, ...]] = ()
+    """Catalog fields the provider's build needs even where hardware.md does not verify them (site values)."""
+    installs_fabric_driver: ClassVar[bool] = False
+    """The Network Operator installs the DOCA/MOFED driver (no node image ships it)."""
+    platform_manages_gpu_stack: ClassVar[bool] = False
+    """The platform runs the GPU Operator, Network Operator and device plugins itself."""
+    bills_idle_nodes: ClassVar[bool] = True
+    """Idle GPU nodes cost money (owned racks do not: non-prod pools there need not scale to zero)."""
+    zone_per_fabric_pool: ClassVar[bool] = False
+    """A fabric pool must name its zone (policy single-zone-fabric): the fabric does not span zones."""
+    resource_types: ClassVar[ResourceTypes] = ResourceTypes()
+
+    def gpu_driver_preinstalled(self, spec: ClusterSpec) -> bool:
+        """Whether the nodes' image already carries the GPU driver and container toolkit."""
+        return False
+
+    def accepts_system(self, system: System) -> bool:
+        return system.kind in self.system_kinds
+
+    def pool_problems(self, spec: ClusterSpec, index: int, pool: Pool, system: System) -> Iterable[Problem]:
+        """Checks of one pool (``pools[index]``) that only this provider makes."""
+        return ()
+
+    def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
+        """Cross-field checks of this provider's settings against the rest of the spec."""
+        return ()
+
+    def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
+        """The node labels of ``pool``'s Kueue Topology, widest first, ending with ``kubernetes.io/hostname``.
+
+        Default: our own labels (the provider module sets them per node set): ``neocloud.io/su``, then the
+        NVLink domain where it spans nodes (NVL72) or the rack where racks are planned, then the host."""
+        if pool.system.nvlink_domain_nodes > 1:
+            return (LABEL_SU, LABEL_NVLINK_DOMAIN, HOSTNAME)
+        if pool.racks.groups:
+            return (LABEL_SU, LABEL_RACK, HOSTNAME)
+        return (LABEL_SU, HOSTNAME)
+
+    def settings_of(self, spec: ClusterSpec) -> Any:
+        """This provider's settings section of ``spec``."""
+        return getattr(spec, self.name)
+
+    @property
+    def build_module(self) -> str:
+        """The module with ``build(ctx)``: ``component_module``, else the package the profile lives in."""
+        return self.component_module or type(self).__module__.rpartition(".")[0]
+
+
+def floor_problem(index: int, pool: Pool, system: System) -> Problem | None:
+    """Cloud pools of multi-node NVLink domains scale in whole domains: an autoscaling floor inside one would keep
+    part of a rack (NVL72) or UltraServer running."""
+    domain = system.nvlink_domain_nodes
+    if domain > 1 and pool.min_nodes not in (None, 0) and pool.min_nodes % domain:
+        unit = "UltraServers" if system.kind == "aws-ultraserver" else "racks"
+        return (f"pools[{index}].min_nodes", f"{pool.system} scales in whole {unit} of {domain} nodes; "
+                f"{pool.min_nodes} is not a multiple of {domain}")
+    return None
+
+
+@cache
+def all_profiles() -> tuple[ProviderProfile, ...]:
+    """Every registered profile, in registry order."""
+    out = []
+    for name, module_name in REGISTRY.items():
+        found = getattr(importlib.import_module(module_name), "PROFILE", None)
+        if not isinstance(found, ProviderProfile) or found.name != name:
+            raise TypeError(f"{module_name}.PROFILE must be a ProviderProfile named {name!r}")
+        out.append(found)
+    return tuple(out)
+
+
+def provider_names() -> tuple[str, ...]:
+    return tuple(REGISTRY)
+
+
+def profile(name: str) -> ProviderProfile:
+    """The profile of provider ``name`` (the spec has already refused unknown names)."""
+    for p in all_profiles():
+        if p.name == name:
+            return p
+    raise KeyError(f"unknown provider {name!r}; known: {', '.join(REGISTRY)}")
+
+
+def union(pick: Callable[[ProviderProfile], Iterable[str]]) -> tuple[str, ...]:
+    """The values ``pick`` gives for every profile, without duplicates, in registry order."""
+    return tuple(dict.fromkeys(v for p in all_profiles() for v in pick(p)))
+
+
+def unknown_system_problems(path: str, names: Iterable[str]) -> list[Problem]:
+    """Keys of a provider's by-system map (``<path>.<system>``) that are not catalog systems."""
+    from .catalog import SYSTEMS, known_system_names
+
+    return [(f"{path}.{name}", f"unknown system '{name}'; known: {', '.join(known_system_names())}")
+            for name in names if name not in SYSTEMS]
+
+
+def sized_filesystem_problem(spec: ClusterSpec) -> Problem | None:
+    """A provider-made filesystem needs a size: its own ``capacity_tib``, the datasets, or the checkpoint."""
+    fs = spec.storage.filesystem
+    if fs is not None and fs.kind != "external" and not (
+        fs.capacity_tib or spec.storage.dataset_tib or spec.storage.checkpoint
+    ):
+        return ("storage.filesystem.capacity_tib", f"required for '{fs.kind}': nothing sizes the filesystem; set "
+                "capacity_tib, storage.dataset_tib or storage.checkpoint")
+    return None
