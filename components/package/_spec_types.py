@@ -59,7 +59,7 @@ class FabricSpec(TypedDict):
     """The compute (east-west) fabric."""
 
     kind: str
-    """infiniband, roce (Spectrum-X) or efa (AWS). (one of: infiniband, roce, efa)"""
+    """infiniband, roce (Spectrum-X) or efa (AWS). (one of: efa, infiniband, roce)"""
     switch: NotRequired[str]
     """Switch model from the catalog (QM9700, Q3400, SN5600); sets the radix."""
     radix: NotRequired[int]
@@ -80,7 +80,7 @@ class FilesystemSpec(TypedDict):
     """The shared parallel filesystem."""
 
     kind: str
-    """fsx-lustre (AWS), nebius-shared, coreweave-vast, or external (yours; sized but not created). (one of: fsx-lustre, nebius-shared, coreweave-vast, external)"""
+    """fsx-lustre (aws), nebius-shared (nebius), coreweave-vast (coreweave), or external (yours; sized but not created). (one of: fsx-lustre, nebius-shared, coreweave-vast, external)"""
     tier: NotRequired[str]
     """H100RA Table 6 performance tier the filesystem is sized to. (one of: good, better, best)"""
     capacity_tib: NotRequired[float]
@@ -217,33 +217,45 @@ class CatalogOverridesSpec(TypedDict):
     """Overrides by catalog system name (e.g. gb200-nvl72: {rack_power_kw: 120})."""
 
 
-class CoreWeaveSettingsSpec(TypedDict):
-    """Settings for ``provider: coreweave`` (CKS, VPC, AI Object Storage and Node Pools). Credentials are not here: the CoreWeave provider reads ``COREWEAVE_API_TOKEN`` (or the secret Pulumi config ``coreweave:token``)."""
+class AwsSettingsSpec(TypedDict):
+    """Settings for ``provider: aws`` (VPC, EKS, GPU node groups, FSx for Lustre, S3). Quota defaults are AWS's published defaults; quotas are adjustable per account, so they are settings."""
 
-    zone: NotRequired[str]
-    """CoreWeave Availability Zone for the VPC, CKS cluster and buckets (e.g. US-EAST-04A); default: the cluster's `zone`."""
-    org_id: NotRequired[str]
-    """Your CoreWeave organization ID; bucket policies deny every principal outside it (cw:PrincipalOrgID). Required when storage.buckets is not empty."""
-    instance_types: NotRequired[dict[str, str]]
-    """Instance type by catalog system, on top of the built-in verified ones (hgx-h100: gd-8xh100ib-i128, hgx-h200: gd-8xh200ib-i128, gb200-nvl72: gb200-4x)."""
-    public_api: NotRequired[bool]
-    """Expose the CKS API server on the internet (Pulumi must reach it to apply Node Pools); false needs a private path to the VPC."""
-    pod_cidr: NotRequired[str]
-    """VPC prefix for Pod IPs."""
-    service_cidr: NotRequired[str]
-    """VPC prefix for Service IPs."""
-    internal_lb_cidr: NotRequired[str]
-    """VPC prefix for internal load balancers."""
-    bucket_prefix: NotRequired[str]
-    """Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the cluster name."""
-    filesystem_storage_class: NotRequired[str]
-    """StorageClass of the CoreWeave distributed file storage PVC (storage.filesystem.kind coreweave-vast)."""
-    filesystem_namespace: NotRequired[str]
-    """Namespace of the shared filesystem PVC."""
-    scale_down_strategy: NotRequired[str]
-    """NodePool lifecycle.scaleDownStrategy for autoscaled pools: IdleOnly removes only idle Nodes, so scaling down never kills a running training job; null leaves CKS's default. (one of: IdleOnly, PreferIdle)"""
-    acceptance_taint: NotRequired[bool]
-    """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that CKS leaves a taint removed by the acceptance job off."""
+    vpc_cidr: NotRequired[str]
+    """VPC CIDR, /8 to /20. It is cut into eight equal slices: one private subnet per zone (GPU pods take VPC IPs) and the last slice for the public (NAT) subnets."""
+    zones: NotRequired[list[str]]
+    """Zones for the EKS control plane and the system node group, on top of the GPU pools' zones. EKS needs subnets in at least two zones; default: the GPU zones plus the region's next zone letters (a, b, c...), so set this where those zone names do not exist in your account."""
+    api_public_cidrs: NotRequired[list[str]]
+    """CIDRs allowed to reach the EKS public API endpoint (EKS allows at most 40). Empty: the endpoint is private only, so Pulumi must run inside the VPC (or over VPN/Direct Connect)."""
+    system_instance_type: NotRequired[str]
+    """Instance type of the CPU system node group (cluster add-ons, operators, Kueue)."""
+    system_nodes: NotRequired[int]
+    """Nodes in the CPU system node group."""
+    gpu_ami_type: NotRequired[str]
+    """EKS AMI type of GPU node groups; default AL2023_ARM_64_NVIDIA for Grace-based systems (GB200), AL2023_x86_64_NVIDIA otherwise (EKS user guide, accelerated AMIs). (one of: AL2023_x86_64_NVIDIA, AL2023_ARM_64_NVIDIA, BOTTLEROCKET_x86_64_NVIDIA, BOTTLEROCKET_ARM_64_NVIDIA)"""
+    root_volume_gib: NotRequired[int]
+    """Encrypted gp3 root volume of every node, GiB (images, caches)."""
+    imds_hop_limit: NotRequired[int]
+    """IMDSv2 response hop limit of every node: 2 lets pods reach instance metadata (agents without IAM roles for service accounts need it); 1 keeps it to the node (EKS security best practices). (one of: 1, 2)"""
+    root_device_name: NotRequired[str]
+    """Root device of the node AMI (/dev/xvda for the EKS AL2023 AMIs)."""
+    placement_block_nodes: NotRequired[int]
+    """Most nodes in one placement block (one node group, and on on-demand capacity one cluster placement group). Blocks hold whole scalable units and NVLink domains. Smaller blocks pack nodes closer but cost more node groups and resources; the default, 14 SUs of 32, keeps a 12,500-node pool within 28 node groups. At most node_group_max_nodes."""
+    node_group_max_nodes: NotRequired[int]
+    """EKS quota 'Nodes per managed node group' (default 450, adjustable; EKS service quotas)."""
+    max_node_groups: NotRequired[int]
+    """EKS quota 'Managed node groups per cluster' (default 30, adjustable); the program warns when the plan needs more."""
+    reservations_per_node_group: NotRequired[int]
+    """Capacity reservations one node group may draw on. 1: a node group (and launch template) per reservation or Capacity Block, so each can end on its own. More: consecutive reservations share a placement block through a Capacity Reservation resource group, which EC2 supports for every reservation type including Capacity Blocks (EC2 user guide, cr-groups) -- a 12,500-node pool on Capacity Blocks of 64 needs 7 to stay within 30 node groups."""
+    reservation_instances: NotRequired[dict[str, int]]
+    """Instances each capacity reservation holds (cr-... -> count). Default: Capacity Blocks are filled up to 64 in listed order, On-Demand Capacity Reservations share the pool evenly."""
+    fsx_per_unit_throughput: NotRequired[int]
+    """Force the FSx for Lustre PERSISTENT_2 tier in MB/s per TiB; default: the lowest tier that meets the plan's throughput at the planned capacity. (one of: 125, 250, 500, 1000)"""
+    fsx_version: NotRequired[str]
+    """Lustre version of the FSx file system. (one of: 2.12, 2.15)"""
+    retain_stateful: NotRequired[bool]
+    """Keep the EKS cluster, KMS key, FSx and buckets when they leave the stack or it is destroyed (retain_on_delete). false lets `pulumi destroy` delete a throwaway dev cluster's billed resources; prod requires true."""
+    control_plane_logs: NotRequired[list[str]]
+    """EKS control plane log types sent to CloudWatch Logs. (one of: api, audit, authenticator, controllerManager, scheduler)"""
 
 
 class NebiusPlatformSpec(TypedDict):
@@ -288,45 +300,33 @@ class NebiusSettingsSpec(TypedDict):
     """Taint new GPU nodes with neocloud.io/acceptance=pending (mk8s sets taints only when a node is created, so the acceptance job's removal sticks)."""
 
 
-class AwsSettingsSpec(TypedDict):
-    """Settings for ``provider: aws`` (VPC, EKS, GPU node groups, FSx for Lustre, S3). Quota defaults are AWS's published defaults; quotas are adjustable per account, so they are settings."""
+class CoreWeaveSettingsSpec(TypedDict):
+    """Settings for ``provider: coreweave`` (CKS, VPC, AI Object Storage and Node Pools). Credentials are not here: the CoreWeave provider reads ``COREWEAVE_API_TOKEN`` (or the secret Pulumi config ``coreweave:token``)."""
 
-    vpc_cidr: NotRequired[str]
-    """VPC CIDR, /8 to /20. It is cut into eight equal slices: one private subnet per zone (GPU pods take VPC IPs) and the last slice for the public (NAT) subnets."""
-    zones: NotRequired[list[str]]
-    """Zones for the EKS control plane and the system node group, on top of the GPU pools' zones. EKS needs subnets in at least two zones; default: the GPU zones plus the region's next zone letters (a, b, c...), so set this where those zone names do not exist in your account."""
-    api_public_cidrs: NotRequired[list[str]]
-    """CIDRs allowed to reach the EKS public API endpoint (EKS allows at most 40). Empty: the endpoint is private only, so Pulumi must run inside the VPC (or over VPN/Direct Connect)."""
-    system_instance_type: NotRequired[str]
-    """Instance type of the CPU system node group (cluster add-ons, operators, Kueue)."""
-    system_nodes: NotRequired[int]
-    """Nodes in the CPU system node group."""
-    gpu_ami_type: NotRequired[str]
-    """EKS AMI type of GPU node groups; default AL2023_ARM_64_NVIDIA for Grace-based systems (GB200), AL2023_x86_64_NVIDIA otherwise (EKS user guide, accelerated AMIs). (one of: AL2023_x86_64_NVIDIA, AL2023_ARM_64_NVIDIA, BOTTLEROCKET_x86_64_NVIDIA, BOTTLEROCKET_ARM_64_NVIDIA)"""
-    root_volume_gib: NotRequired[int]
-    """Encrypted gp3 root volume of every node, GiB (images, caches)."""
-    imds_hop_limit: NotRequired[int]
-    """IMDSv2 response hop limit of every node: 2 lets pods reach instance metadata (agents without IAM roles for service accounts need it); 1 keeps it to the node (EKS security best practices). (one of: 1, 2)"""
-    root_device_name: NotRequired[str]
-    """Root device of the node AMI (/dev/xvda for the EKS AL2023 AMIs)."""
-    placement_block_nodes: NotRequired[int]
-    """Most nodes in one placement block (one node group, and on on-demand capacity one cluster placement group). Blocks hold whole scalable units and NVLink domains. Smaller blocks pack nodes closer but cost more node groups and resources; the default, 14 SUs of 32, keeps a 12,500-node pool within 28 node groups. At most node_group_max_nodes."""
-    node_group_max_nodes: NotRequired[int]
-    """EKS quota 'Nodes per managed node group' (default 450, adjustable; EKS service quotas)."""
-    max_node_groups: NotRequired[int]
-    """EKS quota 'Managed node groups per cluster' (default 30, adjustable); the program warns when the plan needs more."""
-    reservations_per_node_group: NotRequired[int]
-    """Capacity reservations one node group may draw on. 1: a node group (and launch template) per reservation or Capacity Block, so each can end on its own. More: consecutive reservations share a placement block through a Capacity Reservation resource group, which EC2 supports for every reservation type including Capacity Blocks (EC2 user guide, cr-groups) -- a 12,500-node pool on Capacity Blocks of 64 needs 7 to stay within 30 node groups."""
-    reservation_instances: NotRequired[dict[str, int]]
-    """Instances each capacity reservation holds (cr-... -> count). Default: Capacity Blocks are filled up to 64 in listed order, On-Demand Capacity Reservations share the pool evenly."""
-    fsx_per_unit_throughput: NotRequired[int]
-    """Force the FSx for Lustre PERSISTENT_2 tier in MB/s per TiB; default: the lowest tier that meets the plan's throughput at the planned capacity. (one of: 125, 250, 500, 1000)"""
-    fsx_version: NotRequired[str]
-    """Lustre version of the FSx file system. (one of: 2.12, 2.15)"""
-    retain_stateful: NotRequired[bool]
-    """Keep the EKS cluster, KMS key, FSx and buckets when they leave the stack or it is destroyed (retain_on_delete). false lets `pulumi destroy` delete a throwaway dev cluster's billed resources; prod requires true."""
-    control_plane_logs: NotRequired[list[str]]
-    """EKS control plane log types sent to CloudWatch Logs. (one of: api, audit, authenticator, controllerManager, scheduler)"""
+    zone: NotRequired[str]
+    """CoreWeave Availability Zone for the VPC, CKS cluster and buckets (e.g. US-EAST-04A); default: the cluster's `zone`."""
+    org_id: NotRequired[str]
+    """Your CoreWeave organization ID; bucket policies deny every principal outside it (cw:PrincipalOrgID). Required when storage.buckets is not empty."""
+    instance_types: NotRequired[dict[str, str]]
+    """Instance type by catalog system, on top of the built-in verified ones (hgx-h100: gd-8xh100ib-i128, hgx-h200: gd-8xh200ib-i128, gb200-nvl72: gb200-4x)."""
+    public_api: NotRequired[bool]
+    """Expose the CKS API server on the internet (Pulumi must reach it to apply Node Pools); false needs a private path to the VPC."""
+    pod_cidr: NotRequired[str]
+    """VPC prefix for Pod IPs."""
+    service_cidr: NotRequired[str]
+    """VPC prefix for Service IPs."""
+    internal_lb_cidr: NotRequired[str]
+    """VPC prefix for internal load balancers."""
+    bucket_prefix: NotRequired[str]
+    """Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the cluster name."""
+    filesystem_storage_class: NotRequired[str]
+    """StorageClass of the CoreWeave distributed file storage PVC (storage.filesystem.kind coreweave-vast)."""
+    filesystem_namespace: NotRequired[str]
+    """Namespace of the shared filesystem PVC."""
+    scale_down_strategy: NotRequired[str]
+    """NodePool lifecycle.scaleDownStrategy for autoscaled pools: IdleOnly removes only idle Nodes, so scaling down never kills a running training job; null leaves CKS's default. (one of: IdleOnly, PreferIdle)"""
+    acceptance_taint: NotRequired[bool]
+    """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that CKS leaves a taint removed by the acceptance job off."""
 
 
 class ClusterSpec(TypedDict):
@@ -356,9 +356,9 @@ class ClusterSpec(TypedDict):
     """PUE for the facility power estimate."""
     catalog: NotRequired[CatalogOverridesSpec]
     """Site values for catalog numbers hardware.md does not verify."""
-    coreweave: NotRequired[CoreWeaveSettingsSpec]
-    """provider coreweave: zone, org, instance types, CIDRs."""
-    nebius: NotRequired[NebiusSettingsSpec]
-    """provider nebius: project, platforms, CIDRs, node groups."""
     aws: NotRequired[AwsSettingsSpec]
     """provider aws: VPC, EKS, placement blocks, quotas, FSx tier."""
+    nebius: NotRequired[NebiusSettingsSpec]
+    """provider nebius: project, platforms, CIDRs, node groups."""
+    coreweave: NotRequired[CoreWeaveSettingsSpec]
+    """provider coreweave: zone, org, instance types, CIDRs."""
