@@ -4,6 +4,10 @@ Every number carries its source key from ``shared/reference/hardware.md``:
 
 - ``H100RA``: NVIDIA DGX SuperPOD Reference Architecture, DGX H100 (RA-11333-001 V11, 2023-09).
 - ``B200RA`` / ``GB200RA``: the same series for DGX B200 and DGX GB200.
+- ``B300RA``: NVIDIA DGX SuperPOD with DGX B300, Spectrum-4 Ethernet and DC busbar power,
+  docs.nvidia.com/dgx-superpod/reference-architecture/scalable-infrastructure-b300/latest/ (SU = 64 nodes).
+- ``B300XDR``: NVIDIA DGX SuperPOD with DGX B300 and Quantum-X800 InfiniBand (RA-11339-001),
+  docs.nvidia.com/dgx-superpod/reference-architecture/scalable-infrastructure-b300-xdr/latest/ (SU = 72 nodes).
 - ``B200UG``: DGX B200 user guide. ``GB200UG``: DGX GB200 user guide.
 - ``MLC``: MLCommons system descriptions. ``ROCM``: AMD ROCm documentation.
 - ``AWS-P5EFA``: docs.aws.amazon.com/AWSEC2/latest/UserGuide/p5-efa.html.
@@ -115,6 +119,9 @@ class Switch:
     """Ports per OSFP cage (twin-port OSFP = 2), for transceiver counts."""
     kind: Literal["infiniband", "ethernet"]
     source: str
+    max_port_split: int | None = None
+    """Links one port may carry at a lower speed (2: an 800G port as 2 x 400G). ``None``: not verified, so the
+    planner does not split ports unless the spec's ``fabric.port_split`` says the site does."""
 
 
 GPUS: Mapping[str, Gpu] = MappingProxyType(
@@ -207,8 +214,10 @@ SWITCHES: Mapping[str, Switch] = MappingProxyType(
             Switch("QM9700", 64, 400, 2, "infiniband", "H100RA [P]"),
             # Quantum-X800 Q3400: 144 XDR 800G ports [S].
             Switch("Q3400", 144, 800, 2, "infiniband", "hardware.md [S]"),
-            # Spectrum-X SN5600: 64 800G ports [S].
-            Switch("SN5600", 64, 800, 1, "ethernet", "hardware.md [S]"),
+            # Spectrum-X SN5600: 64 800G ports [S]. B300RA's twin-planar compute fabric runs each 800G port as
+            # 2 x 400G (B300RA "network-fabrics": "each GPU has 2x 400GbE connectivity through two different
+            # planes"; its Table 3 counts 128 400G links per switch) [P].
+            Switch("SN5600", 64, 800, 1, "ethernet", "hardware.md [S]; B300RA split [P]", max_port_split=2),
         )
     }
 )

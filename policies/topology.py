@@ -285,43 +285,72 @@ RAIL_ALIGNMENT = StackValidationPolicy(
 # --- fabric-nonblocking ------------------------------------------------------------------------------------
 
 _NONBLOCKING_SCHEMA = schema({
-    "maxOversubscription": {"type": "number", "minimum": 1, "maximum": 8, "default": 1.0,
-                            "description": "Largest leaf downlink:uplink ratio allowed (1.0 = non-blocking)."},
+    "maxOversubscription": {"type": "number", "minimum": 1, "maximum": 8, "default": 8,
+                            "description": "Cap on the leaf downlink:uplink ratio on top of the spec's "
+                            "fabric.max_oversubscription (1.0 = non-blocking; the default 8 leaves the spec's)."},
 })
 
 
-def _fabric_nonblocking(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != POOL_TYPE:
-        return
+def _fabric_nonblocking(args: StackValidationArgs, report: ReportViolation) -> None:
     cfg = settings(args.get_config(), _NONBLOCKING_SCHEMA)
-    facts = as_map(args.props.get("neocloud"))
-    fabric = as_map(facts.get("fabric"))
-    if not fabric:
-        args.not_applicable(f"pool '{_pool_name(facts)}': the provider builds the fabric ({facts.get('fabric_kind')})")
-    allowed = float(cfg["maxOversubscription"])
-    tiers = int(num(fabric.get("tiers")) or 1)
-    down, up = num(fabric.get("leaf_downlinks")) or 0, num(fabric.get("leaf_uplinks")) or 0
-    if tiers == 1:
-        return
+    stack = StackIndex(args.resources)
+    # The stricter of the spec's limit and the pack's, as rack-power-budget takes the smaller budget.
+    limits = []
+    spec_limit = num(get_in(stack.cluster, "fabric_spec", "max_oversubscription"))
+    if spec_limit:
+        limits.append((spec_limit, "fabric.max_oversubscription"))
+    if num(cfg["maxOversubscription"]):
+        limits.append((float(cfg["maxOversubscription"]), "policy maxOversubscription"))
+    allowed, source = min(limits) if limits else (1.0, "non-blocking default")
+    checked = False
+    for name, (resource, facts) in sorted(stack.pools.items()):
+        fabric = as_map(facts.get("fabric"))
+        if not fabric or int(num(fabric.get("tiers")) or 1) == 1:
+            continue
+        checked = True
+        for problem in _fabric_problems(fabric, allowed, source):
+            report(f"pool '{name}': {problem}", resource.urn)
+    if not checked:
+        args.not_applicable("no pool has a leaf/spine fabric we build (the provider builds it, or one switch)")
+
+
+def _fabric_problems(fabric: Mapping[str, Any], allowed: float, source: str) -> list[str]:
+    """Oversubscription, spine ports, and even cabling (every leaf the same links to every spine of its pod, every
+    spine the same to every core of its group: H100RA builds 16 spines for 3 SU, not 12), from the plan facts."""
+    def n(key: str) -> int:
+        return int(num(fabric.get(key)) or 0)
+
+    down, up = n("leaf_downlinks"), n("leaf_uplinks")
     if up <= 0:
-        report(f"pool '{_pool_name(facts)}': leaves have {down:g} downlinks and no uplinks", None)
-        return
-    ratio = down / up
-    if ratio > allowed + 1e-9:
-        report(f"pool '{_pool_name(facts)}': leaf switches have {down:g} downlinks and {up:g} uplinks "
-               f"({ratio:.2f}:1 oversubscribed); allowed at most {allowed:g}:1", None)
-    spines = num(fabric.get("spine")) or 0
-    leaves = num(fabric.get("leaf")) or 0
-    radix = num(fabric.get("radix")) or 0
-    if spines and radix and leaves * up > spines * radix + 1e-9:
-        report(f"pool '{_pool_name(facts)}': {leaves:g} leaves x {up:g} uplinks need {leaves * up:g} spine ports; "
-               f"{spines:g} spines of radix {radix:g} have {spines * radix:g}", None)
+        return [f"leaves have {down} downlinks and no uplinks"]
+    problems = []
+    if down / up > allowed + 1e-9:
+        problems.append(f"leaf switches have {down} downlinks and {up} uplinks ({down / up:.2f}:1 "
+                        f"oversubscribed); allowed at most {allowed:g}:1 ({source})")
+    planes = max(1, n("planes"))
+    k = n("radix") * max(1, n("port_split"))
+    leaves, spines, pods, per_pod = n("leaf") // planes, n("spine") // planes, max(1, n("pods")), n("spines_per_pod")
+    if spines and k and leaves * up > spines * k:
+        problems.append(f"{leaves} leaves x {up} uplinks need {leaves * up} spine ports; {spines} spines of "
+                        f"{k} ports have {spines * k}")
+    if per_pod <= 0 or up % per_pod or spines != pods * per_pod:
+        problems.append(f"uneven cabling: {up} uplinks per leaf do not split evenly over {per_pod or spines} "
+                        f"spines per pod ({up / max(per_pod or spines, 1):.2f} links each)")
+    elif n("tiers") == 3:
+        groups, per_group, spine_up = n("core_groups"), n("cores_per_group"), n("spine_uplinks")
+        if groups <= 0 or per_group <= 0 or per_pod % groups or spine_up % per_group:
+            problems.append(f"uneven cabling: {spine_up} uplinks per spine do not split evenly over "
+                            f"{per_group} cores per group ({groups} groups for {per_pod} spines per pod)")
+        elif n("core") // planes != groups * per_group:
+            problems.append(f"{n('core') // planes} cores per plane, but {groups} groups of {per_group}")
+    return problems
 
 
-FABRIC_NONBLOCKING = ResourceValidationPolicy(
+FABRIC_NONBLOCKING = StackValidationPolicy(
     name="fabric-nonblocking",
-    description="The compute fabric's leaf oversubscription (downlinks:uplinks) is within the allowed ratio, and "
-    "the spines have a port for every leaf uplink.",
+    description="Every compute fabric we build is within the allowed leaf oversubscription (the stricter of the "
+    "spec's fabric.max_oversubscription and the policy's), its spines have a port for every leaf uplink, and it is "
+    "evenly cabled (each leaf the same links to every spine of its pod, each spine to every core of its group).",
     validate=_fabric_nonblocking,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_NONBLOCKING_SCHEMA,

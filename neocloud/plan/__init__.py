@@ -2,7 +2,7 @@
 
 from .cluster import ClusterPlan, PoolPlan, build_plan
 from .cost import PoolCost, pool_cost
-from .fabric import Cables, FabricPlan, RailCabling, Transceivers, size_fabric
+from .fabric import Cables, FabricPlan, RailCabling, Transceivers, fabric_for_system, size_fabric
 from .fsx import FSX_PERSISTENT_2_TIERS, FsxSizing, round_fsx_capacity_gib, size_fsx_lustre
 from .placement import PlacementBlock, plan_placement_blocks
 from .power import PoolPower, pool_power
@@ -27,6 +27,7 @@ __all__ = [
     "StoragePlan",
     "Transceivers",
     "build_plan",
+    "fabric_for_system",
     "plan_placement_blocks",
     "plan_racks",
     "plan_scalable_units",

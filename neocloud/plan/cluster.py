@@ -8,7 +8,7 @@ from typing import Any
 from ..catalog import SWITCHES, System
 from ..spec import ClusterSpec, Pool
 from .cost import PoolCost, pool_cost
-from .fabric import FabricPlan, size_fabric
+from .fabric import FabricPlan, fabric_for_system
 from .power import PoolPower, pool_power
 from .racks import RackLayout, ScalableUnit, plan_racks, plan_scalable_units
 from .storage import StoragePlan, size_storage
@@ -196,16 +196,16 @@ def _plan_pool(spec: ClusterSpec, index: int, pool: Pool) -> PoolPlan:
     )
     fabric = None
     if fabric_spec.kind != "efa":
-        switch = SWITCHES[fabric_spec.switch]
-        fabric = size_fabric(
+        fabric = fabric_for_system(
+            system=system,
+            switch=SWITCHES[fabric_spec.switch],
             nodes=pool.total_nodes,
-            rails=system.rails,
-            radix=fabric_spec.radix or switch.ports,
             nodes_per_su=nodes_per_su,
+            radix=fabric_spec.radix,
             oversubscription=fabric_spec.oversubscription,
             management_ports=fabric_spec.management_ports,
-            switch_ports_per_cage=switch.ports_per_cage,
-            node_ports_per_cage=system.nic_ports_per_cage,
+            planes=fabric_spec.planes,
+            port_split=fabric_spec.port_split,
             path="fabric",
         )
     total_nodes = pool.total_nodes

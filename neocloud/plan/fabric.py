@@ -1,15 +1,28 @@
 """Rail-optimized fat-tree sizing (leaf / spine / core), as in NVIDIA's DGX SuperPOD reference architectures.
 
-The model (H100RA "network-fabrics", hardware.md):
+The model (H100RA, B200RA, B300RA, B300XDR "network-fabrics" and "dgx-superpod-architecture"; hardware.md):
 
 - A scalable unit (SU) has ``nodes_per_su`` node slots. Each node has ``rails`` compute NICs; NIC *i* of every
   node in an SU lands on the rail-*i* leaf group of that SU, so same-rail traffic is one hop.
 - A partial SU still gets its leaf switches and leaf-spine cables built for the full SU [P].
 - Leaves split their ports into downlinks and uplinks at the designed oversubscription (1:1 = non-blocking [P]).
-- Two tiers while every spine can reach every leaf (leaves <= radix: k leaves, k/2 spines, k^2/2 endpoints);
-  beyond that a third tier: leaves form pods (whole SUs, at most k/2 leaves), each pod has its own spine group
-  with half its ports down and half up, and cores join the pods (at most k pods: k^3/4 endpoints, 5k^2/4
-  switches; Al-Fares et al., SIGCOMM 2008 [P]).
+- **Evenly cabled**: every leaf has the same number of links to every spine of its pod, and every spine the same
+  number to every core of its core group. Counting spines as ``ceil(uplinks / radix)`` is not enough: H100RA
+  builds 16 spines for 3 SU (24 leaves x 32 uplinks), not 12 (32 uplinks cannot split evenly over 12 spines),
+  and B300XDR builds 18 spines for 4 SU and 36 for 8 SU (72 uplinks per leaf), not 16 and 32. Among the evenly
+  cabled designs the planner takes the one with the fewest switches.
+- Two tiers while one spine layer can reach every leaf (at most ``radix`` leaves: k leaves, k/2 spines, k^2/2
+  endpoints); beyond that three: leaves form pods (whole SUs, or a share of one SU's leaves when an SU has more
+  leaves than half a switch), each pod has its own spines with half their ports down and half up (non-blocking),
+  spine *j* of every pod joins core group *j mod groups*, and every pod reaches every core (at most ``radix``
+  pods: k^3/4 endpoints with 5k^2/4 switches; Al-Fares et al., SIGCOMM 2008 [P]). B200RA's 16, 32 and 64 SU
+  rows (128/128/64, 256/256/128, 512/512/256 leaf/spine/core) are this design.
+- **Port speed vs NIC speed**: a link runs at the slower of the NIC (per plane) and the switch port. A switch
+  whose ports are faster than the link splits each port into ``port_split`` links (B300RA: 2 x 400G per 800G
+  SN5600 port); the fabric is sized in links, and cables and switch transceivers are counted per switch port,
+  as NVIDIA's tables count them (one split cable per port).
+- **Planes**: a multi-plane fabric (B300RA's twin-planar Spectrum-X: each GPU's 800G NIC is 2 x 400G into two
+  independent planes) is ``planes`` identical fat trees, each carrying ``nic_gbps / planes`` per NIC.
 - Fabric-manager ports (UFM: 4 in H100RA's 31- and 127-node builds) take leaf ports in free node slots.
 - A fabric whose endpoints all fit one switch is a single switch (one tier).
 """
@@ -17,17 +30,19 @@ The model (H100RA "network-fabrics", hardware.md):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from math import ceil, floor
 from typing import Any
 
+from ..catalog import Switch, System
 from ..errors import SpecError
 
-__all__ = ["Cables", "FabricPlan", "RailCabling", "Transceivers", "size_fabric"]
+__all__ = ["Cables", "FabricPlan", "RailCabling", "Transceivers", "fabric_for_system", "size_fabric"]
 
 
 @dataclass(frozen=True, slots=True)
 class Cables:
-    """Cable counts per tier."""
+    """Cable counts per tier, one per switch port (a split port's cable counts once, as NVIDIA's tables do)."""
 
     node_leaf: int
     leaf_spine: int
@@ -58,11 +73,16 @@ class RailCabling:
 
 @dataclass(frozen=True, slots=True)
 class FabricPlan:
-    """A sized compute fabric. All counts are exact integers."""
+    """A sized compute fabric. All counts are exact integers; switch and cable counts cover every plane.
+
+    Per-switch figures (``leaf_downlinks``, ``leaf_uplinks``, ``spine_downlinks`` ...) are in links at
+    ``link_gbps``; a switch has ``link_radix`` = ``radix x port_split`` of them.
+    """
 
     nodes: int
     rails: int
     radix: int
+    """Switch ports at the switch's native speed."""
     nodes_per_su: int
     oversubscription_limit: float
     """The oversubscription the design was asked to stay within."""
@@ -73,15 +93,42 @@ class FabricPlan:
     spine: int
     core: int
     leaves_per_su: int
+    """Leaves of one SU in one plane."""
     leaf_downlinks: int
-    """Downlink ports per leaf, built for a full SU."""
+    """Downlinks per leaf, built for a full SU."""
     leaf_uplinks: int
     pods: int
-    """Three-tier only: leaf/spine pods joined by the cores (1 otherwise)."""
+    """Pods (leaf groups with their own spines) per plane: 1 in a two-tier fabric."""
     spines_per_pod: int
     cables: Cables
     transceivers: Transceivers
     rails_cabling: tuple[RailCabling, ...]
+    planes: int = 1
+    """Independent, identical fat trees (B300RA's twin-planar design: 2)."""
+    nic_gbps: int | None = None
+    """Line rate of one compute NIC (``None``: not given, speeds are not modelled)."""
+    port_gbps: int | None = None
+    """Line rate of one switch port at its native speed."""
+    link_gbps: int | None = None
+    """Line rate of one fabric link: the slower of ``nic_gbps / planes`` and the port, per split."""
+    port_split: int = 1
+    """Links per switch port (2: an 800G port carries two 400G links)."""
+    leaves_per_pod: int = 0
+    leaf_spine_links: int = 0
+    """Links from each leaf to each spine of its pod (the same for every pair: evenly cabled)."""
+    spine_downlinks: int = 0
+    """Links per spine towards the leaves, built for a full pod."""
+    spine_uplinks: int = 0
+    """Links per spine towards the cores (three tiers; 0 otherwise)."""
+    core_groups: int = 0
+    cores_per_group: int = 0
+    spine_core_links: int = 0
+    """Links from each spine to each core of its group (the same for every pair)."""
+
+    @property
+    def link_radix(self) -> int:
+        """Links one switch terminates: native ports x links per port."""
+        return self.radix * self.port_split
 
     @property
     def oversubscription(self) -> float:
@@ -91,19 +138,26 @@ class FabricPlan:
         return self.leaf_downlinks / self.leaf_uplinks
 
     @property
+    def leaf_port_utilisation(self) -> float:
+        """Share of a leaf's links the design uses (downlinks of a full SU plus uplinks)."""
+        return (self.leaf_downlinks + self.leaf_uplinks) / self.link_radix
+
+    @property
     def switches(self) -> int:
         return self.leaf + self.spine + self.core
 
     @property
     def max_endpoints(self) -> int:
-        """Endpoint ports this topology class could reach at this radix (k^2/2 or k^3/4)."""
-        k = self.radix
+        """Endpoint links this topology class could reach per plane at this radix (k, k^2/2 or k^3/4)."""
+        k = self.link_radix
         return {1: k, 2: k * k // 2, 3: k * k * k // 4}[self.tiers]
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["oversubscription"] = round(self.oversubscription, 4)
         out["switches"] = self.switches
+        out["link_radix"] = self.link_radix
+        out["leaf_port_utilisation"] = round(self.leaf_port_utilisation, 4)
         out["cables"]["total"] = self.cables.total
         out["rails_cabling"] = [asdict(r) for r in self.rails_cabling]
         return out
@@ -119,24 +173,50 @@ def size_fabric(
     management_ports: int = 0,
     switch_ports_per_cage: int = 2,
     node_ports_per_cage: int = 1,
+    nic_gbps: int | None = None,
+    port_gbps: int | None = None,
+    max_port_split: int = 1,
+    planes: int = 1,
     path: str = "fabric",
 ) -> FabricPlan:
-    """Size a rail-optimized fat tree. Raises ``SpecError`` (naming ``path``) for impossible inputs."""
+    """Size an evenly cabled rail-optimized fat tree with the fewest switches.
+
+    ``max_port_split`` is how many links one switch port may carry when it is faster than a link (1: no split).
+    Raises ``SpecError`` (naming ``path``) for impossible inputs.
+    """
     _require(nodes >= 1, f"{path}.nodes", f"must be at least 1; got {nodes}")
     _require(rails >= 1, f"{path}.rails", f"must be at least 1; got {rails}")
     _require(radix >= 4 and radix % 2 == 0, f"{path}.radix", f"must be an even number >= 4; got {radix}")
     _require(nodes_per_su >= 1, f"{path}.nodes_per_su", f"must be at least 1; got {nodes_per_su}")
     _require(oversubscription >= 1.0, f"{path}.oversubscription", f"must be >= 1.0; got {oversubscription}")
     _require(management_ports >= 0, f"{path}.management_ports", f"must be >= 0; got {management_ports}")
+    _require(planes >= 1, f"{path}.planes", f"must be at least 1; got {planes}")
+    _require(max_port_split >= 1, f"{path}.port_split", f"must be at least 1; got {max_port_split}")
+    if nic_gbps is not None:
+        _require(nic_gbps % planes == 0, f"{path}.planes",
+                 f"{planes} planes do not divide a {nic_gbps}G NIC evenly")
 
-    endpoint_ports = nodes * rails + management_ports
+    link_gbps, split = _link_speed(nic_gbps, port_gbps, planes, max_port_split)
+    k = radix * split
+    endpoint_links = nodes * rails + management_ports  # per plane
     node_cages = nodes * ceil(rails / node_ports_per_cage)
-    if endpoint_ports <= radix:
-        return _single_switch(nodes, rails, radix, nodes_per_su, oversubscription, management_ports,
-                              switch_ports_per_cage, node_cages)
+    common: dict[str, Any] = {
+        "nodes": nodes, "rails": rails, "radix": radix, "nodes_per_su": nodes_per_su,
+        "oversubscription_limit": oversubscription, "management_ports": management_ports, "planes": planes,
+        "nic_gbps": nic_gbps, "port_gbps": port_gbps, "link_gbps": link_gbps, "port_split": split,
+    }
+    if endpoint_links <= k:
+        ports = ceil(endpoint_links / split)
+        return FabricPlan(
+            **common, scalable_units=1, tiers=1, leaf=planes, spine=0, core=0, leaves_per_su=1,
+            leaf_downlinks=endpoint_links, leaf_uplinks=0, pods=1, spines_per_pod=0,
+            cables=Cables(node_leaf=planes * ports, leaf_spine=0, spine_core=0),
+            transceivers=Transceivers(switch=planes * ceil(ports / switch_ports_per_cage), node=node_cages),
+            rails_cabling=_rails(nodes, rails, management_ports, planes), leaves_per_pod=1,
+        )
 
     # Leaf port split at the designed ratio: down/up <= oversubscription.
-    max_down = floor(radix * oversubscription / (1 + oversubscription))
+    max_down = floor(k * oversubscription / (1 + oversubscription))
     leaves_per_rail_per_su = ceil(nodes_per_su / max_down)
     down = ceil(nodes_per_su / leaves_per_rail_per_su)
     up = ceil(down / oversubscription)
@@ -144,77 +224,188 @@ def size_fabric(
     manager_slots = ceil(management_ports / rails)
     sus = ceil((nodes + manager_slots) / nodes_per_su)
     leaves_per_su = rails * leaves_per_rail_per_su
-    leaves = sus * leaves_per_su
-    leaf_spine = leaves * up
+    leaves = sus * leaves_per_su  # per plane
 
-    if leaves <= radix:
-        tiers, pods, spines_per_pod = 2, 1, ceil(leaf_spine / radix)
-        spines, cores, spine_core = spines_per_pod, 0, 0
-    else:
-        half = radix // 2
-        if leaves_per_su <= half:
-            leaves_per_pod = (half // leaves_per_su) * leaves_per_su
-        else:
-            leaves_per_pod = half
-        pods = ceil(leaves / leaves_per_pod)
-        _require(
-            pods <= radix,
+    design = _two_tier(leaves, up, k) or _three_tier(leaves, leaves_per_su, up, k)
+    if design is None:
+        raise SpecError(
             f"{path}.nodes",
-            f"{nodes} nodes x {rails} rails need {pods} pods; a three-tier fat tree of radix {radix} joins at most "
-            f"{radix} ({radix ** 3 // 4} endpoints at 1:1). Use a larger-radix switch or more oversubscription",
+            f"{nodes} nodes x {rails} rails ({leaves} leaves of {up} uplinks) do not fit an evenly cabled "
+            f"three-tier fat tree of radix {k} (at most {k} pods, {k ** 3 // 4} endpoints at 1:1). Use a "
+            f"larger-radix switch, smaller SUs or more oversubscription",
         )
-        spines_per_pod = ceil(leaves_per_pod * up / half)
-        full_pods, rest = divmod(leaves, leaves_per_pod)
-        spines = full_pods * spines_per_pod + (ceil(rest * up / half) if rest else 0)
-        tiers = 3
-        spine_core = leaf_spine  # spines are non-blocking: one uplink per downlink in use
-        cores = ceil(spine_core / radix)
+    leaf_spine_links = leaves * up
+    spine_core_links = design.pods * design.spines_per_pod * design.spine_uplinks
+    spines = design.pods * design.spines_per_pod
+    cores = design.core_groups * design.cores_per_group
 
-    cables = Cables(node_leaf=endpoint_ports, leaf_spine=leaf_spine, spine_core=spine_core)
-    leaf_ports_built = leaves * (down + up)
-    spine_ports = leaf_spine + spine_core
+    cables = Cables(
+        node_leaf=planes * ceil(endpoint_links / split),
+        leaf_spine=planes * ceil(leaf_spine_links / split),
+        spine_core=planes * ceil(spine_core_links / split),
+    )
+    # Switch cages: every leaf port built (full SU), every spine and core port cabled.
+    leaf_ports = leaves * ceil((down + up) / split)
+    spine_ports = ceil(leaf_spine_links / split) + ceil(spine_core_links / split)
+    core_ports = ceil(spine_core_links / split)
     transceivers = Transceivers(
-        switch=ceil(leaf_ports_built / switch_ports_per_cage)
-        + ceil(spine_ports / switch_ports_per_cage)
-        + ceil(spine_core / switch_ports_per_cage),
+        switch=planes * (ceil(leaf_ports / switch_ports_per_cage) + ceil(spine_ports / switch_ports_per_cage)
+                         + ceil(core_ports / switch_ports_per_cage)),
         node=node_cages,
     )
     return FabricPlan(
-        nodes=nodes,
-        rails=rails,
-        radix=radix,
-        nodes_per_su=nodes_per_su,
-        oversubscription_limit=oversubscription,
-        management_ports=management_ports,
+        **common,
         scalable_units=sus,
-        tiers=tiers,
-        leaf=leaves,
-        spine=spines,
-        core=cores,
+        tiers=design.tiers,
+        leaf=planes * leaves,
+        spine=planes * spines,
+        core=planes * cores,
         leaves_per_su=leaves_per_su,
         leaf_downlinks=down,
         leaf_uplinks=up,
-        pods=pods,
-        spines_per_pod=spines_per_pod,
+        pods=design.pods,
+        spines_per_pod=design.spines_per_pod,
         cables=cables,
         transceivers=transceivers,
-        rails_cabling=_rails(nodes, rails, management_ports, sus * leaves_per_rail_per_su),
+        rails_cabling=_rails(nodes, rails, management_ports, planes * sus * leaves_per_rail_per_su),
+        leaves_per_pod=design.leaves_per_pod,
+        leaf_spine_links=design.leaf_spine_links,
+        spine_downlinks=design.spine_downlinks,
+        spine_uplinks=design.spine_uplinks,
+        core_groups=design.core_groups,
+        cores_per_group=design.cores_per_group,
+        spine_core_links=design.spine_core_links,
     )
 
 
-def _single_switch(
-    nodes: int, rails: int, radix: int, nodes_per_su: int, oversubscription: float, management_ports: int,
-    switch_ports_per_cage: int, node_cages: int,
+def fabric_for_system(
+    *,
+    system: System,
+    switch: Switch,
+    nodes: int,
+    nodes_per_su: int | None = None,
+    rails: int | None = None,
+    radix: int | None = None,
+    oversubscription: float = 1.0,
+    management_ports: int = 0,
+    planes: int = 1,
+    port_split: int | None = None,
+    path: str = "fabric",
 ) -> FabricPlan:
-    ports = nodes * rails + management_ports
-    return FabricPlan(
-        nodes=nodes, rails=rails, radix=radix, nodes_per_su=nodes_per_su, oversubscription_limit=oversubscription,
-        management_ports=management_ports, scalable_units=1, tiers=1, leaf=1, spine=0, core=0,
-        leaves_per_su=1, leaf_downlinks=ports, leaf_uplinks=0, pods=1, spines_per_pod=0,
-        cables=Cables(node_leaf=ports, leaf_spine=0, spine_core=0),
-        transceivers=Transceivers(switch=ceil(ports / switch_ports_per_cage), node=node_cages),
-        rails_cabling=_rails(nodes, rails, management_ports, 1),
+    """The fabric for ``nodes`` of a catalog ``system`` on ``switch``: the one code path behind ``neocloud plan``
+    and ``neocloud fabric --system``. The system sets rails, NIC speed, node cages and the SU size; the switch
+    sets radix, port speed and cages; arguments that are not ``None`` override them."""
+    return size_fabric(
+        nodes=nodes,
+        rails=system.rails if rails is None else rails,
+        radix=switch.ports if radix is None else radix,
+        nodes_per_su=system.default_nodes_per_su if nodes_per_su is None else nodes_per_su,
+        oversubscription=oversubscription,
+        management_ports=management_ports,
+        switch_ports_per_cage=switch.ports_per_cage,
+        node_ports_per_cage=system.nic_ports_per_cage,
+        nic_gbps=system.nic_gbps,
+        port_gbps=switch.port_gbps,
+        max_port_split=(switch.max_port_split or 1) if port_split is None else port_split,
+        planes=planes,
+        path=path,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Design:
+    """The switch layers above the leaves of one plane."""
+
+    tiers: int
+    pods: int
+    leaves_per_pod: int
+    spines_per_pod: int
+    leaf_spine_links: int
+    spine_downlinks: int
+    spine_uplinks: int = 0
+    core_groups: int = 0
+    cores_per_group: int = 0
+    spine_core_links: int = 0
+
+    @property
+    def switches_above_leaves(self) -> int:
+        return self.pods * self.spines_per_pod + self.core_groups * self.cores_per_group
+
+    @property
+    def cost(self) -> tuple[int, int, int]:
+        """Fewest switches, then fewest spine-core links (a partial pod's spines are built whole), then the
+        largest pods."""
+        return self.switches_above_leaves, self.pods * self.spines_per_pod * self.spine_uplinks, -self.leaves_per_pod
+
+
+def _link_speed(nic_gbps: int | None, port_gbps: int | None, planes: int,
+                max_port_split: int) -> tuple[int | None, int]:
+    """(link Gbit/s, links per switch port). A link runs at the slower end; a faster port splits when it may."""
+    if nic_gbps is None or port_gbps is None:
+        return (None if nic_gbps is None else nic_gbps // planes), 1
+    per_plane = nic_gbps // planes
+    if per_plane >= port_gbps:
+        return port_gbps, 1
+    return per_plane, max(1, min(max_port_split, port_gbps // per_plane))
+
+
+def _two_tier(leaves: int, up: int, k: int) -> _Design | None:
+    """One spine layer: the fewest spines ``s`` that divide every leaf's uplinks evenly and fit their ports."""
+    for spines in _divisors(up):
+        per_pair = up // spines
+        if leaves * per_pair <= k:
+            return _Design(tiers=2, pods=1, leaves_per_pod=leaves, spines_per_pod=spines,
+                           leaf_spine_links=per_pair, spine_downlinks=leaves * per_pair)
+    return None
+
+
+def _three_tier(leaves: int, leaves_per_su: int, up: int, k: int) -> _Design | None:
+    """Pods of whole SUs (or of a share of one SU's leaves) with non-blocking spines, and core groups that every
+    pod reaches evenly; the fewest switches wins (then fewer pods)."""
+    half = k // 2
+    sizes = {p * leaves_per_su for p in range(1, half // leaves_per_su + 1)}
+    sizes |= {d for d in _divisors(leaves_per_su) if d <= half}
+    best: _Design | None = None
+    for leaves_per_pod in sorted(sizes, reverse=True):
+        pods = ceil(leaves / leaves_per_pod)
+        if pods > k:
+            continue
+        candidate = _pod_design(pods, leaves_per_pod, up, k)
+        if candidate is not None and (best is None or candidate.cost < best.cost):
+            best = candidate
+    return best
+
+
+@lru_cache(maxsize=4096)
+def _pod_design(pods: int, leaves_per_pod: int, up: int, k: int) -> _Design | None:
+    half = k // 2
+    best: _Design | None = None
+    for spines_per_pod in _divisors(up):
+        per_pair = up // spines_per_pod
+        spine_down = leaves_per_pod * per_pair
+        if spine_down > half:
+            continue
+        spine_up = spine_down  # non-blocking spines: one uplink per downlink
+        for groups in _divisors(spines_per_pod):
+            spines_per_group = spines_per_pod // groups  # per pod
+            for cores_per_group in _divisors(spine_up):
+                links = spine_up // cores_per_group
+                if pods * spines_per_group * links <= k:
+                    design = _Design(tiers=3, pods=pods, leaves_per_pod=leaves_per_pod,
+                                     spines_per_pod=spines_per_pod, leaf_spine_links=per_pair,
+                                     spine_downlinks=spine_down, spine_uplinks=spine_up, core_groups=groups,
+                                     cores_per_group=cores_per_group, spine_core_links=links)
+                    if best is None or design.cost < best.cost:
+                        best = design
+                    break
+    return best
+
+
+@lru_cache(maxsize=1024)
+def _divisors(n: int) -> tuple[int, ...]:
+    """Divisors of ``n`` in ascending order."""
+    small = [d for d in range(1, int(n ** 0.5) + 1) if n % d == 0]
+    return tuple(sorted(set(small + [n // d for d in small])))
 
 
 def _rails(nodes: int, rails: int, management_ports: int, leaves_per_rail: int) -> tuple[RailCabling, ...]:

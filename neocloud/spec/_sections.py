@@ -97,6 +97,14 @@ class Fabric(_Model):
     management_ports: int = Field(
         0, ge=0, le=64, description="Leaf ports for the fabric manager (UFM takes 4 in H100RA's 31/127-node SUs)."
     )
+    planes: int = Field(
+        1, ge=1, le=8, description="Independent fabric planes; each NIC port splits evenly across them "
+        "(B300RA's twin-planar Spectrum-X fabric: 2).",
+    )
+    port_split: int | None = Field(
+        None, ge=1, le=8, description="Links per switch port when ports are faster than a link (2: an 800G port as "
+        "2 x 400G); default: the switch's verified split, else none.",
+    )
     name: str | None = Field(
         None, description="The provider's fabric name (Nebius InfiniBand fabric, e.g. fabric-3)."
     )

@@ -208,22 +208,66 @@ def test_fabric_nonblocking_compliant(pack):
 
 
 def test_fabric_oversubscribed(pack):
+    # The stricter of the spec's fabric.max_oversubscription and the policy's maxOversubscription applies.
     fabric = dict(BASE_BAREMETAL["fabric"], oversubscription=2.0, max_oversubscription=2.0)
     run = facts_only(spec_with(BASE_BAREMETAL, fabric=fabric))
-    [message] = violations(analyze(pack, run), "fabric-nonblocking")
-    assert "(2.00:1 oversubscribed); allowed at most 1:1" in message
+    assert violations(analyze(pack, run), "fabric-nonblocking") == []
+    [message] = violations(analyze(pack, run, {"fabric-nonblocking": {"maxOversubscription": 1}}),
+                           "fabric-nonblocking")
+    assert "(2.00:1 oversubscribed); allowed at most 1:1 (policy maxOversubscription)" in message
     assert violations(analyze(pack, run, {"fabric-nonblocking": {"maxOversubscription": 2}}),
                       "fabric-nonblocking") == []
+
+
+def test_fabric_spec_limit_is_stricter_than_the_policy(pack):
+    fabric = dict(BASE_BAREMETAL["fabric"], oversubscription=1.5, max_oversubscription=1.5)
+    run = facts_only(spec_with(BASE_BAREMETAL, fabric=fabric))
+    assert violations(analyze(pack, run, {"fabric-nonblocking": {"maxOversubscription": 4}}),
+                      "fabric-nonblocking") == []
+
+    def two_to_one(facts: dict[str, Any]) -> None:
+        facts["fabric"]["leaf_uplinks"] = facts["fabric"]["leaf_downlinks"] / 2
+
+    messages = violations(analyze(pack, run, {"fabric-nonblocking": {"maxOversubscription": 4}},
+                                  resources=with_pool_facts(run, two_to_one)), "fabric-nonblocking")
+    assert any("(2.00:1 oversubscribed); allowed at most 1.5:1 (fabric.max_oversubscription)" in m
+               for m in messages)
 
 
 def test_fabric_spines_short_of_ports(pack):
     run = facts_only(BASE_BAREMETAL)
 
     def one_spine(facts: dict[str, Any]) -> None:
-        facts["fabric"]["spine"] = 1
+        facts["fabric"].update(spine=1, spines_per_pod=1)
 
     [message] = violations(analyze(pack, run, resources=with_pool_facts(run, one_spine)), "fabric-nonblocking")
-    assert "need 256 spine ports; 1 spines of radix 64 have 64" in message
+    assert "need 256 spine ports; 1 spines of 64 ports have 64" in message
+
+
+def test_fabric_uneven_leaf_spine_cabling(pack):
+    # 32 uplinks per leaf over 6 spines: 5.33 links each; NVIDIA's tables only build even splits.
+    run = facts_only(BASE_BAREMETAL)
+
+    def six_spines(facts: dict[str, Any]) -> None:
+        facts["fabric"].update(spine=6, spines_per_pod=6)
+
+    [message] = violations(analyze(pack, run, resources=with_pool_facts(run, six_spines)), "fabric-nonblocking")
+    assert "uneven cabling: 32 uplinks per leaf do not split evenly over 6 spines per pod (5.33 links each)" in message
+
+
+def test_fabric_uneven_spine_core_cabling(pack):
+    # B200RA's 16-SU row: three tiers, 128 / 128 / 64 switches.
+    run = facts_only(spec_with(BASE_BAREMETAL, pools=[{"name": "h100", "system": "dgx-h100", "nodes": 512}],
+                               fabric={"kind": "infiniband", "switch": "QM9700"}))
+    assert violations(analyze(pack, run), "fabric-nonblocking") == []
+
+    def three_per_group(facts: dict[str, Any]) -> None:
+        assert facts["fabric"]["tiers"] == 3
+        facts["fabric"]["cores_per_group"] = 3
+
+    [message] = violations(analyze(pack, run, resources=with_pool_facts(run, three_per_group)),
+                           "fabric-nonblocking")
+    assert "uplinks per spine do not split evenly over 3 cores per group" in message
 
 
 def test_fabric_nonblocking_not_applicable_on_efa(pack):
