@@ -70,7 +70,8 @@ def test_missing_field() -> None:
         (("power",), {"pue": 0.5}, "neocloud:cluster.power.pue: got 0.5; allowed: a number >= 1.0"),
         (("storage",), {"buckets": "x"}, "neocloud:cluster.storage.buckets: got 'x'; allowed: a list"),
         (("fabric",), "efa", "neocloud:cluster.fabric: got 'efa'; allowed: a mapping with fields kind, switch, "
-                             "radix, nodes_per_su, oversubscription, max_oversubscription, management_ports, name"),
+                             "radix, nodes_per_su, oversubscription, max_oversubscription, management_ports, planes, "
+                             "port_split, name"),
     ],
 )
 def test_type_and_bound_errors_say_what_is_allowed(where: tuple[Any, ...], value: Any, expected: str) -> None:
