@@ -11,6 +11,22 @@ __all__ = [
     "ACCEPTANCE_TAINT",
     "AWS_NETWORK_LAYER_LABEL",
     "HOSTNAME",
+    "K8S_CRONJOB",
+    "K8S_DEPLOYMENT",
+    "K8S_JOB",
+    "K8S_NAMESPACE",
+    "K8S_NETWORK_POLICY",
+    "K8S_POD",
+    "K8S_PV",
+    "K8S_PVC",
+    "K8S_SECRET",
+    "K8S_STATEFULSET",
+    "KUEUE_API_VERSION",
+    "KUEUE_CLUSTER_QUEUE",
+    "KUEUE_CONFIG_API_VERSION",
+    "KUEUE_FLAVOR",
+    "KUEUE_PRIORITY_LABEL",
+    "KUEUE_TOPOLOGY",
     "LABEL_ACCELERATOR",
     "LABEL_CLUSTER",
     "LABEL_ENVIRONMENT",
@@ -19,10 +35,19 @@ __all__ = [
     "LABEL_PURPOSE",
     "LABEL_RACK",
     "LABEL_RAIL",
+    "LABEL_ROLE",
     "LABEL_SU",
     "LABEL_SYSTEM",
+    "LABEL_TEAM",
+    "LABEL_TENANT",
     "PREFIX",
+    "SECRET_SIG",
+    "SECRET_SIG_KEY",
+    "TAG_PLACEMENT_BLOCK",
+    "TAG_RESERVATION",
+    "TAG_RESERVATIONS",
     "aws_layer_label",
+    "k8s_type",
 ]
 
 PREFIX = "neocloud.io"
@@ -42,6 +67,16 @@ LABEL_SU = f"{PREFIX}/su"
 LABEL_RACK = f"{PREFIX}/rack"
 LABEL_NVLINK_DOMAIN = f"{PREFIX}/nvlink-domain"
 LABEL_RAIL = f"{PREFIX}/rail"
+LABEL_ROLE = f"{PREFIX}/role"
+"""Node label of CPU system node groups (``system``), so add-ons can select CPU nodes."""
+LABEL_TEAM = f"{PREFIX}/team"
+"""Label on a tenant namespace naming its team."""
+LABEL_TENANT = f"{PREFIX}/tenant"
+"""Alternative tenant label some clusters use; the tenant policy accepts it."""
+TAG_PLACEMENT_BLOCK = f"{PREFIX}/placement-block"
+"""Placement block tag on AWS instances (one EKS node group per block)."""
+TAG_RESERVATION = f"{PREFIX}/reservation"
+TAG_RESERVATIONS = f"{PREFIX}/reservations"
 
 HOSTNAME = "kubernetes.io/hostname"
 """The well-known node label; Kueue allows it only as the last Topology level."""
@@ -57,3 +92,41 @@ guide, "Topology-aware scheduling" / EC2 instance topology)."""
 def aws_layer_label(layer: int) -> str:
     """EKS's node label for DescribeInstanceTopology network layer ``layer`` (1 = top)."""
     return AWS_NETWORK_LAYER_LABEL.format(layer)
+
+
+# --- Kubernetes API versions and Pulumi type tokens -------------------------------------------------------
+
+KUEUE_API_VERSION = "kueue.x-k8s.io/v1beta2"
+"""Kueue v0.19.2 storage version (v1beta1 is deprecated; vendor/SOURCES.md)."""
+KUEUE_CONFIG_API_VERSION = "config.kueue.x-k8s.io/v1beta2"
+"""Kueue's controller configuration (chart value managerConfig.controllerManagerConfigYaml)."""
+KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+"""Label a workload sets to pick its WorkloadPriorityClass."""
+
+
+def k8s_type(api_version: str, kind: str) -> str:
+    """The Pulumi type token pulumi-kubernetes registers for ``kind`` of ``api_version`` (core group: ``core/v1``),
+    e.g. ``kubernetes:kueue.x-k8s.io/v1beta2:Topology``."""
+    return f"kubernetes:{api_version if '/' in api_version else f'core/{api_version}'}:{kind}"
+
+
+K8S_NAMESPACE = k8s_type("v1", "Namespace")
+K8S_SECRET = k8s_type("v1", "Secret")
+K8S_POD = k8s_type("v1", "Pod")
+K8S_PVC = k8s_type("v1", "PersistentVolumeClaim")
+K8S_PV = k8s_type("v1", "PersistentVolume")
+K8S_NETWORK_POLICY = k8s_type("networking.k8s.io/v1", "NetworkPolicy")
+K8S_JOB = k8s_type("batch/v1", "Job")
+K8S_CRONJOB = k8s_type("batch/v1", "CronJob")
+K8S_DEPLOYMENT = k8s_type("apps/v1", "Deployment")
+K8S_STATEFULSET = k8s_type("apps/v1", "StatefulSet")
+KUEUE_TOPOLOGY = k8s_type(KUEUE_API_VERSION, "Topology")
+KUEUE_FLAVOR = k8s_type(KUEUE_API_VERSION, "ResourceFlavor")
+KUEUE_CLUSTER_QUEUE = k8s_type(KUEUE_API_VERSION, "ClusterQueue")
+
+# --- Pulumi's secret marker -------------------------------------------------------------------------------
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+"""Key of Pulumi's special-value signature in serialized properties (pulumi.runtime.rpc ``_special_sig_key``)."""
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+"""Signature value that marks a secret (pulumi.runtime.rpc ``_special_secret_sig``)."""

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from neocloud.vocabulary import SECRET_SIG, SECRET_SIG_KEY
+
 __all__ = ["SecretStr", "install", "installed", "is_secret"]
 
-SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+SIG_KEY = SECRET_SIG_KEY
 
 
 class SecretStr(str):

@@ -22,6 +22,16 @@ from pulumi_policy import (
 
 from components.providers.aws.profile import LUSTRE
 from neocloud.profiles import all_profiles
+from neocloud.vocabulary import (
+    K8S_CRONJOB,
+    K8S_DEPLOYMENT,
+    K8S_JOB,
+    K8S_POD,
+    K8S_STATEFULSET,
+    KUEUE_CLUSTER_QUEUE,
+    KUEUE_FLAVOR,
+    LABEL_POOL,
+)
 
 from ._common import (
     POOL_TYPE,
@@ -48,14 +58,14 @@ __all__ = [
     "parse_quantity",
 ]
 
-CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
-RESOURCE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
+CLUSTER_QUEUE = KUEUE_CLUSTER_QUEUE
+RESOURCE_FLAVOR = KUEUE_FLAVOR
 WORKLOAD_TYPES = {
-    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
-    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
-    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
-    "kubernetes:core/v1:Pod": ("spec",),
+    K8S_JOB: ("spec", "template", "spec"),
+    K8S_CRONJOB: ("spec", "jobTemplate", "spec", "template", "spec"),
+    K8S_DEPLOYMENT: ("spec", "template", "spec"),
+    K8S_STATEFULSET: ("spec", "template", "spec"),
+    K8S_POD: ("spec",),
 }
 """Workload kinds and the path to their pod spec."""
 
@@ -264,7 +274,7 @@ def _flavor_pools(stack: StackIndex) -> dict[str, str]:
     """ResourceFlavor name -> pool name (by its neocloud.io/pool node label)."""
     out: dict[str, str] = {}
     for flavor in stack.of_type(RESOURCE_FLAVOR):
-        pool = get_in(flavor.props, "spec", "nodeLabels", "neocloud.io/pool")
+        pool = get_in(flavor.props, "spec", "nodeLabels", LABEL_POOL)
         if isinstance(pool, str):
             out[object_name(flavor)] = pool
     return out

@@ -34,6 +34,7 @@ from components.providers.aws.profile import (
     SG_RULE,
 )
 from neocloud.profiles import BucketShape, all_profiles
+from neocloud.vocabulary import K8S_NAMESPACE, K8S_NETWORK_POLICY, K8S_PV, K8S_PVC, K8S_SECRET, LABEL_TEAM, LABEL_TENANT
 
 from ._common import (
     LABEL_PURPOSE,
@@ -63,8 +64,8 @@ __all__ = [
     "TENANT_DEFAULT_DENY",
 ]
 
-NAMESPACE = "kubernetes:core/v1:Namespace"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+NAMESPACE = K8S_NAMESPACE
+NETWORK_POLICY = K8S_NETWORK_POLICY
 
 BUCKET_SHAPES: dict[str, BucketShape] = {b.type: b for p in all_profiles() for b in p.resource_types.buckets}
 """Every provider's bucket type and how it says private and versioned (from the provider profiles)."""
@@ -340,8 +341,8 @@ BUCKET_VERSIONING = StackValidationPolicy(
 
 STATEFUL_TYPES = [
     *dict.fromkeys(t for p in all_profiles() for t in p.resource_types.stateful),
-    "kubernetes:core/v1:PersistentVolumeClaim",
-    "kubernetes:core/v1:PersistentVolume",
+    K8S_PVC,
+    K8S_PV,
 ]
 """What holds data or cluster state: every provider profile's stateful types, and Kubernetes volumes."""
 
@@ -465,8 +466,7 @@ EFA_SECURITY_GROUP_SELF_ONLY = StackValidationPolicy(
 # --- tenant-default-deny -----------------------------------------------------------------------------------
 
 _DENY_SCHEMA = schema({
-    "tenantLabels": {"type": "array", "items": {"type": "string"}, "default": ["neocloud.io/team",
-                                                                             "neocloud.io/tenant"],
+    "tenantLabels": {"type": "array", "items": {"type": "string"}, "default": [LABEL_TEAM, LABEL_TENANT],
                      "description": "Namespace labels that mark a tenant namespace (team namespaces from the spec's "
                      "queues are tenants too)."},
     "policyTypes": {"type": "array", "items": {"type": "string", "enum": ["Ingress", "Egress"]},
@@ -556,7 +556,7 @@ def _no_plaintext_secrets(args: ResourceValidationArgs, report: ReportViolation)
     if args.resource_type in cfg["ignoreTypes"]:
         return
     extra = set(cfg["extraKeys"])
-    secret_object = args.resource_type == "kubernetes:core/v1:Secret"
+    secret_object = args.resource_type == K8S_SECRET
     found: list[str] = []
     for path, key, value in walk_strings(args.props):
         if not value or is_secret(value):

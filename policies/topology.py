@@ -30,9 +30,18 @@ from components.providers.aws.profile import (
     PLACEMENT_GROUP,
     SUBNET,
 )
+from components.providers.coreweave.profile import COREWEAVE_LEAFGROUP, COREWEAVE_RACK, COREWEAVE_SUPERPOD
 from components.providers.nebius.profile import NVL_INSTANCE_GROUP
 from neocloud.profiles import all_profiles
-from neocloud.vocabulary import HOSTNAME
+from neocloud.vocabulary import (
+    HOSTNAME,
+    KUEUE_FLAVOR,
+    KUEUE_TOPOLOGY,
+    LABEL_NVLINK_DOMAIN,
+    LABEL_RACK,
+    LABEL_SU,
+    aws_layer_label,
+)
 
 from ._common import (
     LABEL_POOL,
@@ -62,8 +71,6 @@ __all__ = [
 ]
 
 NODE_GROUP = EKS_NODE_GROUP
-KUEUE_TOPOLOGY = "kubernetes:kueue.x-k8s.io/v1beta2:Topology"
-KUEUE_FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
 EFA_TYPES = ("efa", "efa-only")
 
 
@@ -564,18 +571,18 @@ NO_OVERLAPPING_GPU_POOLS = StackValidationPolicy(
 _LEVEL_RANK = {
     "topology.kubernetes.io/region": 0,
     "topology.kubernetes.io/zone": 1,
-    "neocloud.io/su": 2,
-    "topology.k8s.aws/network-node-layer-1": 2,
-    "ib.coreweave.cloud/superpod": 2,
+    LABEL_SU: 2,
+    aws_layer_label(1): 2,
+    COREWEAVE_SUPERPOD: 2,
     "cloud.google.com/gce-topology-block": 2,
-    "topology.k8s.aws/network-node-layer-2": 3,
-    "ib.coreweave.cloud/leafgroup": 3,
+    aws_layer_label(2): 3,
+    COREWEAVE_LEAFGROUP: 3,
     "cloud.google.com/gce-topology-subblock": 3,
-    "neocloud.io/rack": 4,
-    "node.coreweave.cloud/rack": 4,
-    "topology.k8s.aws/network-node-layer-3": 4,
-    "topology.k8s.aws/network-node-layer-4": 5,
-    "neocloud.io/nvlink-domain": 6,
+    LABEL_RACK: 4,
+    COREWEAVE_RACK: 4,
+    aws_layer_label(3): 4,
+    aws_layer_label(4): 5,
+    LABEL_NVLINK_DOMAIN: 6,
     "cloud.google.com/gce-topology-host": 7,
     HOSTNAME: 8,
 }
@@ -586,7 +593,7 @@ _LABELS_SCHEMA = schema({
     "knownLabels": {"type": "array", "items": {"type": "string"}, "default": sorted(_LEVEL_RANK),
                     "description": "Node labels a Topology level may use besides those the plan's node groups "
                     "and pools carry."},
-    "nvlinkDomainLabels": {"type": "array", "items": {"type": "string"}, "default": ["neocloud.io/nvlink-domain"],
+    "nvlinkDomainLabels": {"type": "array", "items": {"type": "string"}, "default": [LABEL_NVLINK_DOMAIN],
                            "description": "Labels that name a multi-node NVLink domain; a Topology used by such "
                            "a pool needs one of them as a level."},
     "requireHostnameLevel": {"type": "boolean", "default": True,
@@ -681,9 +688,9 @@ def _topology_label_values(labels: Mapping[str, str], sizes: Mapping[str, float]
     """Per-node topology labels (SU, rack, NVLink domain) that the plan does not have."""
     problems = []
     planned = {
-        "neocloud.io/su": (len(as_list(facts.get("scalable_units"))), "scalable units"),
-        "neocloud.io/rack": (int(num(get_in(facts, "racks", "count")) or 0), "racks"),
-        "neocloud.io/nvlink-domain": (int(num(facts.get("nvlink_domains")) or 0), "NVLink domains"),
+        LABEL_SU: (len(as_list(facts.get("scalable_units"))), "scalable units"),
+        LABEL_RACK: (int(num(get_in(facts, "racks", "count")) or 0), "racks"),
+        LABEL_NVLINK_DOMAIN: (int(num(facts.get("nvlink_domains")) or 0), "NVLink domains"),
     }
     for key, (count, what) in planned.items():
         value = labels.get(key)
@@ -692,7 +699,7 @@ def _topology_label_values(labels: Mapping[str, str], sizes: Mapping[str, float]
         if int(value) >= count:
             problems.append(f"{key}={value}, but the plan has {count} {what} (0..{count - 1})")
     domain = int(num(facts.get("nvlink_domain_nodes")) or 1)
-    if "neocloud.io/nvlink-domain" in labels and domain > 1:
+    if LABEL_NVLINK_DOMAIN in labels and domain > 1:
         largest = max(sizes.values(), default=0)
         if largest > domain:
             problems.append(f"labelled as one NVLink domain (neocloud.io/nvlink-domain="

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from neocloud.vocabulary import KUEUE_CONFIG_API_VERSION
+
 from ..labels import ACCEPTANCE_TAINT, GPU_TAINT
 
 __all__ = [
@@ -133,7 +135,7 @@ def efa_device_plugin_values() -> dict[str, Any]:
 
 KUEUE_CONFIGURATION: Mapping[str, Any] = {
     # The chart's default controller_manager_config.yaml at v0.19.2 (charts/kueue/values.yaml), unchanged ...
-    "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+    "apiVersion": KUEUE_CONFIG_API_VERSION,
     "kind": "Configuration",
     "health": {"healthProbeBindAddress": ":8081"},
     "metrics": {"bindAddress": ":8443"},

@@ -16,6 +16,7 @@ import pulumi
 
 from neocloud.plan import ClusterPlan
 from neocloud.plan.kubernetes import TeamQueue
+from neocloud.vocabulary import KUEUE_API_VERSION
 
 from ..labels import GPU_TAINT, LABEL_POOL
 from .charts import KUEUE, kueue_values
@@ -26,8 +27,7 @@ from .topology import kueue_levels
 __all__ = ["GPU_RESOURCE", "KUEUE_API", "PRIORITY_CLASSES", "KueueScheduling", "PriorityClass", "cluster_queue_spec",
            "resource_flavor_spec"]
 
-KUEUE_API = "kueue.x-k8s.io/v1beta2"
-"""Kueue v0.19.2 storage version (v1beta1 is deprecated; vendor/SOURCES.md)."""
+KUEUE_API = KUEUE_API_VERSION
 GPU_RESOURCE = "nvidia.com/gpu"
 """The NVIDIA device plugin's extended resource: the one resource Kueue quotas cover."""
 

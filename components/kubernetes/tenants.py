@@ -16,12 +16,13 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from neocloud.vocabulary import LABEL_TEAM
+
 from .objects import child_opts, meta, name_of, namespace_labels
 
 __all__ = ["DNS_PORT", "TEAM_LABEL", "Tenant", "team_role_rules"]
 
-TEAM_LABEL = "neocloud.io/team"
-"""Label on a tenant namespace naming its team."""
+TEAM_LABEL = LABEL_TEAM
 DNS_PORT = 53
 """DNS (UDP and TCP) to the cluster resolver."""
 

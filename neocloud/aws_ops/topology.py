@@ -30,6 +30,7 @@ from components.providers.aws.profile import AwsSettings
 
 from ..plan import ClusterPlan, PoolPlan, plan_placement_blocks
 from ..spec import ClusterSpec
+from ..vocabulary import AWS_NETWORK_LAYER_LABEL, HOSTNAME, KUEUE_API_VERSION, LABEL_POOL, TAG_PLACEMENT_BLOCK
 from .errors import translated
 
 __all__ = [
@@ -51,15 +52,15 @@ __all__ = [
     "placement_block_counts",
 ]
 
-LAYER_LABEL = "topology.k8s.aws/network-node-layer-{}"
+LAYER_LABEL = AWS_NETWORK_LAYER_LABEL
 """Node label per network layer, 1 = top (EKS user guide, ml-workload-topology)."""
-HOSTNAME_LABEL = "kubernetes.io/hostname"
+HOSTNAME_LABEL = HOSTNAME
 CLUSTER_TAG = "eks:cluster-name"
 """Tag EKS puts on the instances of a cluster's managed node groups."""
 NODEGROUP_TAG = "eks:nodegroup-name"
-POOL_TAG = "neocloud.io/pool"
+POOL_TAG = LABEL_POOL
 """Pool tag the neocloud components put on instances (components/labels.py, LABEL_POOL)."""
-BLOCK_TAG = "neocloud.io/placement-block"
+BLOCK_TAG = TAG_PLACEMENT_BLOCK
 """Placement block tag on instances (components/providers/aws/nodes.py: ``pool_tags(..., placement_block=...)``)."""
 CHECK_LAYER = 3
 """The layer the placement check counts: every supported type connects at or below layer 3 (EC2 user guide)."""
@@ -130,7 +131,7 @@ def level_labels(layers: int) -> list[str]:
 def kueue_topology(name: str, layers: int) -> dict[str, Any]:
     """A ``kueue.x-k8s.io/v1beta2`` Topology with the AWS network levels."""
     return {
-        "apiVersion": "kueue.x-k8s.io/v1beta2",
+        "apiVersion": KUEUE_API_VERSION,
         "kind": "Topology",
         "metadata": {"name": name},
         "spec": {"levels": [{"nodeLabel": label} for label in level_labels(layers)]},

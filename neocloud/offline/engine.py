@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from ..errors import SpecError
+from ..vocabulary import SECRET_SIG, SECRET_SIG_KEY
 
 __all__ = [
     "DuplicateUrnError",
@@ -32,9 +33,7 @@ __all__ = [
     "run_program",
 ]
 
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-"""Pulumi's marker for secret values in serialized properties (pulumi.runtime.rpc)."""
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
+_SIG_KEY = SECRET_SIG_KEY
 
 MockOutputs = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 """(type, name, inputs) -> extra output properties a provider would compute (ids, endpoints, ARNs)."""

@@ -50,6 +50,7 @@ import pulumi_aws as aws
 
 from neocloud.plan import ClusterPlan, PlacementBlock, PoolPlan
 from neocloud.spec import ClusterSpec
+from neocloud.vocabulary import LABEL_ROLE, TAG_RESERVATION, TAG_RESERVATIONS
 
 from ...labels import (
     ACCEPTANCE_TAINT,
@@ -57,7 +58,6 @@ from ...labels import (
     LABEL_CLUSTER,
     LABEL_NVLINK_DOMAIN,
     LABEL_SU,
-    PREFIX,
     pool_labels,
 )
 from .common import Scope, partition, pool_tags, tags
@@ -80,8 +80,7 @@ EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "Pr
 _GRACE_GPUS = ("GB200", "GB300")
 """GPUs that come with Grace (Arm) CPUs: their instances need the ARM AMI (EKS user guide, P6e-GB200) [P]."""
 
-ROLE_LABEL = f"{PREFIX}/role"
-"""Node label of the system node group (``system``), so add-ons can select CPU nodes."""
+ROLE_LABEL = LABEL_ROLE
 
 
 @dataclass(frozen=True)
@@ -170,9 +169,9 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
                                capacity=block.capacity_source, zone=zone,
                                plan_sus=f"{block.scalable_units[0]}-{block.scalable_units[-1]}")
         if block.reservation_id:
-            block_tags[f"{PREFIX}/reservation"] = block.reservation_id
+            block_tags[TAG_RESERVATION] = block.reservation_id
         elif block.reservation_group:
-            block_tags[f"{PREFIX}/reservations"] = str(len(block.reservation_ids))
+            block_tags[TAG_RESERVATIONS] = str(len(block.reservation_ids))
         placement_group = None
         lt_args: dict[str, Any] = {}
         lt_opts = opts

@@ -27,6 +27,7 @@ import pulumi
 
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
+from neocloud.vocabulary import LABEL_PURPOSE
 
 from ...labels import LABEL_SU, cluster_tags, pool_labels
 from .._buckets import lifecycle_rule
@@ -142,7 +143,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
         bucket_name = f"{prefix}-{spec_bucket.purpose}"
         bucket = coreweave.ObjectStorageBucket(
             f"{name}-{spec_bucket.purpose}", name=bucket_name, zone=zone,
-            tags={**cluster_tags(plan), "neocloud.io/purpose": spec_bucket.purpose},
+            tags={**cluster_tags(plan), LABEL_PURPOSE: spec_bucket.purpose},
             opts=stateful(ctx.parent, plan),
         )
         coreweave.ObjectStorageBucketVersioning(

@@ -26,6 +26,7 @@ import pulumi
 
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
+from neocloud.vocabulary import LABEL_ROLE
 
 from ...labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, pool_labels
 from .._buckets import lifecycle_rule
@@ -123,7 +124,7 @@ def _cpu_template(platform: str, preset: str, subnet_id: pulumi.Input[str], clus
         "resources": {"platform": platform, "preset": preset},
         "boot_disk": {"type": "NETWORK_SSD", "size_gibibytes": CPU_BOOT_DISK_GIB},
         "network_interfaces": [{"subnet_id": subnet_id}],
-        "metadata": {"labels": {LABEL_CLUSTER: cluster, "neocloud.io/role": "system"}},
+        "metadata": {"labels": {LABEL_CLUSTER: cluster, LABEL_ROLE: "system"}},
     }
 
 

@@ -13,6 +13,15 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from components.providers.aws.profile import (
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    LAUNCH_TEMPLATE,
+    LUSTRE,
+    PLACEMENT_GROUP,
+    S3_BUCKET,
+)
+
 from . import FAKE_ACCOUNT, OUTPUTS
 
 __all__ = ["physical_name"]
@@ -87,13 +96,13 @@ def _lustre(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 OUTPUTS.update({
-    "aws:eks/cluster:Cluster": _eks_cluster,
-    "aws:eks/nodeGroup:NodeGroup": _node_group,
-    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "aws:ec2/placementGroup:PlacementGroup": _named("ec2", "placement-group"),
+    EKS_CLUSTER: _eks_cluster,
+    EKS_NODE_GROUP: _node_group,
+    LAUNCH_TEMPLATE: _launch_template,
+    PLACEMENT_GROUP: _named("ec2", "placement-group"),
     "aws:iam/role:Role": _named("iam", "role", max_length=64),
-    "aws:s3/bucket:Bucket": _bucket,
+    S3_BUCKET: _bucket,
     "aws:kms/key:Key": _kms_key,
-    "aws:fsx/lustreFileSystem:LustreFileSystem": _lustre,
+    LUSTRE: _lustre,
     "aws:resourcegroups/group:Group": _named("resource-groups", "group", max_length=128),
 })

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.providers.coreweave.profile import CKS_CLUSTER
+
 from . import OUTPUTS
 
 __all__ = ["cks_cluster"]
@@ -21,4 +23,4 @@ def cks_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-OUTPUTS["coreweave:index/cksCluster:CksCluster"] = cks_cluster
+OUTPUTS[CKS_CLUSTER] = cks_cluster

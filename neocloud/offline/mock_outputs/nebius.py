@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.providers.nebius.profile import MK8S_CLUSTER
+
 from . import OUTPUTS
 
 __all__ = ["FAKE_CA_PEM", "mk8s_cluster"]
@@ -29,4 +31,4 @@ def mk8s_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-OUTPUTS["nebius:index/mk8sV1Cluster:Mk8sV1Cluster"] = mk8s_cluster
+OUTPUTS[MK8S_CLUSTER] = mk8s_cluster
