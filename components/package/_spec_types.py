@@ -72,6 +72,10 @@ class FabricSpec(TypedDict):
     """Largest ratio the policies allow (fabric-nonblocking)."""
     management_ports: NotRequired[int]
     """Leaf ports for the fabric manager (UFM takes 4 in H100RA's 31/127-node SUs)."""
+    planes: NotRequired[int]
+    """Independent fabric planes; each NIC port splits evenly across them (B300RA's twin-planar Spectrum-X fabric: 2)."""
+    port_split: NotRequired[int]
+    """Links per switch port when ports are faster than a link (2: an 800G port as 2 x 400G); default: the switch's verified split, else none."""
     name: NotRequired[str]
     """The provider's fabric name (Nebius InfiniBand fabric, e.g. fabric-3)."""
 
