@@ -1,0 +1,39 @@
+"""Node verification: does a GPU node match its catalog system? Pure (no Pulumi), used by
+``neocloud node verify`` and by the per-node acceptance pod, which runs it on the node's own
+``nvidia-smi -q -x``, ``nvidia-smi topo -m`` and ``ibstat`` output."""
+
+from ._inputs import (
+    GpuReport,
+    IbPort,
+    NodeInputError,
+    SmiReport,
+    TopoMatrix,
+    parse_ibstat,
+    parse_nvidia_smi_xml,
+    parse_topo,
+)
+from ._verify import (
+    NVIDIA_SMI_PRODUCT_NAMES,
+    NVLINKS_PER_GPU,
+    NodeExpectation,
+    Verification,
+    expectation_for,
+    verify_node,
+)
+
+__all__ = [
+    "NVIDIA_SMI_PRODUCT_NAMES",
+    "NVLINKS_PER_GPU",
+    "GpuReport",
+    "IbPort",
+    "NodeExpectation",
+    "NodeInputError",
+    "SmiReport",
+    "TopoMatrix",
+    "Verification",
+    "expectation_for",
+    "parse_ibstat",
+    "parse_nvidia_smi_xml",
+    "parse_topo",
+    "verify_node",
+]
