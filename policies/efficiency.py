@@ -22,6 +22,7 @@ from pulumi_policy import (
 
 from components.providers.aws.profile import LUSTRE
 from neocloud.profiles import all_profiles
+from neocloud.spec import LLAMA3_EFFECTIVE_TRAINING_TIME
 from neocloud.vocabulary import (
     K8S_CRONJOB,
     K8S_DEPLOYMENT,
@@ -49,6 +50,7 @@ from ._common import (
 __all__ = [
     "CHECKPOINT_WRITE_TIME",
     "DEV_SCALES_TO_ZERO",
+    "GOODPUT_FLOOR",
     "HOT_SPARE_RATIO",
     "POLICIES",
     "QUEUE_QUOTA_WITHIN_CAPACITY",
@@ -458,9 +460,56 @@ WHOLE_NODE_GPU_REQUESTS = StackValidationPolicy(
 )
 
 
+# --- goodput-floor -----------------------------------------------------------------------------------------
+
+_GOODPUT_SCHEMA = schema({
+    "minExpectedGoodput": {"type": "number", "minimum": 0, "maximum": 1, "default": LLAMA3_EFFECTIVE_TRAINING_TIME,
+                           "description": "Least expected goodput (useful share of training time) per pool, from the "
+                           "plan's failure model; default 0.90, the effective training time Meta reports for Llama 3 "
+                           "405B (arXiv 2407.21783)."},
+})
+
+
+def _goodput_floor(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _GOODPUT_SCHEMA)
+    stack = StackIndex(args.resources)
+    if not stack.pools:
+        args.not_applicable("no GpuPool")
+    floor = float(cfg["minExpectedGoodput"])
+    for name, (resource, facts) in sorted(stack.pools.items()):
+        goodput = as_map(facts.get("goodput"))
+        if not goodput:
+            report(f"pool '{name}' carries no goodput plan (interruptions, checkpoint interval, expected goodput): "
+                   f"its goodput cannot be checked", resource.urn)
+            continue
+        expected = num(goodput.get("expected"))
+        per_day = fmt(goodput.get("interruptions_per_day"))
+        if expected is None:
+            report(f"pool '{name}' plans no checkpoint (storage.checkpoint): at {per_day} expected interruptions "
+                   f"per day each one loses all work since the job started; expected goodput cannot reach the "
+                   f"{floor:.0%} floor", resource.urn)
+        elif expected + 1e-9 < floor:
+            report(f"pool '{name}' expects {expected:.1%} goodput, below the {floor:.0%} floor "
+                   f"(policy minExpectedGoodput): {per_day} interruptions per day (MTBF "
+                   f"{fmt(goodput.get('mtbf_hours'))} h), a {fmt(goodput.get('checkpoint_write_minutes'))} min "
+                   f"checkpoint every {fmt(goodput.get('checkpoint_interval_minutes'))} min; write checkpoints "
+                   f"faster, restart faster or split the job", resource.urn)
+
+
+GOODPUT_FLOOR = StackValidationPolicy(
+    name="goodput-floor",
+    description="Each pool's expected goodput (the plan's failure rate, Young/Daly checkpoint interval from the "
+    "checkpoint write time, and restart time) is at least the configured floor.",
+    validate=_goodput_floor,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_GOODPUT_SCHEMA,
+)
+
+
 POLICIES = [
     STORAGE_THROUGHPUT_PER_GPU,
     CHECKPOINT_WRITE_TIME,
+    GOODPUT_FLOOR,
     HOT_SPARE_RATIO,
     QUEUE_QUOTA_WITHIN_CAPACITY,
     DEV_SCALES_TO_ZERO,

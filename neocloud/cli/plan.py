@@ -81,6 +81,7 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "cost": plan.get("cost"),
         "fabric": {p["name"]: p.get("fabric") for p in pools},
         "storage": plan.get("storage"),
+        "goodput": {p["name"]: p.get("goodput") for p in pools},
         "pools": pools,
         "resource_count": len(run.resources),
         "resources": [r.to_summary() for r in run.resources],
@@ -118,6 +119,20 @@ def resource_tree(run: ProgramRun) -> list[str]:
 
     summarize([r for r in run.resources if not r.parent or r.parent in stack_urns], "  ")
     return lines
+
+
+def _goodput_lines(goodput: dict[str, Any] | None) -> list[str]:
+    if not goodput:
+        return []
+    if goodput.get("expected") is None:
+        work = "no checkpoint planned (storage.checkpoint): a failure loses all work since the job started"
+    else:
+        work = (f"checkpoint every {goodput['checkpoint_interval_minutes']:g} min (Young/Daly, "
+                f"{goodput['checkpoint_write_minutes']:g} min write), expected goodput {goodput['expected']:.1%}")
+    return [f"  goodput: {goodput['interruptions_per_day']:g} interruptions/day (MTBF {goodput['mtbf_hours']:g} h); "
+            f"{work}; {goodput['spares_recommended']} spares recommended for {goodput['replacement_hours']:g} h "
+            f"replacement (has {goodput['spares']})",
+            f"    failure rate: {goodput['source']}"]
 
 
 def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
@@ -160,6 +175,7 @@ def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
             out.append(f"  fabric: provider-managed ({pool['rails']} network cards per node)")
         p = pool["power"]
         out.append(f"  power: {p['it_kw']:g} kW IT, {p['facility_kw']:g} kW facility ({p['basis']})")
+        out.extend(_goodput_lines(pool.get("goodput")))
     storage = doc["storage"] or {}
     out.append("")
     out.append(f"storage ({storage.get('tier')}): read {storage.get('read_gbps')} GB/s, "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..catalog import SWITCHES, System
 from ..spec import ClusterSpec, Pool
 from .cost import PoolCost, pool_cost
 from .fabric import FabricPlan, fabric_for_system
+from .goodput import FailureModel, PoolGoodput, plan_goodput
 from .power import PoolPower, pool_power
 from .racks import RackLayout, ScalableUnit, plan_racks, plan_scalable_units
 from .storage import StoragePlan, size_storage
@@ -39,6 +40,8 @@ class PoolPlan:
     """The compute fabric we build (``None`` on EFA, where AWS builds it)."""
     power: PoolPower
     cost: PoolCost
+    goodput: PoolGoodput | None = None
+    """Failure plan: interruptions, checkpoint interval, expected goodput, spares (set once storage is sized)."""
 
     @property
     def total_nodes(self) -> int:
@@ -89,6 +92,7 @@ class PoolPlan:
             "fabric": None if self.fabric is None else self.fabric.to_dict(),
             "power": self.power.to_dict(),
             "cost": self.cost.to_dict(),
+            "goodput": None if self.goodput is None else self.goodput.to_dict(),
         }
 
 
@@ -171,6 +175,10 @@ def build_plan(spec: ClusterSpec) -> ClusterPlan:
         checkpoint_max_write_minutes=ckpt.max_write_minutes if ckpt else None,
         checkpoints_retained=ckpt.retained if ckpt else 1,
     )
+    model = FailureModel(**spec.goodput.failure_rate.model_dump(),
+                         **spec.goodput.model_dump(exclude={"failure_rate"}))
+    pools = tuple(replace(p, goodput=plan_goodput(gpus=p.gpus, spares=p.spares, model=model,
+                                                  write_seconds=storage.checkpoint_write_seconds)) for p in pools)
     return ClusterPlan(
         name=spec.name,
         provider=spec.provider,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._base import (
     CHECKPOINT_BYTES_PER_PARAMETER,
     DEFAULT_PUE,
+    LLAMA3_EFFECTIVE_TRAINING_TIME,
 )
 from ._cluster import (
     ClusterSpec,
@@ -25,8 +26,10 @@ from ._sections import (
     Capacity,
     CatalogOverrides,
     Checkpoint,
+    FailureRate,
     Fabric,
     Filesystem,
+    Goodput,
     Kubernetes,
     Pool,
     Power,
@@ -40,6 +43,7 @@ from ._sections import (
 __all__ = [
     "CHECKPOINT_BYTES_PER_PARAMETER",
     "DEFAULT_PUE",
+    "LLAMA3_EFFECTIVE_TRAINING_TIME",
     "Backend",
     "Bucket",
     "Capacity",
@@ -47,7 +51,9 @@ __all__ = [
     "Checkpoint",
     "ClusterSpec",
     "Fabric",
+    "FailureRate",
     "Filesystem",
+    "Goodput",
     "Kubernetes",
     "Pool",
     "Power",

@@ -16,6 +16,7 @@ from ._base import (
 from ._sections import (
     CatalogOverrides,
     Fabric,
+    Goodput,
     Kubernetes,
     Pool,
     Power,
@@ -45,6 +46,9 @@ class _ClusterSpecBase(_Model):
     racks: Racks = Field(default_factory=Racks, description="Rack power and space constraints.")  # type: ignore[arg-type]
     fabric: Fabric = Field(description="Compute fabric kind, switch, SU size and oversubscription.")
     storage: Storage = Field(default_factory=Storage, description="Filesystem, buckets and checkpoint.")
+    goodput: Goodput = Field(
+        default_factory=Goodput, description="Failure rate, restart and replacement times for goodput planning."
+    )
     kubernetes: Kubernetes = Field(
         default_factory=Kubernetes, description="Kubernetes version, team queues and the inference gateway."
     )

@@ -10,6 +10,10 @@ from ..profiles import all_profiles, union
 from ._base import (
     CHECKPOINT_BYTES_PER_PARAMETER,
     DEFAULT_PUE,
+    LLAMA3_HARDWARE_SHARE,
+    LLAMA3_OBSERVED_DAYS,
+    LLAMA3_OBSERVED_GPUS,
+    LLAMA3_UNEXPECTED_INTERRUPTIONS,
     Name,
     _Model,
 )
@@ -265,4 +269,46 @@ class CatalogOverrides(_Model):
 
     systems: dict[str, SystemOverride] = Field(
         default_factory=dict, description="Overrides by catalog system name (e.g. gb200-nvl72: {rack_power_kw: 120})."
+    )
+
+
+class FailureRate(_Model):
+    """An observed failure rate: interruptions of one job spanning ``gpus`` GPUs over ``days``. The planner
+    scales it per GPU (independent failures), so a pool's expected interruptions grow with its GPUs."""
+
+    interruptions: float = Field(
+        LLAMA3_UNEXPECTED_INTERRUPTIONS, gt=0,
+        description="Unexpected interruptions observed (default: Llama 3, 419 in 54 days on 16,384 H100).",
+    )
+    days: float = Field(LLAMA3_OBSERVED_DAYS, gt=0, description="Days observed.")
+    gpus: int = Field(LLAMA3_OBSERVED_GPUS, ge=1, description="GPUs the observed job spanned.")
+    source: str = Field(
+        "Llama 3 (arXiv 2407.21783, section 3.3.4): 419 unexpected interruptions in 54 days on 16,384 H100",
+        max_length=200, description="Where the rate comes from (shown by `neocloud plan`).",
+    )
+
+
+class Goodput(_Model):
+    """Failure planning: expected interruptions, the checkpoint interval and the spares each pool needs."""
+
+    failure_rate: FailureRate = Field(
+        default_factory=FailureRate, description="Observed interruptions per GPU (default: Llama 3's)."
+    )  # type: ignore[arg-type]
+    hardware_share: float = Field(
+        LLAMA3_HARDWARE_SHARE, ge=0, le=1,
+        description="Share of interruptions that take a node out until it is repaired or replaced (Llama 3: ~78% "
+        "confirmed or suspected hardware).",
+    )
+    restart_minutes: float = Field(
+        10, ge=0, le=1440,
+        description="Time from an interruption to training again (detect, reschedule, load the checkpoint): a site "
+        "value, measure yours.",
+    )
+    replacement_hours: float = Field(
+        24, gt=0, le=24 * 90,
+        description="Time until a failed node is repaired or replaced: the provider's repair path (a site value).",
+    )
+    spare_confidence: float = Field(
+        0.99, gt=0, lt=1,
+        description="Probability that the spares cover every node out of service at once (Poisson).",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pulumi_aws as aws
@@ -14,8 +15,10 @@ from tests.policies.support import (
     BASE_BAREMETAL,
     analyze,
     facts_components,
+    mutate,
     not_applicable,
     record,
+    replace_resource,
     spec_with,
     violations,
 )
@@ -271,3 +274,60 @@ def test_dev_scales_to_zero_coreweave_node_pool(pack):
     assert violations(analyze(pack, build(0)), "dev-scales-to-zero") == []
     assert violations(analyze(pack, build(4)), "dev-scales-to-zero") == [
         "NodePool 'np' (dev) has spec.minNodes 4; non-prod GPU node groups scale to zero"]
+
+
+# --- goodput-floor -----------------------------------------------------------------------------------------
+
+GOODPUT_SPEC = spec_with(BASE_AWS, storage={"filesystem": {"kind": "fsx-lustre", "tier": "good"},
+                                            "checkpoint": CHECKPOINT})
+
+
+def test_goodput_floor_compliant(pack):
+    # 496 GPUs: 0.235 interruptions/day; a 70B checkpoint (1.12 TB) at the 'good' tier's 13.6 GB/s = 82 s.
+    result = analyze(pack, facts_only(GOODPUT_SPEC))
+    assert violations(result, "goodput-floor") == []
+    assert not not_applicable(result, "goodput-floor")
+
+
+def test_goodput_below_the_floor(pack):
+    # A 2 h restart after each of 0.235 interruptions/day (MTBF 102 h) loses ~2% to restarts, ~2% more to rework.
+    spec = spec_with(GOODPUT_SPEC, goodput={"restart_minutes": 120})
+    [message] = violations(analyze(pack, facts_only(spec), {"goodput-floor": {"minExpectedGoodput": 0.99}}),
+                           "goodput-floor")
+    assert message.startswith("pool 'train' expects 96.0% goodput, below the 99% floor (policy minExpectedGoodput): "
+                              "0.2349 interruptions per day (MTBF 102.17 h)")
+
+
+def test_goodput_default_floor_at_llama3_scale(pack):
+    # Llama 3 scale on one pool: 2,048 p5 (16,384 GPUs) -> 7.76 interruptions per day, one every 3.09 h. Even
+    # with a 15 s checkpoint (the 'good' tier sized for 64 SUs writes 448 GB/s), 10 min restarts (5.4% of the
+    # time) and rework (~3%) bring expected goodput under the default 90% floor.
+    spec = spec_with(BASE_AWS, pools=[{"name": "train", "system": "p5.48xlarge", "nodes": 2048}],
+                     storage={"filesystem": {"kind": "fsx-lustre", "tier": "good"},
+                              "checkpoint": {"model_parameters_billion": 405, "max_write_minutes": 60}})
+    [message] = violations(analyze(pack, facts_only(spec)), "goodput-floor")
+    assert "below the 90% floor (policy minExpectedGoodput): 7.7593 interruptions per day (MTBF 3.09 h)" in message
+    assert message.startswith("pool 'train' expects 89.7% goodput")
+
+
+def test_goodput_without_a_checkpoint(pack):
+    spec = spec_with(BASE_AWS, storage={"filesystem": {"kind": "fsx-lustre", "tier": "good"}})
+    [message] = violations(analyze(pack, facts_only(spec)), "goodput-floor")
+    assert message == ("pool 'train' plans no checkpoint (storage.checkpoint): at 0.2349 expected interruptions per "
+                       "day each one loses all work since the job started; expected goodput cannot reach the 90% "
+                       "floor")
+
+
+def test_goodput_facts_missing(pack):
+    run = facts_only(GOODPUT_SPEC)
+    pool = next(r for r in run.resources if r.type == "neocloud:index:GpuPool")
+    stripped = mutate(pool, lambda inputs: inputs["neocloud"].pop("goodput"))
+    [message] = violations(analyze(pack, replace(run, resources=replace_resource(run, pool.name, stripped))),
+                           "goodput-floor")
+    assert message == ("pool 'train' carries no goodput plan (interruptions, checkpoint interval, expected goodput): "
+                       "its goodput cannot be checked")
+
+
+def test_goodput_not_applicable_without_pools(pack):
+    run = record(lambda: aws.s3.Bucket("b"))
+    assert not_applicable(analyze(pack, run), "goodput-floor") == ["no GpuPool"]

@@ -28,6 +28,7 @@ from neocloud.offline import ProgramRun, load_stack_config, run_program
 from neocloud.offline.analyzer import AnalysisResult, load_policy_config
 from tests.conftest import REPO, STACKS, stack_run
 from tests.policies.support import PACK, analyze, mutate
+from tests.policies.test_pack import RULES
 
 
 def stack_config(stack: str) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def test_check_passes_every_shipped_stack(capsys, stack):
     code, out, _ = check(capsys, stack)
     assert code == 0, out
     lines = out.splitlines()
-    assert lines[0].startswith(f"stack {stack}: policy pack neocloud 0.1.0, 22 policies")
+    assert lines[0].startswith(f"stack {stack}: policy pack neocloud 0.1.0, {len(RULES)} policies")
     assert f"(config: policies/config/{stack}.json)" in lines[0]
     assert lines[-1].startswith("passed: 0 mandatory")
 
@@ -151,7 +152,7 @@ def test_check_json(capsys):
     assert code == 0
     assert document["summary"]["passed"] is True
     assert document["config"] == "policies/config/staging.json"
-    assert len(document["policies"]) == 22
+    assert len(document["policies"]) == len(RULES)
     assert {p["name"]: p["enforcementLevel"] for p in document["policies"]}["whole-node-gpu-requests"] == "mandatory"
 
 
@@ -164,7 +165,7 @@ def test_check_exit_1_and_sarif(capsys, tmp_path: Path):
     assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
     [run] = sarif["runs"]
     rules = run["tool"]["driver"]["rules"]
-    assert len(rules) == 22 and {r["id"] for r in rules} == {r["id"] for r in rules if r["shortDescription"]["text"]}
+    assert len(rules) == len(RULES) and {r["id"] for r in rules} == {r["id"] for r in rules if r["shortDescription"]["text"]}
     assert run["results"], "expected hot-spare-ratio results"
     for result in run["results"]:
         assert result["ruleId"] == "hot-spare-ratio"
