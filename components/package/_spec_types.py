@@ -9,7 +9,7 @@ spec's own description. Values are validated by ``load_cluster_spec`` when a com
 
 from typing import NotRequired, TypedDict
 
-__all__ = ["AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "FabricSpec", "FilesystemSpec", "KubernetesSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
+__all__ = ["AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "FabricSpec", "FailureRateSpec", "FilesystemSpec", "GoodputSpec", "KubernetesSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
 
 
 class CapacitySpec(TypedDict):
@@ -126,6 +126,34 @@ class StorageSpec(TypedDict):
     """The checkpoint the filesystem must absorb."""
     dataset_tib: NotRequired[float]
     """Training data kept on the filesystem, in TiB."""
+
+
+class FailureRateSpec(TypedDict):
+    """An observed failure rate: interruptions of one job spanning ``gpus`` GPUs over ``days``. The planner scales it per GPU (independent failures), so a pool's expected interruptions grow with its GPUs."""
+
+    interruptions: NotRequired[float]
+    """Unexpected interruptions observed (default: Llama 3, 419 in 54 days on 16,384 H100)."""
+    days: NotRequired[float]
+    """Days observed."""
+    gpus: NotRequired[int]
+    """GPUs the observed job spanned."""
+    source: NotRequired[str]
+    """Where the rate comes from (shown by `neocloud plan`)."""
+
+
+class GoodputSpec(TypedDict):
+    """Failure planning: expected interruptions, the checkpoint interval and the spares each pool needs."""
+
+    failure_rate: NotRequired[FailureRateSpec]
+    """Observed interruptions per GPU (default: Llama 3's)."""
+    hardware_share: NotRequired[float]
+    """Share of interruptions that take a node out until it is repaired or replaced (Llama 3: ~78% confirmed or suspected hardware)."""
+    restart_minutes: NotRequired[float]
+    """Time from an interruption to training again (detect, reschedule, load the checkpoint): a site value, measure yours."""
+    replacement_hours: NotRequired[float]
+    """Time until a failed node is repaired or replaced: the provider's repair path (a site value)."""
+    spare_confidence: NotRequired[float]
+    """Probability that the spares cover every node out of service at once (Poisson)."""
 
 
 class QueueSpec(TypedDict):
@@ -354,6 +382,8 @@ class ClusterSpec(TypedDict):
     """Compute fabric kind, switch, SU size and oversubscription."""
     storage: NotRequired[StorageSpec]
     """Filesystem, buckets and checkpoint."""
+    goodput: NotRequired[GoodputSpec]
+    """Failure rate, restart and replacement times for goodput planning."""
     kubernetes: NotRequired[KubernetesSpec]
     """Kubernetes version, team queues and the inference gateway."""
     power: NotRequired[PowerSpec]

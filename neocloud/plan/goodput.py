@@ -100,7 +100,9 @@ def plan_goodput(*, gpus: int, spares: int, model: FailureModel, write_seconds: 
         tau = young_interval_seconds(write_seconds=write_seconds, mtbf_seconds=mtbf)
         segment = tau + write_seconds
         lost_per_failure = segment / 2.0 + model.restart_minutes * 60.0
-        expected = max(0.0, min(1.0, tau / segment * (1.0 - lost_per_failure / mtbf)))
+        # A write time that rounds to 0 s costs nothing per checkpoint: only restarts lose time.
+        work_share = tau / segment if segment > 0 else 1.0
+        expected = max(0.0, min(1.0, work_share * (1.0 - lost_per_failure / mtbf)))
         interval = tau / 60.0
     return PoolGoodput(
         interruptions_per_day=round(per_day, 4),

@@ -67,6 +67,13 @@ def test_failure_rate_is_configurable_per_stack() -> None:
     assert g.source == "our own fleet"
 
 
+def test_instant_checkpoint_loses_only_restarts() -> None:
+    # 12,500-node plans size storage so the checkpoint write rounds to 0 s.
+    g = plan_goodput(gpus=16_384, spares=0, model=LLAMA3, write_seconds=0.0)
+    # 419 / 54 interruptions per day x 10 min restart = 7.759 x 600 s / 86,400 s = 5.39% lost.
+    assert (g.checkpoint_interval_minutes, g.expected) == (0.0, pytest.approx(1 - 7.7593 * 600 / 86_400, abs=1e-4))
+
+
 def test_no_checkpoint_means_no_interval_and_no_goodput() -> None:
     g = plan_goodput(gpus=256, spares=0, model=LLAMA3, write_seconds=None)
     assert (g.checkpoint_interval_minutes, g.expected) == (None, None)

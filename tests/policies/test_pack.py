@@ -22,7 +22,8 @@ from tests.policies.support import BASE_BAREMETAL, PACK, analyze, facts_componen
 RULES = {
     "rack-power-budget", "nvlink-domain-whole", "rail-alignment", "fabric-nonblocking", "single-zone-fabric",
     "no-placement-group-on-reserved-capacity", "no-overlapping-gpu-pools", "topology-labels-consistent",
-    "storage-throughput-per-gpu", "checkpoint-write-time", "goodput-floor", "hot-spare-ratio", "queue-quota-within-capacity",
+    "storage-throughput-per-gpu", "checkpoint-write-time", "goodput-floor", "hot-spare-ratio",
+    "queue-quota-within-capacity",
     "dev-scales-to-zero", "whole-node-gpu-requests", "imdsv2-required", "storage-encrypted",
     "bucket-public-access-blocked", "bucket-versioning", "protect-stateful-in-prod", "efa-security-group-self-only",
     "tenant-default-deny", "no-plaintext-secrets",

@@ -165,7 +165,8 @@ def test_check_exit_1_and_sarif(capsys, tmp_path: Path):
     assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
     [run] = sarif["runs"]
     rules = run["tool"]["driver"]["rules"]
-    assert len(rules) == len(RULES) and {r["id"] for r in rules} == {r["id"] for r in rules if r["shortDescription"]["text"]}
+    assert len(rules) == len(RULES)
+    assert {r["id"] for r in rules} == {r["id"] for r in rules if r["shortDescription"]["text"]}
     assert run["results"], "expected hot-spare-ratio results"
     for result in run["results"]:
         assert result["ruleId"] == "hot-spare-ratio"
