@@ -2,6 +2,8 @@
 ``neocloud node verify`` and by the per-node acceptance pod, which runs it on the node's own
 ``nvidia-smi -q -x``, ``nvidia-smi topo -m`` and ``ibstat`` output."""
 
+from ._dcgm import DcgmResult, parse_dcgm_diag
+from ._expect import NVIDIA_SMI_PRODUCT_NAMES, NVLINKS_PER_GPU, expectation_for
 from ._inputs import (
     GpuReport,
     IbPort,
@@ -11,19 +13,14 @@ from ._inputs import (
     parse_ibstat,
     parse_nvidia_smi_xml,
     parse_topo,
+    read_sysfs_infiniband,
 )
-from ._verify import (
-    NVIDIA_SMI_PRODUCT_NAMES,
-    NVLINKS_PER_GPU,
-    NodeExpectation,
-    Verification,
-    expectation_for,
-    verify_node,
-)
+from ._verify import NodeExpectation, Verification, verify_node
 
 __all__ = [
     "NVIDIA_SMI_PRODUCT_NAMES",
     "NVLINKS_PER_GPU",
+    "DcgmResult",
     "GpuReport",
     "IbPort",
     "NodeExpectation",
@@ -32,8 +29,10 @@ __all__ = [
     "TopoMatrix",
     "Verification",
     "expectation_for",
+    "parse_dcgm_diag",
     "parse_ibstat",
     "parse_nvidia_smi_xml",
     "parse_topo",
+    "read_sysfs_infiniband",
     "verify_node",
 ]

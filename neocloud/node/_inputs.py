@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = [
     "GpuReport",
@@ -33,6 +34,7 @@ __all__ = [
     "parse_ibstat",
     "parse_nvidia_smi_xml",
     "parse_topo",
+    "read_sysfs_infiniband",
 ]
 
 
@@ -255,4 +257,32 @@ def parse_ibstat(text: str) -> tuple[IbPort, ...]:
     close()
     if not ports:
         raise NodeInputError("no \"CA '<name>'\" block with a \"Port N:\" section (ibstat)")
+    return tuple(ports)
+
+
+_RATE = re.compile(r"^\s*([\d.]+)\s*Gb/sec")
+
+
+def read_sysfs_infiniband(root: Path) -> tuple[IbPort, ...]:
+    """The same ports from ``/sys/class/infiniband`` (Linux ABI ``sysfs-class-infiniband``: ``ports/<n>/state``
+    reads ``4: ACTIVE``, ``phys_state`` ``5: LinkUp``, ``rate`` ``400 Gb/sec (4X NDR)``, ``link_layer``
+    ``InfiniBand``/``Ethernet``), for images without ``ibstat``."""
+    ports: list[IbPort] = []
+    if not root.is_dir():
+        raise NodeInputError(f"{root} is not a directory")
+    for ca in sorted(p for p in root.iterdir() if (p / "ports").is_dir()):
+        for port in sorted((ca / "ports").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0):
+            def read(name: str, port: Path = port) -> str | None:
+                f = port / name
+                return f.read_text().strip() if f.is_file() else None
+
+            state, phys = read("state"), read("phys_state")
+            if state is None or phys is None:
+                raise NodeInputError(f"{port} has no state / phys_state")
+            rate = _RATE.match(read("rate") or "")
+            ports.append(IbPort(ca=ca.name, port=int(port.name) if port.name.isdigit() else 0, state=state,
+                                physical_state=phys, rate_gbps=float(rate.group(1)) if rate else None,
+                                link_layer=read("link_layer")))
+    if not ports:
+        raise NodeInputError(f"no adapter port under {root}")
     return tuple(ports)
