@@ -45,15 +45,15 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.requests.append(("GET", self.path, "", None))
         self._reply(self.node)
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self.requests.append(("PATCH", self.path, self.headers["Content-Type"], self._body()))
         self._reply(self.node)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.requests.append(("POST", self.path, self.headers["Content-Type"], self._body()))
         self._reply({})
 

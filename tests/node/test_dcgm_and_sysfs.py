@@ -25,7 +25,8 @@ def dcgm3(hardware_status: str = "Pass", warning: str | None = None) -> str:
     per_gpu = [_result("Pass", str(i)) for i in range(7)] + [_result(hardware_status, "7", warning)]
     doc = {"DCGM GPU Diagnostic": {"test_categories": [
         {"category": "Deployment", "tests": deployment},
-        {"category": "Integration", "tests": [{"name": "PCIe", "results": [_result("Pass", str(i)) for i in range(8)]}]},
+        {"category": "Integration", "tests": [{"name": "PCIe",
+                                               "results": [_result("Pass", str(i)) for i in range(8)]}]},
         {"category": "Hardware", "tests": [{"name": "GPU Memory", "results": per_gpu},
                                            {"name": "Diagnostic", "results": [_result("Pass", str(i))
                                                                               for i in range(8)]}]},
