@@ -5,6 +5,7 @@ Values are plain strings computed from the plan, never Outputs, so policies can 
 
 from __future__ import annotations
 
+from neocloud.catalog import GPU_VENDORS, System
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.vocabulary import (
     ACCEPTANCE_TAINT,
@@ -34,11 +35,18 @@ __all__ = [
     "LABEL_SYSTEM",
     "PREFIX",
     "cluster_tags",
+    "gpu_taint",
     "pool_labels",
 ]
 
-GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
-"""Keeps non-GPU pods off GPU nodes."""
+def gpu_taint(system: System) -> dict[str, str]:
+    """Keeps non-GPU pods off GPU nodes: the key is the vendor's GPU resource (``nvidia.com/gpu``,
+    ``amd.com/gpu``), so pods that request it get the toleration from Kueue's ResourceFlavor."""
+    return {"key": system.gpu_vendor.resource, "value": "present", "effect": "NoSchedule"}
+
+
+GPU_TAINT = {"key": GPU_VENDORS["nvidia"].resource, "value": "present", "effect": "NoSchedule"}
+"""NVIDIA GPU nodes' taint (``gpu_taint``); the NVIDIA GPU Operator's DaemonSets tolerate it."""
 
 
 def cluster_tags(plan: ClusterPlan) -> dict[str, str]:

@@ -28,9 +28,11 @@ from typing import Literal
 
 __all__ = [
     "GPUS",
+    "GPU_VENDORS",
     "SWITCHES",
     "SYSTEMS",
     "Gpu",
+    "GpuVendor",
     "Switch",
     "System",
     "SystemKind",
@@ -42,6 +44,36 @@ SystemKind = Literal["dgx", "hgx", "nvl72-rack", "aws", "aws-ultraserver", "amd"
 """How a system is built: an 8-GPU server (``dgx``/``hgx``/``amd``), a GB200 NVL72 compute tray that
 only exists in whole racks (``nvl72-rack``), an AWS instance type (``aws``) or an AWS UltraServer member
 instance (``aws-ultraserver``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GpuVendor:
+    """What makes a vendor's GPUs schedulable and testable on Kubernetes."""
+
+    name: str
+    resource: str
+    """Extended resource the vendor's device plugin advertises (quotas, flavors, LimitRanges, pod requests); GPU
+    nodes are also tainted with it as the key."""
+    operator: str
+    """The operator that installs the driver, device plugin and metrics where the platform does not."""
+    collective: str
+    """Collective communication library node acceptance measures."""
+    source: str
+    missing: str | None = None
+    """What this toolkit does not build yet for the vendor (the spec refuses its pools), or ``None``."""
+
+
+GPU_VENDORS: Mapping[str, GpuVendor] = MappingProxyType({v.name: v for v in (
+    # nvidia.com/gpu: NVIDIA k8s-device-plugin, deployed by the GPU Operator (docs.nvidia.com/datacenter/
+    # cloud-native/gpu-operator) [P]; NCCL for all-reduce (NVIDIA nccl-tests) [P].
+    GpuVendor("nvidia", "nvidia.com/gpu", "NVIDIA GPU Operator", "NCCL", "NVIDIA GPU Operator docs [P]"),
+    # amd.com/gpu: "Exposes AMD GPUs as amd.com/gpu resources" (instinct.docs.amd.com/projects/k8s-device-plugin)
+    # [P]; the AMD GPU Operator (Helm chart, needs cert-manager and KMM: instinct.docs.amd.com/projects/
+    # gpu-operator, installation/kubernetes-helm) [P]; RCCL is ROCm's collective library [P].
+    GpuVendor("amd", "amd.com/gpu", "AMD GPU Operator", "RCCL", "AMD Instinct docs [P]",
+              missing="this toolkit does not install the AMD GPU Operator or run RCCL node acceptance yet"),
+)})
+"""GPU vendors by name (``Gpu.vendor``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +92,8 @@ class Gpu:
     tdp_w: float | None
     """Board power (TDP) in watts."""
     source: str
+    vendor: str = "nvidia"
+    """Key into ``GPU_VENDORS``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +140,11 @@ class System:
     def gpus_per_nvlink_domain(self) -> int:
         return self.gpus_per_node * self.nvlink_domain_nodes
 
+    @property
+    def gpu_vendor(self) -> GpuVendor:
+        """Who makes this system's GPUs, and so which resource, operator and collective library it needs."""
+        return GPU_VENDORS[GPUS[self.gpu].vendor]
+
 
 @dataclass(frozen=True, slots=True)
 class Switch:
@@ -134,7 +173,11 @@ GPUS: Mapping[str, Gpu] = MappingProxyType(
             Gpu("H200-SXM", 141, 4.8, 989, 1979, 700, "MLC [P]"),
             Gpu("B200", 180, 8.0, 2250, 4500, 1000, "B200UG, MLC [P]"),
             Gpu("GB200", 186, 8.0, 2500, 5000, 1200, "GB200RA [P]/[D]"),
-            Gpu("MI300X", 192, 5.3, 1307, 2615, 750, "ROCM [P]"),
+            Gpu("MI300X", 192, 5.3, 1307, 2615, 750, "ROCM [P]", vendor="amd"),
+            # MI325X: 256 GB (ROCm gpu-specs: 256 GiB VRAM) [P]; 6.0 TB/s, 1,307.4 BF16 and 2,614.9 FP8 dense
+            # TFLOPS (the MI300X's CDNA 3 compute), 1,000 W: AMD's spec sheet as restated by Vultr's ROCm docs and
+            # awesomeagents.ai [S].
+            Gpu("MI325X", 256, 6.0, 1307, 2615, 1000, "ROCM gpu-specs [P]; bandwidth, TFLOPS, TDP [S]", vendor="amd"),
             Gpu("L40S", 48, 0.864, 362, 733, 350, "hardware.md GPUs [S], PCIe only"),
             # B300: hardware.md verifies no number for it; plans read none of these.
             Gpu("B300", None, None, None, None, None, "not in hardware.md (unverified)"),
@@ -200,6 +243,9 @@ SYSTEMS: Mapping[str, System] = MappingProxyType(
                    unverified=("efa_network_cards",)),
             # MI300X 8-GPU node: GPUs per ROCM [P]; node power, height and NICs vary by OEM.
             System("mi300x-8", "amd", "MI300X", 8, 8, 400, 1, None, "ROCM [P]; chassis varies by OEM",
+                   unverified=("node_power_kw", "rack_units")),
+            # MI325X platform: 8 OAM GPUs on the MI300X's UBB, a drop-in replacement (AMD MI325X platform) [S].
+            System("mi325x-8", "amd", "MI325X", 8, 8, 400, 1, None, "MI325X platform [S]; chassis varies by OEM",
                    unverified=("node_power_kw", "rack_units")),
         )
     }

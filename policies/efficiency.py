@@ -21,6 +21,7 @@ from pulumi_policy import (
 )
 
 from components.providers.aws.profile import LUSTRE
+from neocloud.catalog import GPU_VENDORS
 from neocloud.profiles import all_profiles
 from neocloud.spec import LLAMA3_EFFECTIVE_TRAINING_TIME
 from neocloud.vocabulary import (
@@ -267,7 +268,8 @@ HOT_SPARE_RATIO = ResourceValidationPolicy(
 _QUOTA_SCHEMA = schema({
     "maxCommitPercent": {"type": "number", "minimum": 1, "maximum": 1000, "default": 100,
                          "description": "Guaranteed quotas may add up to this share of a pool's schedulable GPUs."},
-    "gpuResources": {"type": "array", "items": {"type": "string"}, "default": ["nvidia.com/gpu", "amd.com/gpu"],
+    "gpuResources": {"type": "array", "items": {"type": "string"},
+                     "default": [v.resource for v in GPU_VENDORS.values()],
                      "description": "Extended resource names counted as GPUs."},
 })
 
@@ -387,7 +389,8 @@ DEV_SCALES_TO_ZERO = StackValidationPolicy(
 _WHOLE_NODE_SCHEMA = schema({
     "workloads": {"type": "array", "items": {"type": "string"}, "default": ["training"],
                   "description": "Queue workload kinds whose GPU quotas and requests come in whole nodes."},
-    "gpuResources": {"type": "array", "items": {"type": "string"}, "default": ["nvidia.com/gpu", "amd.com/gpu"],
+    "gpuResources": {"type": "array", "items": {"type": "string"},
+                     "default": [v.resource for v in GPU_VENDORS.values()],
                      "description": "Extended resource names counted as GPUs."},
 })
 

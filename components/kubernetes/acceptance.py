@@ -200,7 +200,7 @@ class NodeAcceptance(pulumi.ComponentResource):
 def _job_spec(test: AcceptanceTest, fabric_resource: str, pytorch_image: str,
               dcgm_image: str) -> k8s.batch.v1.JobSpecArgs:
     core = k8s.core.v1
-    gpus = {"nvidia.com/gpu": str(test.gpus_per_node)}
+    gpus = {test.gpu_resource: str(test.gpus_per_node)}
     fabric = {fabric_resource: str(test.fabric_devices)}
     node_name = core.EnvVarArgs(name="NODE_NAME", value_from=core.EnvVarSourceArgs(
         field_ref=core.ObjectFieldSelectorArgs(field_path="spec.nodeName")))
@@ -226,7 +226,8 @@ def _job_spec(test: AcceptanceTest, fabric_resource: str, pytorch_image: str,
                 node_selector={LABEL_POOL: test.pool, LABEL_SU: str(test.su)},
                 tolerations=[
                     core.TolerationArgs(key=t["key"], operator="Exists", effect=t["effect"])
-                    for t in (ACCEPTANCE_TAINT, GPU_TAINT)
+                    # the GPU taint is keyed by the vendor resource (labels.gpu_taint)
+                    for t in (ACCEPTANCE_TAINT, {"key": test.gpu_resource, "effect": GPU_TAINT["effect"]})
                 ],
                 init_containers=[
                     core.ContainerArgs(

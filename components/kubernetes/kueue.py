@@ -14,11 +14,12 @@ from typing import Any
 
 import pulumi
 
-from neocloud.plan import ClusterPlan
+from neocloud.catalog import GPU_VENDORS
+from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.plan.kubernetes import TeamQueue
 from neocloud.vocabulary import KUEUE_API_VERSION
 
-from ..labels import GPU_TAINT, LABEL_POOL
+from ..labels import LABEL_POOL, gpu_taint
 from .charts import KUEUE, kueue_values
 from .objects import CustomObject, child_opts, meta
 from .operators import helm_release
@@ -28,8 +29,9 @@ __all__ = ["GPU_RESOURCE", "KUEUE_API", "PRIORITY_CLASSES", "KueueScheduling", "
            "resource_flavor_spec"]
 
 KUEUE_API = KUEUE_API_VERSION
-GPU_RESOURCE = "nvidia.com/gpu"
-"""The NVIDIA device plugin's extended resource: the one resource Kueue quotas cover."""
+GPU_RESOURCE = GPU_VENDORS["nvidia"].resource
+"""The NVIDIA device plugin's extended resource. Quotas cover each pool's own vendor resource
+(``TeamQueue.gpu_resource``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +55,13 @@ PRIORITY_CLASSES: tuple[PriorityClass, ...] = (
 label."""
 
 
-def resource_flavor_spec(pool: str, topology: str) -> dict[str, Any]:
+def resource_flavor_spec(pool: PoolPlan, topology: str) -> dict[str, Any]:
     """A pool's ResourceFlavor: its nodes (``neocloud.io/pool``), its Topology, and the GPU-taint toleration
-    Kueue adds to every pod it admits on the flavor."""
+    (its vendor's taint) Kueue adds to every pod it admits on the flavor."""
+    taint = gpu_taint(pool.system)
     return {
-        "nodeLabels": {LABEL_POOL: pool},
-        "tolerations": [{"key": GPU_TAINT["key"], "operator": "Exists", "effect": GPU_TAINT["effect"]}],
+        "nodeLabels": {LABEL_POOL: pool.name},
+        "tolerations": [{"key": taint["key"], "operator": "Exists", "effect": taint["effect"]}],
         "topologyName": topology,
     }
 
@@ -66,7 +69,7 @@ def resource_flavor_spec(pool: str, topology: str) -> dict[str, Any]:
 def cluster_queue_spec(queue: TeamQueue) -> dict[str, Any]:
     """A team's ClusterQueue: GPU quota on its pool's flavor, borrowing within its cohort, preemption by priority,
     open only to the team's namespace."""
-    gpu: dict[str, Any] = {"name": GPU_RESOURCE, "nominalQuota": queue.gpu_quota}
+    gpu: dict[str, Any] = {"name": queue.gpu_resource, "nominalQuota": queue.gpu_quota}
     if queue.borrowing_limit is not None:
         gpu["borrowingLimit"] = queue.borrowing_limit
     return {
@@ -79,7 +82,7 @@ def cluster_queue_spec(queue: TeamQueue) -> dict[str, Any]:
             "borrowWithinCohort": {"policy": "LowerPriority"},
         },
         "resourceGroups": [{
-            "coveredResources": [GPU_RESOURCE],
+            "coveredResources": [queue.gpu_resource],
             "flavors": [{"name": queue.pool, "resources": [gpu]}],
         }],
     }
@@ -111,7 +114,7 @@ class KueueScheduling(pulumi.ComponentResource):
             )
             self.flavors[pool.name] = CustomObject(
                 f"{name}-flavor-{pool.name}", api_version=KUEUE_API, kind="ResourceFlavor", metadata=meta(pool.name),
-                spec=resource_flavor_spec(pool.name, pool.name),
+                spec=resource_flavor_spec(pool, pool.name),
                 opts=child_opts(self, k, [self.release, self.topologies[pool.name]]),
             )
         self.priority_classes = [

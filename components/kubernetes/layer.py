@@ -96,6 +96,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             q.team: Tenant(
                 f"{name}-tenant-{q.team}", team=q.team, kubernetes_version=kube.version, gpu_quota=q.gpu_ceiling,
                 max_gpus_per_pod=q.max_gpus_per_pod, group=q.group, pod_security=q.pod_security,
+                gpu_resource=q.gpu_resource,
                 gateway_namespace=ENVOY_GATEWAY.namespace if q.team == regulated else None,
                 kubernetes_provider=k, opts=child,
             )

@@ -2,7 +2,8 @@
 
 - Namespace with Pod Security ``restricted`` by default (enforce, audit, warn; per team ``pod_security``), pinned
   to the cluster's Kubernetes minor.
-- ResourceQuota on GPUs (``requests.nvidia.com/gpu``): the team's ceiling even for pods that bypass Kueue.
+- ResourceQuota on GPUs (``requests.<the pool vendor's resource>``, e.g. ``requests.nvidia.com/gpu``): the
+  team's ceiling even for pods that bypass Kueue.
 - LimitRange: no container or pod asks for more GPUs than one node has.
 - NetworkPolicies: default deny (ingress and egress), then explicit allows: DNS to kube-system's resolver,
   traffic within the namespace, and (optionally) ingress from the gateway's namespace.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from neocloud.catalog import GPU_VENDORS
 from neocloud.vocabulary import LABEL_TEAM
 
 from .objects import child_opts, meta, name_of, namespace_labels
@@ -55,14 +57,17 @@ class Tenant(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, team: str, kubernetes_version: str, gpu_quota: int, max_gpus_per_pod: int,
                  group: str, gateway_namespace: str | None = None, pod_security: str = "restricted",
+                 gpu_resource: str = GPU_VENDORS["nvidia"].resource,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``gpu_quota``: most GPUs the namespace may request at once (ResourceQuota); ``max_gpus_per_pod``:
         GPUs of one node (LimitRange); ``group``: identity-provider group bound to the team's Role;
         ``gateway_namespace``: where the gateway's proxies run, allowed to reach the team's pods;
-        ``pod_security``: the Pod Security Standard level (restricted unless RDMA pods need IPC_LOCK)."""
+        ``pod_security``: the Pod Security Standard level (restricted unless RDMA pods need IPC_LOCK);
+        ``gpu_resource``: the pool's GPU extended resource (its vendor's: ``nvidia.com/gpu``, ``amd.com/gpu``)."""
         super().__init__(self.TYPE, name, {"team": team, "gpuQuota": gpu_quota, "group": group,
-                                           "gatewayNamespace": gateway_namespace, "podSecurity": pod_security},
+                                           "gatewayNamespace": gateway_namespace, "podSecurity": pod_security,
+                                           "gpuResource": gpu_resource},
                          opts)
         k = kubernetes_provider
         ns = k8s.core.v1.Namespace(
@@ -73,7 +78,7 @@ class Tenant(pulumi.ComponentResource):
         self.namespace: pulumi.Output[str] = name_of(ns)
         in_ns = child_opts(self, k, [ns])
         namespace = self.namespace
-        gpu = "nvidia.com/gpu"
+        gpu = gpu_resource
         self.resource_quota = k8s.core.v1.ResourceQuota(
             f"{name}-gpu-quota", metadata=meta("gpu-quota", namespace=namespace),
             spec=k8s.core.v1.ResourceQuotaSpecArgs(hard={f"requests.{gpu}": str(gpu_quota)}), opts=in_ns,

@@ -11,9 +11,10 @@ from typing import Any
 import pulumi
 import yaml
 
+from neocloud.catalog import System
 from neocloud.plan import ClusterPlan
 
-from ..labels import ACCEPTANCE_TAINT, GPU_TAINT
+from ..labels import ACCEPTANCE_TAINT, gpu_taint
 
 __all__ = [
     "filesystem_gib",
@@ -25,9 +26,9 @@ __all__ = [
 
 
 
-def gpu_taints(acceptance: bool) -> list[dict[str, str]]:
+def gpu_taints(system: System, acceptance: bool) -> list[dict[str, str]]:
     """Taints for new GPU nodes: keep non-GPU pods off, and (optionally) hold them until acceptance passes."""
-    return [dict(GPU_TAINT), *([dict(ACCEPTANCE_TAINT)] if acceptance else [])]
+    return [gpu_taint(system), *([dict(ACCEPTANCE_TAINT)] if acceptance else [])]
 
 
 def stateful(parent: pulumi.Resource, plan: ClusterPlan, **extra: Any) -> pulumi.ResourceOptions:

@@ -45,6 +45,9 @@ class TeamQueue:
     GPUs. The namespace's ResourceQuota uses it, so quota holds even for pods that bypass Kueue."""
     max_gpus_per_pod: int
     """GPUs of one node of the pool: no pod can use more (LimitRange)."""
+    gpu_resource: str
+    """The pool's GPU extended resource (``nvidia.com/gpu``, ``amd.com/gpu``: the catalog's GPU vendor) that the
+    ClusterQueue, ResourceQuota and LimitRange count."""
     pod_security: str = "restricted"
     """Pod Security Standard level the team's namespace enforces."""
 
@@ -63,7 +66,8 @@ def plan_team_queues(spec: ClusterSpec, plan: ClusterPlan) -> tuple[TeamQueue, .
         out.append(TeamQueue(
             team=queue.team, pool=pool.name, gpu_quota=queue.gpu_quota, borrowing_limit=borrow,
             cohort=queue.cohort, workload=queue.workload, group=queue.group or queue.team,
-            gpu_ceiling=ceiling, max_gpus_per_pod=pool.system.gpus_per_node, pod_security=queue.pod_security,
+            gpu_ceiling=ceiling, max_gpus_per_pod=pool.system.gpus_per_node,
+            gpu_resource=pool.system.gpu_vendor.resource, pod_security=queue.pod_security,
         ))
     return tuple(out)
 
@@ -100,6 +104,10 @@ class AcceptanceTest:
     fabric_devices: int
     """Fabric devices each test pod requests: every EFA interface of the instance (one per network card,
     hardware.md AWS [P]), or the one shared RDMA device that exposes all of a node's HCAs."""
+    gpu_resource: str
+    """The GPU extended resource each test pod requests (the catalog's GPU vendor)."""
+    collective: str
+    """Collective library the all-reduce measures (NCCL; RCCL on AMD)."""
 
     @property
     def name(self) -> str:
@@ -131,5 +139,6 @@ def acceptance_tests(plan: ClusterPlan, busbw_fraction: float,
                 line_rate_gbytes=round(rate, 3), min_busbw_gbytes=round(rate * busbw_fraction, 3),
                 fabric=plan.fabric_kind,
                 fabric_devices=(pool.system.efa_network_cards or 1) if plan.fabric_kind == "efa" else 1,
+                gpu_resource=pool.system.gpu_vendor.resource, collective=pool.system.gpu_vendor.collective,
             ))
     return tuple(tests)

@@ -141,7 +141,12 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         if system is None:
             add((f"{at}.system", f"unknown system '{pool.system}'; known: {', '.join(known_system_names())}"))
             continue
-        if not provider.accepts_system(system):
+        vendor = system.gpu_vendor
+        if vendor.missing:
+            usable = [n for n, s in sorted(SYSTEMS.items()) if provider.accepts_system(s) and not s.gpu_vendor.missing]
+            add((f"{at}.system", f"'{pool.system}' has {vendor.name.upper()} {system.gpu} GPUs ({vendor.resource}); "
+                 f"{vendor.missing}, so no pod could be scheduled on them; allowed: {', '.join(usable)}"))
+        elif not provider.accepts_system(system):
             allowed = [n for n, s in sorted(SYSTEMS.items()) if provider.accepts_system(s)]
             add((f"{at}.system", f"'{pool.system}' is not available with provider '{spec.provider}'; "
                  f"allowed: {', '.join(allowed)}"))

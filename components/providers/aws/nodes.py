@@ -54,10 +54,10 @@ from neocloud.vocabulary import LABEL_ROLE, TAG_RESERVATION, TAG_RESERVATIONS
 
 from ...labels import (
     ACCEPTANCE_TAINT,
-    GPU_TAINT,
     LABEL_CLUSTER,
     LABEL_NVLINK_DOMAIN,
     LABEL_SU,
+    gpu_taint,
     pool_labels,
 )
 from .common import Scope, partition, pool_tags, tags
@@ -125,9 +125,9 @@ def block_labels(plan: ClusterPlan, pool: PoolPlan, block: PlacementBlock) -> di
     return labels
 
 
-def _taints() -> list[Any]:
+def _taints(pool: PoolPlan) -> list[Any]:
     return [{"key": t["key"], "value": t["value"], "effect": EKS_TAINT_EFFECTS[t["effect"]]}
-            for t in (GPU_TAINT, ACCEPTANCE_TAINT)]
+            for t in (gpu_taint(pool.system), ACCEPTANCE_TAINT)]
 
 
 def _root_volume(spec: ClusterSpec) -> list[Any]:
@@ -212,7 +212,7 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
             launch_template=_template_ref(template),
             scaling_config=_scaling(block.min_nodes, block.nodes, block.nodes),
             labels=block_labels(plan, pool, block),
-            taints=_taints(),
+            taints=_taints(pool),
             # GPU nodes are too valuable to roll many at once; one at a time keeps jobs' spares in play.
             update_config=_ONE_AT_A_TIME,
             node_repair_config=_NODE_REPAIR,

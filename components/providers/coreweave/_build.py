@@ -80,7 +80,7 @@ def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[
         "minNodes": pool.min_nodes,
         "maxNodes": total,
         "nodeLabels": nodepool_labels(plan, pool),
-        "nodeTaints": gpu_taints(spec.settings_of(CoreWeaveSettings).acceptance_taint),
+        "nodeTaints": gpu_taints(pool.system, spec.settings_of(CoreWeaveSettings).acceptance_taint),
     }
     if autoscaling and spec.settings_of(CoreWeaveSettings).scale_down_strategy:
         body["lifecycle"] = {"scaleDownStrategy": spec.settings_of(CoreWeaveSettings).scale_down_strategy}

@@ -24,6 +24,7 @@ from typing import Any
 
 import pulumi
 
+from neocloud.catalog import System
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 from neocloud.vocabulary import LABEL_ROLE
@@ -114,9 +115,9 @@ def _kube_network(service_cidr: str) -> Any:
     return {"service_cidrs": [service_cidr]}
 
 
-def _taints(acceptance: bool) -> list[dict[str, str]]:
+def _taints(system: System, acceptance: bool) -> list[dict[str, str]]:
     return [{"key": t["key"], "value": t["value"], "effect": _TAINT_EFFECTS[t["effect"]]}
-            for t in gpu_taints(acceptance)]
+            for t in gpu_taints(system, acceptance)]
 
 
 def _cpu_template(platform: str, preset: str, subnet_id: pulumi.Input[str], cluster: str) -> Any:
@@ -141,7 +142,7 @@ def _gpu_template(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan, *, gpu_c
         "boot_disk": {"type": "NETWORK_SSD", "size_gibibytes": settings.boot_disk_gib},
         "network_interfaces": [{"subnet_id": subnet_id}],
         "metadata": {"labels": {**pool_labels(plan, pool), **extra_labels}},
-        "taints": _taints(settings.acceptance_taint),
+        "taints": _taints(pool.system, settings.acceptance_taint),
     }
     if settings.drivers_preset:
         template["gpu_settings"] = {"drivers_preset": settings.drivers_preset}
