@@ -73,6 +73,8 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "name": plan.get("name"),
         "provider": plan.get("provider"),
         "environment": plan.get("environment"),
+        "region": plan.get("region"),
+        "fabric_kind": plan.get("fabric_kind"),
         "gpus": plan.get("gpus"),
         "total_gpus": plan.get("total_gpus"),
         "nodes": plan.get("nodes"),
