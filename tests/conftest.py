@@ -8,13 +8,18 @@ from pathlib import Path
 import pytest
 
 from neocloud.offline import ProgramRun, run_program
+from neocloud.vendor import DEFAULT_DIR, ENV_DIR, FETCH_COMMAND, find_vendor_dir
 
 REPO = Path(__file__).resolve().parents[1]
 """The project checkout (where Pulumi.yaml is)."""
 SHARED = REPO.parent / "shared"
 """The steering repo's shared/ folder, beside the checkout (locally and in CI)."""
-VENDOR = SHARED / "vendor"
-"""Unmodified upstream CRDs, chart values and schemas (see shared/vendor/SOURCES.md)."""
+_FOUND_VENDOR = find_vendor_dir(REPO)
+VENDOR = _FOUND_VENDOR or REPO / DEFAULT_DIR
+"""Unmodified upstream CRDs, chart values and schemas (neocloud/vendor/manifest.json): $NEOCLOUD_VENDOR_DIR, else
+.vendor/ (filled by `neocloud vendor fetch`), else ../shared/vendor."""
+MISSING_VENDOR = (f"the pinned upstream schemas and chart values are not here (${ENV_DIR}, {DEFAULT_DIR}/ or "
+                  f"../shared/vendor): run `{FETCH_COMMAND}` once (it fills {DEFAULT_DIR}/)")
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
 """Every shipped stack."""
 
@@ -25,8 +30,14 @@ def stack_run(stack: str) -> ProgramRun:
     return run_program(REPO, stack)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # One clear line instead of dozens of missing-file errors in a clone without shared/ beside it.
+    if _FOUND_VENDOR is None:
+        raise pytest.UsageError(MISSING_VENDOR)
+
+
 @pytest.fixture(scope="session")
 def vendor() -> Path:
     if not VENDOR.is_dir():
-        pytest.fail(f"vendored upstream files not found at {VENDOR}: shared/ must sit beside the checkout")
+        pytest.fail(MISSING_VENDOR)
     return VENDOR

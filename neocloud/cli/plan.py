@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -12,8 +13,9 @@ from typing import Any
 
 from ..errors import SpecError
 from ..offline import DuplicateUrnError, ProgramError, ProgramRun, load_stack_config, run_program
+from ..offline.engine import RecordedResource
 
-__all__ = ["add_stack_arguments", "plan_document", "register", "run_stack"]
+__all__ = ["add_stack_arguments", "input_digests", "plan_document", "register", "run_stack"]
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,9 +88,23 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "goodput": {p["name"]: p.get("goodput") for p in pools},
         "pools": pools,
         "resource_count": len(run.resources),
-        "resources": [r.to_summary() for r in run.resources],
+        "resources": [{**r.to_summary(), "urn": r.urn, "input_digests": input_digests(r)} for r in run.resources],
         "outputs": sorted(run.outputs),
     }
+
+
+SECRET_MASK = "[secret]"
+
+
+def input_digests(resource: RecordedResource) -> dict[str, str]:
+    """Top-level input -> a short sha256 of its value, so a saved plan can tell which inputs changed
+    (``neocloud diff``) without carrying the inputs. A secret input (one holding a Pulumi secret anywhere) is
+    hashed as a mask, never as its value."""
+    out = {}
+    for key, value in sorted(resource.inputs.items()):
+        shown = SECRET_MASK if key in resource.secret_paths else value
+        out[key] = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return out
 
 
 def _run(args: argparse.Namespace) -> int:

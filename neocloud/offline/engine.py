@@ -212,6 +212,11 @@ def _as_config_error(exc: BaseException) -> SpecError | None:
 def _program_context(project_dir: Path) -> Iterator[None]:
     """cwd and sys.path as the Python language host sets them; program modules are re-imported per run."""
     old_cwd, old_path = Path.cwd(), list(sys.path)
+    # The spec collects the provider profiles (components/providers/<name>/profile.py) when it loads; load it
+    # before the run, so the profiles' settings classes are not among the modules forgotten after it (a second
+    # run in this process would otherwise hold a spec of the old classes: `neocloud diff dev prod`).
+    import neocloud.spec  # noqa: F401
+
     before = set(sys.modules)
     os.chdir(project_dir)
     sys.path.insert(0, str(project_dir))

@@ -30,8 +30,9 @@ def test_plan_json_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert (doc["gpus"], doc["nodes"], doc["racks"]) == (232, 31, 8)
     assert doc["power_kw"]["it"] == pytest.approx(316.2)
     assert doc["fabric"]["h100"]["leaf"] == 8
-    assert {"type": "neocloud:index:GpuCluster", "name": "staging", "parent": None} in doc["resources"]
-    assert all(set(r) == {"type", "name", "parent"} for r in doc["resources"])
+    assert all(set(r) == {"type", "name", "parent", "urn", "input_digests"} for r in doc["resources"])
+    assert {"type": "neocloud:index:GpuCluster", "name": "staging", "parent": None} in [
+        {k: r[k] for k in ("type", "name", "parent")} for r in doc["resources"]]
     assert doc["resource_count"] == len(doc["resources"])
 
 
