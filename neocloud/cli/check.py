@@ -83,7 +83,7 @@ def run_policies(args: argparse.Namespace, root: Path, run: ProgramRun) -> tuple
     """The policy pack over ``run``, with ``--policy-pack`` / ``--policy-config`` (default
     ``policies/config/STACK.json``) as ``check`` runs it; returns the result and the config's display name."""
     check_policy_arguments(args)
-    pack_dir = args.policy_pack or root / "policies"
+    pack_dir = args.policy_pack or _default_pack(root)
     if not (pack_dir / "PulumiPolicy.yaml").is_file():
         raise SpecError("--policy-pack", f"{pack_dir} has no PulumiPolicy.yaml")
     config_path = args.policy_config
@@ -99,6 +99,20 @@ def run_policies(args: argparse.Namespace, root: Path, run: ProgramRun) -> tuple
     except AnalyzerError as error:
         raise SpecError("policy pack", str(error)) from None
     return result, _display(config_path, root)
+
+
+def _default_pack(root: Path) -> Path:
+    """The project's own ``policies/``, else the pack installed with neocloud: a program of its own (such as
+    examples/serving-on-existing-cluster, checked from its folder) is policed by the same pack."""
+    own = root / "policies"
+    if (own / "PulumiPolicy.yaml").is_file():
+        return own
+    try:
+        import policies
+    except ImportError:
+        return own
+    installed = Path(policies.__file__).resolve().parent
+    return installed if (installed / "PulumiPolicy.yaml").is_file() else own
 
 
 def _display(path: Path | None, root: Path) -> str:

@@ -156,6 +156,13 @@ def _goodput_lines(goodput: dict[str, Any] | None) -> list[str]:
 def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
     out: list[str] = []
     power = doc["power_kw"] or {}
+    if doc.get("name") is None:
+        # A program that composes components without a cluster spec (examples/serving-on-existing-cluster).
+        out.append(f"stack {doc['stack']}: project {doc['project']} exports no cluster plan (no neocloud:cluster "
+                   "spec); what it registers:")
+        out.append(f"resources ({doc['resource_count']}):")
+        out.extend(tree if tree is not None else [])
+        return "\n".join(out)
     out.append(f"stack {doc['stack']}: cluster '{doc['name']}' on {doc['provider']} ({doc['environment']})")
     out.append(f"  {doc['gpus']} schedulable GPUs ({doc['total_gpus']} with spares) on {doc['nodes']} nodes, "
                f"{doc['racks']} racks")

@@ -359,10 +359,22 @@ def _fabric_picture(pool: Mapping[str, Any], fabric: Mapping[str, Any]) -> str:
         svg.text(left + shown_units * (su_w + gap), y + 25, f"... {fmt(units - shown_units)} more SUs")
     ratio = fabric.get("oversubscription", 1)
     pods = f", {fmt(fabric.get('pods'))} pods" if fabric.get("tiers") == 3 else ""
+    extras = []
+    if fabric.get("port_gbps") and fabric.get("nic_gbps"):
+        split = fabric.get("port_split") or 1
+        extras.append(f"{fmt(fabric['port_gbps'])}G switch ports"
+                      + (f" split {fmt(split)} ways" if split > 1 else "") + f" for {fmt(fabric['nic_gbps'])}G NICs")
+    if (fabric.get("planes") or 1) > 1:
+        extras.append(f"{fmt(fabric['planes'])} planes")
+    if fabric.get("leaf_spine_links"):
+        extras.append(f"{fmt(fabric['leaf_spine_links'])} links from each leaf to each spine of its pod")
+    if fabric.get("leaf_port_utilisation") is not None:
+        extras.append(f"leaf ports in use {fmt(100 * fabric['leaf_port_utilisation'], 1)}%")
+    more = f"; {', '.join(extras)}" if extras else ""
     note = (f'<p class="note">{fmt(fabric["tiers"])}-tier rail-optimized fat tree, radix {fmt(fabric["radix"])}, '
             f"{fmt(fabric['rails'])} rails, {fmt(fabric.get('leaves_per_su'))} leaves per SU, leaf ports "
             f"{fmt(fabric.get('leaf_downlinks'))} down / {fmt(fabric.get('leaf_uplinks'))} up (oversubscription "
-            f"{fmt(ratio, 2)}:1){pods}.</p>")
+            f"{fmt(ratio, 2)}:1){pods}{esc(more)}.</p>")
     return f'<div class="scroll">{svg.render()}</div>{note}'
 
 
