@@ -51,6 +51,7 @@ from ._common import (
 __all__ = [
     "CHECKPOINT_WRITE_TIME",
     "DEV_SCALES_TO_ZERO",
+    "FABRIC_LEAF_UTILISATION",
     "GOODPUT_FLOOR",
     "HOT_SPARE_RATIO",
     "POLICIES",
@@ -260,6 +261,49 @@ HOT_SPARE_RATIO = ResourceValidationPolicy(
     validate=_hot_spare_ratio,
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=_SPARES_SCHEMA,
+)
+
+
+# --- fabric-leaf-utilisation -------------------------------------------------------------------------------
+
+_LEAF_SCHEMA = schema({
+    "minLeafPortUtilisation": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5,
+                               "description": "Least share of a leaf switch's links a design may use (downlinks of "
+                               "a full SU plus uplinks); below it most of every leaf is bought and left dark."},
+})
+
+
+def _fabric_leaf_utilisation(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != POOL_TYPE:
+        return
+    cfg = settings(args.get_config(), _LEAF_SCHEMA)
+    facts = as_map(args.props.get("neocloud"))
+    fabric = as_map(facts.get("fabric"))
+    name = facts.get("name")
+    if not fabric or int(num(fabric.get("tiers")) or 1) == 1:
+        args.not_applicable(f"pool '{name}': no leaf/spine fabric we build (the provider builds it, or one switch)")
+    down, up = num(fabric.get("leaf_downlinks")) or 0, num(fabric.get("leaf_uplinks")) or 0
+    links = (num(fabric.get("radix")) or 0) * (num(fabric.get("port_split")) or 1)
+    if links <= 0:
+        return
+    used = (down + up) / links
+    floor = float(cfg["minLeafPortUtilisation"])
+    if used + 1e-9 < floor:
+        # H100RA's SU of 32 DGX fills a 64-port QM9700 leaf (32 down, 32 up); on a 144-port Q3400 the same SU uses
+        # 64 of 144 ports. NVIDIA sizes the SU to the leaf: B300XDR's SU is 72 nodes on Q3400.
+        per_rail = int(links // 2)
+        report(f"pool '{name}': each leaf uses {down:g} down + {up:g} up of {links:g} links ({used:.0%}); below the "
+               f"{floor:.0%} minimum. Use a smaller-radix switch or larger SUs (fabric.nodes_per_su up to {per_rail} "
+               f"nodes fills a non-blocking leaf per rail)", None)
+
+
+FABRIC_LEAF_UTILISATION = ResourceValidationPolicy(
+    name="fabric-leaf-utilisation",
+    description="Leaf switches are mostly used: the SU's downlinks plus the uplinks fill at least "
+    "minLeafPortUtilisation of each leaf's links.",
+    validate=_fabric_leaf_utilisation,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_LEAF_SCHEMA,
 )
 
 
@@ -514,6 +558,7 @@ POLICIES = [
     CHECKPOINT_WRITE_TIME,
     GOODPUT_FLOOR,
     HOT_SPARE_RATIO,
+    FABRIC_LEAF_UTILISATION,
     QUEUE_QUOTA_WITHIN_CAPACITY,
     DEV_SCALES_TO_ZERO,
     WHOLE_NODE_GPU_REQUESTS,

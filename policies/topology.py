@@ -309,16 +309,18 @@ def _fabric_nonblocking(args: StackValidationArgs, report: ReportViolation) -> N
     if num(cfg["maxOversubscription"]):
         limits.append((float(cfg["maxOversubscription"]), "policy maxOversubscription"))
     allowed, source = min(limits) if limits else (1.0, "non-blocking default")
-    checked = False
+    skipped = []
     for name, (resource, facts) in sorted(stack.pools.items()):
         fabric = as_map(facts.get("fabric"))
-        if not fabric or int(num(fabric.get("tiers")) or 1) == 1:
-            continue
-        checked = True
-        for problem in _fabric_problems(fabric, allowed, source):
-            report(f"pool '{name}': {problem}", resource.urn)
-    if not checked:
-        args.not_applicable("no pool has a leaf/spine fabric we build (the provider builds it, or one switch)")
+        if not fabric:
+            skipped.append(f"pool '{name}': the provider builds the fabric ({facts.get('fabric_kind')})")
+        elif int(num(fabric.get("tiers")) or 1) == 1:
+            skipped.append(f"pool '{name}': one switch, no leaf/spine tiers")
+        else:
+            for problem in _fabric_problems(fabric, allowed, source):
+                report(f"pool '{name}': {problem}", resource.urn)
+    if len(skipped) == len(stack.pools):
+        args.not_applicable("; ".join(skipped) or "no GPU pools")
 
 
 def _fabric_problems(fabric: Mapping[str, Any], allowed: float, source: str) -> list[str]:

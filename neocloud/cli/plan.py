@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import SpecError
 from ..offline import DuplicateUrnError, ProgramError, ProgramRun, load_stack_config, run_program
 from ..offline.engine import RecordedResource
+from .fabric import fabric_lines
 
 __all__ = ["add_stack_arguments", "input_digests", "plan_document", "register", "run_stack"]
 
@@ -190,12 +191,7 @@ def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
             out.append(f"  racks: {racks['basis']}")
         fabric = pool.get("fabric")
         if fabric:
-            c = fabric["cables"]
-            out.append(f"  fabric: {fabric['tiers']} tiers, leaf {fabric['leaf']} / spine {fabric['spine']} / core "
-                       f"{fabric['core']}, oversubscription {fabric['oversubscription']:g}:1; cables node-leaf "
-                       f"{c['node_leaf']}, leaf-spine {c['leaf_spine']}, spine-core {c['spine_core']}; "
-                       f"transceivers {fabric['transceivers']['switch']} switch / "
-                       f"{fabric['transceivers']['node']} node")
+            out.extend(fabric_lines(fabric))
         else:
             out.append(f"  fabric: provider-managed ({pool['rails']} network cards per node)")
         p = pool["power"]

@@ -29,7 +29,7 @@ The model (H100RA, B200RA, B300RA, B300XDR "network-fabrics" and "dgx-superpod-a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from math import ceil, floor
 from typing import Any
@@ -105,6 +105,8 @@ class FabricPlan:
     rails_cabling: tuple[RailCabling, ...]
     planes: int = 1
     """Independent, identical fat trees (B300RA's twin-planar design: 2)."""
+    switch: str | None = None
+    """The catalog switch model (``None`` when sized from a bare radix)."""
     nic_gbps: int | None = None
     """Line rate of one compute NIC (``None``: not given, speeds are not modelled)."""
     port_gbps: int | None = None
@@ -280,7 +282,7 @@ def size_fabric(
 
 def fabric_for_system(
     *,
-    system: System,
+    system: System | None,
     switch: Switch,
     nodes: int,
     nodes_per_su: int | None = None,
@@ -294,22 +296,29 @@ def fabric_for_system(
 ) -> FabricPlan:
     """The fabric for ``nodes`` of a catalog ``system`` on ``switch``: the one code path behind ``neocloud plan``
     and ``neocloud fabric --system``. The system sets rails, NIC speed, node cages and the SU size; the switch
-    sets radix, port speed and cages; arguments that are not ``None`` override them."""
-    return size_fabric(
+    sets radix, port speed and cages; arguments that are not ``None`` override them. Without a system (a bare
+    ``neocloud fabric``) ``rails`` and ``nodes_per_su`` must be given and NIC speed is not modelled."""
+    if system is not None:
+        rails = system.rails if rails is None else rails
+        nodes_per_su = system.default_nodes_per_su if nodes_per_su is None else nodes_per_su
+    if rails is None or nodes_per_su is None:
+        raise SpecError(f"{path}.rails", "rails and nodes per SU are needed without a catalog system")
+    plan = size_fabric(
         nodes=nodes,
-        rails=system.rails if rails is None else rails,
+        rails=rails,
         radix=switch.ports if radix is None else radix,
-        nodes_per_su=system.default_nodes_per_su if nodes_per_su is None else nodes_per_su,
+        nodes_per_su=nodes_per_su,
         oversubscription=oversubscription,
         management_ports=management_ports,
         switch_ports_per_cage=switch.ports_per_cage,
-        node_ports_per_cage=system.nic_ports_per_cage,
-        nic_gbps=system.nic_gbps,
+        node_ports_per_cage=1 if system is None else system.nic_ports_per_cage,
+        nic_gbps=None if system is None else system.nic_gbps,
         port_gbps=switch.port_gbps,
         max_port_split=(switch.max_port_split or 1) if port_split is None else port_split,
         planes=planes,
         path=path,
     )
+    return replace(plan, switch=switch.name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -331,3 +331,31 @@ def test_goodput_facts_missing(pack):
 def test_goodput_not_applicable_without_pools(pack):
     run = record(lambda: aws.s3.Bucket("b"))
     assert not_applicable(analyze(pack, run), "goodput-floor") == ["no GpuPool"]
+
+
+# --- fabric-leaf-utilisation -------------------------------------------------------------------------------
+
+
+def test_fabric_leaf_utilisation_compliant(pack):
+    # H100RA: an SU of 32 DGX H100 fills a 64-port QM9700 leaf (32 down, 32 up).
+    result = analyze(pack, facts_only(BASE_BAREMETAL))
+    assert violations(result, "fabric-leaf-utilisation") == []
+    assert not not_applicable(result, "fabric-leaf-utilisation")
+
+
+def test_fabric_leaf_mostly_unused(pack):
+    # The same SU on a 144-port Q3400 leaves 80 ports of every leaf dark.
+    spec = spec_with(BASE_BAREMETAL, pools=[{"name": "h100", "system": "dgx-h100", "nodes": 96}],
+                     fabric=dict(BASE_BAREMETAL["fabric"], switch="Q3400"))
+    [message] = violations(analyze(pack, facts_only(spec)), "fabric-leaf-utilisation")
+    assert "each leaf uses 32 down + 32 up of 144 links (44%); below the 50% minimum" in message
+    assert "fabric.nodes_per_su up to 72" in message
+    # Larger SUs fill the leaf: B300XDR's 72-node SU on Q3400.
+    bigger = spec_with(spec, fabric=dict(spec["fabric"], nodes_per_su=72))
+    assert violations(analyze(pack, facts_only(bigger)), "fabric-leaf-utilisation") == []
+    assert violations(analyze(pack, facts_only(spec), {"fabric-leaf-utilisation": {"minLeafPortUtilisation": 0.4}}),
+                      "fabric-leaf-utilisation") == []
+
+
+def test_fabric_leaf_utilisation_not_applicable_on_efa(pack):
+    assert not_applicable(analyze(pack, facts_only(BASE_AWS)), "fabric-leaf-utilisation")

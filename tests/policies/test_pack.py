@@ -23,6 +23,7 @@ RULES = {
     "rack-power-budget", "nvlink-domain-whole", "rail-alignment", "fabric-nonblocking", "single-zone-fabric",
     "no-placement-group-on-reserved-capacity", "no-overlapping-gpu-pools", "topology-labels-consistent",
     "storage-throughput-per-gpu", "checkpoint-write-time", "goodput-floor", "hot-spare-ratio",
+    "fabric-leaf-utilisation",
     "queue-quota-within-capacity",
     "dev-scales-to-zero", "whole-node-gpu-requests", "imdsv2-required", "storage-encrypted",
     "bucket-public-access-blocked", "bucket-versioning", "protect-stateful-in-prod", "efa-security-group-self-only",
