@@ -124,10 +124,11 @@ def _switches() -> str:
 
 
 def _gpus() -> str:
-    rows = [[g.name, _value(g.memory_gb, " GB"), _value(g.hbm_tbps, " TB/s"), _value(g.bf16_tflops),
-             _value(g.fp8_tflops) if g.fp8_tflops is not None or g.bf16_tflops is None else "-",
+    rows = [[g.name, str(getattr(g, "vendor", "-")), _value(g.memory_gb, " GB"), _value(g.hbm_tbps, " TB/s"),
+             _value(g.bf16_tflops), _value(g.fp8_tflops) if g.fp8_tflops is not None or g.bf16_tflops is None else "-",
              _value(g.tdp_w, " W"), g.source] for g in catalog.GPUS.values()]
-    return "GPUs (dense TFLOPS):\n" + _table(["name", "memory", "HBM", "BF16", "FP8", "TDP", "source"], rows)
+    return "GPUs (dense TFLOPS):\n" + _table(["name", "vendor", "memory", "HBM", "BF16", "FP8", "TDP", "source"],
+                                              rows)
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -27,6 +27,7 @@ __all__ = ["register", "report_document"]
 CLUSTER_TYPE = "neocloud:index:GpuCluster"
 """The component that carries the cluster-wide facts (``components.cluster.GpuCluster.TYPE``)."""
 RACK_POLICY = "rack-power-budget"
+GOODPUT_POLICY = "goodput-floor"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -83,8 +84,15 @@ def report_document(run: ProgramRun, result: AnalysisResult | None, config: str 
         "rack_budget": _rack_budget(facts, result),
         "filesystem": facts.get("filesystem"),
         "placement_blocks": blocks if isinstance(blocks, Mapping) else {},
+        "goodput_floor": _setting(result, GOODPUT_POLICY, "minExpectedGoodput"),
         "generated_by": generated_by,
     }
+
+
+def _setting(result: AnalysisResult | None, policy: str, name: str) -> Any:
+    """A policy's reconciled config value, or None when the pack did not run or the policy is disabled."""
+    settings = result.config.get(policy, {}) if result is not None else {}
+    return None if settings.get("enforcementLevel", "disabled") == "disabled" else settings.get(name)
 
 
 def _cluster_facts(run: ProgramRun) -> Mapping[str, Any]:

@@ -82,7 +82,7 @@ def render_report(document: Mapping[str, Any]) -> str:
         ("power", "Power and cost", _power_cost(plan)),
     ]
     if plan.get("goodput"):
-        sections.append(("goodput", "Goodput", _goodput(plan["goodput"])))
+        sections.append(("goodput", "Goodput", _goodput(plan["goodput"], document.get("goodput_floor"))))
     sections.append(("policies", "Policy results", _policies(checks)))
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title, _ in sections)
     body = "".join(f'<section id="{key}"><h2>{esc(title)}</h2>{html}</section>' for key, title, html in sections)
@@ -143,7 +143,8 @@ def _racks(document: Mapping[str, Any]) -> str:
     plan = document["plan"]
     budget = document.get("rack_budget") or {}
     flagged = _flagged_rack_groups(document.get("checks"))
-    out = [_budget_note(budget)]
+    planned = any((p.get("racks") or {}).get("count") for p in plan.get("pools", []))
+    out = [_budget_note(budget)] if planned else []
     blocks = document.get("placement_blocks") or {}
     for pool in plan.get("pools", []):
         racks = pool["racks"]
@@ -466,7 +467,7 @@ def _storage(document: Mapping[str, Any]) -> str:
 def _bar_chart(bars: Sequence[tuple[str, float | None, float | None, str]], title: str, *,
                lower_is_better: set[str]) -> str:
     label_w, bar_w, row = 150, 420, 34
-    svg = Svg(label_w + bar_w + 260, row * len(bars) + 14, title)
+    svg = Svg(label_w + bar_w + 420, row * len(bars) + 14, title)
     for i, (label, value, target, note) in enumerate(bars):
         y = 8 + i * row
         svg.text(0, y + 14, label)
@@ -523,7 +524,7 @@ def _power_cost(plan: Mapping[str, Any]) -> str:
 # --- goodput ------------------------------------------------------------------------------------------------
 
 
-def _goodput(goodput: Any) -> str:
+def _goodput(goodput: Any, floor: float | None = None) -> str:
     """Whatever the plan's ``goodput`` holds, per pool where it is keyed by pool, with ``expected`` as a bar."""
     entries: list[tuple[str, Mapping[str, Any]]] = []
     if isinstance(goodput, Mapping):
@@ -532,7 +533,8 @@ def _goodput(goodput: Any) -> str:
     elif isinstance(goodput, list):
         entries = [(str(g.get("pool", i)), g) for i, g in enumerate(goodput) if isinstance(g, Mapping)]
     out = []
-    bars = [(f"{name} expected", _fraction(g.get("expected")), None, "fraction of GPU time doing useful work")
+    note = "floor: goodput-floor policy" if floor else "fraction of GPU time doing useful work"
+    bars = [(f"{name} expected", _fraction(g.get("expected")), floor, note)
             for name, g in entries if _fraction(g.get("expected")) is not None]
     if bars:
         out.append(_bar_chart(bars, "expected goodput", lower_is_better=set()))

@@ -12,6 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+import yaml
 
 from neocloud import catalog
 from neocloud.cli import main
@@ -180,3 +181,20 @@ def test_requirements_txt_installs_the_nebius_extra() -> None:
     assert lines == ["-e .[nebius]"]
     stack = (REPO / "stacks" / "Pulumi.nebius.yaml").read_text()
     assert "provider: nebius" in stack
+
+
+def test_completion_for_an_unknown_shell_is_one_line_exit_2() -> None:
+    result = subprocess.run([sys.executable, "-m", "neocloud", "completion", "fish"], capture_output=True,
+                            text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("neocloud: error: argument shell: invalid choice: 'fish'")
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_github_workflow_runs_ci_run() -> None:
+    # One CI script everywhere: the workflow's test job is .ci/run, which installs what the tests need.
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    steps = workflow["jobs"]["test"]["steps"]
+    assert any(step.get("run") == "bash .ci/run" for step in steps)
+    script = (REPO / ".ci" / "run").read_text()
+    assert "apt-get install -y -qq chromium" in script and "neocloud vendor fetch" in script

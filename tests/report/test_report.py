@@ -70,6 +70,7 @@ def test_report_loads_in_chromium_without_requests_or_errors(stack: str, browser
     assert facts["svgs"] and all(w > 0 and h > 0 for w, h in facts["svgs"]), "a picture laid out empty"
     plan = plan_document(stack_run(stack))
     assert f"{plan['gpus']:,}\nschedulable GPUs" in facts["text"]
+    assert ("goodput" in facts["sections"]) == bool(plan.get("goodput"))
     assert "passed: 0 mandatory" in facts["text"]  # every shipped stack passes its policies
 
 
@@ -163,10 +164,14 @@ def test_goodput_is_drawn_when_the_plan_has_it() -> None:
     document = report_document(stack_run("staging"), None)
     document["plan"]["goodput"] = {"h100": {"interruptions_per_day": 1.2, "checkpoint_interval_minutes": 30,
                                             "expected": 0.93, "spares_recommended": 2}}
+    document["goodput_floor"] = 0.95
     html = render_report(document)
     assert '<section id="goodput">' in html
     chart = next(s for s in _svgs(html) if s.get("aria-label") == "expected goodput")
     assert any(t.text == "h100 expected" for t in chart.iter("{http://www.w3.org/2000/svg}text"))
+    assert [r.get("class") for r in chart.iter("{http://www.w3.org/2000/svg}rect")] == ["bar-bg", "bar-bad"]
+    assert any(t.text == "0.93 vs 0.95 (floor: goodput-floor policy)" for t in chart.iter(
+        "{http://www.w3.org/2000/svg}text"))
     assert "<td>interruptions per day</td><td>1.2</td>" in html
     assert "The policy pack was not run for this report." in html
 
