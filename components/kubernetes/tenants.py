@@ -4,7 +4,8 @@
   to the cluster's Kubernetes minor.
 - ResourceQuota on GPUs (``requests.<the pool vendor's resource>``, e.g. ``requests.nvidia.com/gpu``): the
   team's ceiling even for pods that bypass Kueue.
-- LimitRange: no container or pod asks for more GPUs than one node has.
+- LimitRange: no container or pod asks for more GPUs than one node has, and a container that asks for none gets
+  none (``gpu_limit_range_items``).
 - NetworkPolicies: default deny (ingress and egress), then explicit allows: DNS to kube-system's resolver,
   traffic within the namespace, and (optionally) ingress from the gateway's namespace.
 - RBAC: a Role for the team's workloads, bound to the team's identity-provider group.
@@ -22,11 +23,31 @@ from neocloud.vocabulary import LABEL_TEAM
 
 from .objects import child_opts, meta, name_of, namespace_labels
 
-__all__ = ["DNS_PORT", "TEAM_LABEL", "Tenant", "team_role_rules"]
+__all__ = ["DNS_PORT", "TEAM_LABEL", "Tenant", "gpu_limit_range_items", "team_role_rules"]
 
 TEAM_LABEL = LABEL_TEAM
 DNS_PORT = 53
 """DNS (UDP and TCP) to the cluster resolver."""
+
+
+def gpu_limit_range_items(max_gpus_per_pod: int, gpu_resource: str = GPU_VENDORS["nvidia"].resource
+                          ) -> list[k8s.core.v1.LimitRangeItemArgs]:
+    """The tenant LimitRange: no container and no pod asks for more GPUs than one node has, and no container gets
+    a GPU it did not ask for.
+
+    Why the explicit ``default``/``defaultRequest`` of 0: without them the API server defaults a Container item's
+    missing ``default`` to its ``max`` and ``defaultRequest`` to that (kubernetes ``SetDefaults_LimitRangeItem``),
+    and LimitRanger then gives every container and init container without a GPU limit ``max`` GPUs, so a CPU-only
+    sidecar takes a whole node's GPUs and a GPU pod with a sidecar exceeds the Pod max (Kubernetes docs, "Limit
+    Ranges"; "Configure Minimum and Maximum Memory Constraints for a Namespace"). The default of 0 also gives every
+    pod the GPU limit the Pod item's ``max`` requires ("maximum ... per Pod ... No limit is specified" otherwise).
+    For an extended resource the default and defaultRequest must be equal (it cannot be overcommitted)."""
+    gpu, most, none = gpu_resource, str(max_gpus_per_pod), "0"
+    item = k8s.core.v1.LimitRangeItemArgs
+    return [
+        item(type="Container", max={gpu: most}, default={gpu: none}, default_request={gpu: none}),
+        item(type="Pod", max={gpu: most}),
+    ]
 
 
 def team_role_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
@@ -85,11 +106,7 @@ class Tenant(pulumi.ComponentResource):
         )
         self.limit_range = k8s.core.v1.LimitRange(
             f"{name}-limits", metadata=meta("gpu-limits", namespace=namespace),
-            spec=k8s.core.v1.LimitRangeSpecArgs(limits=[
-                k8s.core.v1.LimitRangeItemArgs(type="Container", max={gpu: str(max_gpus_per_pod)}),
-                k8s.core.v1.LimitRangeItemArgs(type="Pod", max={gpu: str(max_gpus_per_pod)}),
-            ]),
-            opts=in_ns,
+            spec=k8s.core.v1.LimitRangeSpecArgs(limits=gpu_limit_range_items(max_gpus_per_pod, gpu)), opts=in_ns,
         )
         np = k8s.networking.v1
         all_pods = k8s.meta.v1.LabelSelectorArgs()
