@@ -24,7 +24,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Finding", "GateResult", "Waiver", "gate", "load_waivers", "parse_report", "run_checkov"]
+__all__ = [
+    "Finding",
+    "GateResult",
+    "Waiver",
+    "check_rendered",
+    "gate",
+    "load_waivers",
+    "parse_report",
+    "run_checkov",
+]
 
 CHECKOV_TIMEOUT_SECONDS = 600
 """A deadline for one checkov run (one stack takes a few seconds here)."""
@@ -91,9 +100,10 @@ def load_waivers(path: Path) -> list[Waiver]:
     return out
 
 
-def parse_report(report: Any, source: str) -> tuple[list[Finding], int]:
+def parse_report(report: Any, sources: Mapping[str, str] | None = None) -> tuple[list[Finding], int]:
     """Failed checks and the count of passed ones from checkov's ``-o json`` output (one report, or a list of
-    reports when several frameworks ran)."""
+    reports when several frameworks ran). ``sources`` names the stack of each scanned file (absolute path ->
+    stack); a finding in a file not listed is named by its path."""
     reports = report if isinstance(report, list) else [report]
     findings: list[Finding] = []
     passed = 0
@@ -102,37 +112,43 @@ def parse_report(report: Any, source: str) -> tuple[list[Finding], int]:
             continue
         summary = r.get("summary") or {}
         if summary.get("parsing_errors"):
-            raise ValueError(f"{source}: checkov could not parse {summary['parsing_errors']} file(s)")
+            raise ValueError(f"checkov could not parse {summary['parsing_errors']} file(s)")
         passed += int(summary.get("passed", 0))
         for failed in (r.get("results") or {}).get("failed_checks") or []:
+            path = str(failed.get("file_abs_path") or failed.get("file_path") or "")
+            source = (sources or {}).get(path, path)
             findings.append(Finding(str(failed["check_id"]), str(failed.get("check_name", "")),
                                     str(failed["resource"]), source))
     return findings, passed
 
 
-def run_checkov(checkov: str, manifest: Path) -> Any:
-    """checkov's JSON report for one rendered ``kubernetes.yaml``."""
-    command = [checkov, "-f", str(manifest), "--framework", "kubernetes", "--skip-download", "--quiet",
-               "--compact", "-o", "json"]
+def run_checkov(checkov: str, manifests: Sequence[Path]) -> Any:
+    """checkov's JSON report for rendered ``kubernetes.yaml`` files, in one run (checkov's start-up is most of
+    its cost)."""
+    command = [checkov, "--framework", "kubernetes", "--skip-download", "--quiet", "--compact", "-o", "json"]
+    for manifest in manifests:
+        command += ["-f", str(manifest.resolve())]
     done = subprocess.run(command, capture_output=True, text=True, timeout=CHECKOV_TIMEOUT_SECONDS, check=False)
     # checkov exits 1 when a check failed; anything else, or no JSON, means it did not run.
     if done.returncode not in (0, 1) or not done.stdout.strip():
-        raise RuntimeError(f"checkov did not run on {manifest} (exit {done.returncode}): "
+        raise RuntimeError(f"checkov did not run on {len(manifests)} file(s) (exit {done.returncode}): "
                            f"{done.stderr.strip().splitlines()[-1:] or 'no output'}")
     return json.loads(done.stdout)
 
 
-def gate(reports: Mapping[str, Any], waivers: Sequence[Waiver]) -> GateResult:
-    """Match every finding of every stack's report against the waivers."""
-    findings: list[Finding] = []
-    passed = 0
-    for source, report in reports.items():
-        found, ok = parse_report(report, source)
-        findings += found
-        passed += ok
+def gate(report: Any, waivers: Sequence[Waiver], sources: Mapping[str, str] | None = None) -> GateResult:
+    """Match every finding of checkov's report against the waivers."""
+    findings, passed = parse_report(report, sources)
     unwaived = tuple(f for f in findings if not any(w.covers(f) for w in waivers))
     stale = tuple(w for w in waivers if not any(w.covers(f) for f in findings))
     return GateResult(tuple(findings), unwaived, stale, passed)
+
+
+def check_rendered(checkov: str, rendered: Mapping[str, Path], waivers: Sequence[Waiver]) -> GateResult:
+    """Checkov on each stack's ``DIR/kubernetes.yaml`` (stack -> DIR), matched against the waivers."""
+    manifests = {stack: (directory / "kubernetes.yaml").resolve() for stack, directory in rendered.items()}
+    report = run_checkov(checkov, list(manifests.values()))
+    return gate(report, waivers, {str(path): stack for stack, path in manifests.items()})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,17 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, WaiverFileError) as error:
         print(f"checkov gate: {error}", file=sys.stderr)
         return 2
-    reports = {}
     for directory in args.rendered:
-        manifest = directory / "kubernetes.yaml"
-        if not manifest.is_file():
-            print(f"checkov gate: {manifest} not found (run `neocloud render STACK --out {directory}`)",
-                  file=sys.stderr)
+        if not (directory / "kubernetes.yaml").is_file():
+            print(f"checkov gate: {directory / 'kubernetes.yaml'} not found (run `neocloud render STACK --out "
+                  f"{directory}`)", file=sys.stderr)
             return 2
-        reports[directory.name] = run_checkov(args.checkov, manifest)
-    result = gate(reports, waivers)
+    result = check_rendered(args.checkov, {d.name: d for d in args.rendered}, waivers)
     waived = len(result.findings) - len(result.unwaived)
-    print(f"checkov: {len(reports)} stacks, {result.passed_checks} passed, {len(result.findings)} failed "
+    print(f"checkov: {len(args.rendered)} stacks, {result.passed_checks} passed, {len(result.findings)} failed "
           f"({waived} waived in {args.waivers}, {len(result.unwaived)} not waived)")
     for f in result.unwaived:
         print(f"  NOT WAIVED {f.source}: {f.check_id} {f.resource} ({f.check_name})")

@@ -12,7 +12,15 @@ import pytest
 import yaml
 
 from neocloud.cli import main
-from neocloud.offline.checkov import Finding, Waiver, WaiverFileError, gate, load_waivers, run_checkov
+from neocloud.offline.checkov import (
+    Finding,
+    Waiver,
+    WaiverFileError,
+    check_rendered,
+    gate,
+    load_waivers,
+    run_checkov,
+)
 from neocloud.offline.render import SECRET_PLACEHOLDER, helm_releases, kubernetes_manifests, write_render
 from tests.conftest import REPO, STACKS, stack_run
 
@@ -112,14 +120,18 @@ def test_manifests_and_releases_are_plain_values() -> None:
 
 # --- the checkov gate ---------------------------------------------------------------------------------------
 
-def _report(*failed: tuple[str, str]) -> dict[str, object]:
+def _report(*failed: tuple[str, str], path: str = "/r/dev/kubernetes.yaml") -> dict[str, object]:
     return {"check_type": "kubernetes", "summary": {"passed": 3, "failed": len(failed), "parsing_errors": 0},
-            "results": {"failed_checks": [{"check_id": c, "check_name": c, "resource": r} for c, r in failed]}}
+            "results": {"failed_checks": [{"check_id": c, "check_name": c, "resource": r, "file_abs_path": path}
+                                          for c, r in failed]}}
+
+
+SOURCES = {"/r/dev/kubernetes.yaml": "dev", "/r/prod/kubernetes.yaml": "prod"}
 
 
 def test_gate_fails_on_an_unwaived_finding() -> None:
     waiver = Waiver(("CKV_K8S_10",), ("Job.ns.accept-*",), "reason of five words here")
-    result = gate({"dev": _report(("CKV_K8S_10", "Job.ns.accept-a"), ("CKV_K8S_11", "Job.ns.accept-a"))}, [waiver])
+    result = gate(_report(("CKV_K8S_10", "Job.ns.accept-a"), ("CKV_K8S_11", "Job.ns.accept-a")), [waiver], SOURCES)
     assert not result.ok
     assert result.unwaived == (Finding("CKV_K8S_11", "CKV_K8S_11", "Job.ns.accept-a", "dev"),)
 
@@ -127,20 +139,20 @@ def test_gate_fails_on_an_unwaived_finding() -> None:
 def test_gate_fails_on_a_stale_waiver() -> None:
     live = Waiver(("CKV_K8S_10",), ("Job.ns.*",), "reason of five words here")
     stale = Waiver(("CKV_K8S_99",), ("Job.ns.*",), "reason of five words here")
-    result = gate({"dev": _report(("CKV_K8S_10", "Job.ns.x"))}, [live, stale])
+    result = gate(_report(("CKV_K8S_10", "Job.ns.x")), [live, stale], SOURCES)
     assert not result.ok and result.stale == (stale,) and not result.unwaived
 
 
 def test_gate_passes_when_every_finding_is_waived() -> None:
     waiver = Waiver(("CKV_K8S_10",), ("Job.ns.*",), "reason of five words here")
-    assert gate({"a": _report(("CKV_K8S_10", "Job.ns.x")), "b": _report()}, [waiver]).ok
+    assert gate([_report(("CKV_K8S_10", "Job.ns.x")), _report(path="/r/prod/kubernetes.yaml")], [waiver], SOURCES).ok
 
 
 def test_gate_refuses_a_report_checkov_could_not_parse() -> None:
     report = _report()
     report["summary"] = {"passed": 0, "failed": 0, "parsing_errors": 1}
     with pytest.raises(ValueError, match="could not parse"):
-        gate({"dev": report}, [])
+        gate(report, [])
 
 
 @pytest.mark.parametrize("entry, message", [
@@ -170,11 +182,10 @@ def test_checkov_finds_nothing_unwaived_on_every_stack(tmp_path: Path) -> None:
             pytest.fail("checkov is not installed: .ci/run installs it into .venv-checkov")
         pytest.skip("checkov not installed here (python3 -m venv .venv-checkov && "
                     ".venv-checkov/bin/pip install checkov==3.3.30)")
-    reports = {}
     for stack in STACKS:
         write_render(stack_run(stack), tmp_path / stack)
-        reports[stack] = run_checkov(checkov, tmp_path / stack / "kubernetes.yaml")
-    result = gate(reports, load_waivers(WAIVERS))
+    result = check_rendered(checkov, {stack: tmp_path / stack for stack in STACKS}, load_waivers(WAIVERS))
+    assert {f.source for f in result.findings} <= set(STACKS)
     assert result.passed_checks > 0
     assert not result.unwaived, [f"{f.source}: {f.check_id} {f.resource}" for f in result.unwaived]
     assert not result.stale, result.stale
@@ -192,5 +203,5 @@ def test_checkov_really_fails_an_insecure_manifest(tmp_path: Path) -> None:
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad", "namespace": "team"},
            "spec": {"containers": [container]}}
     manifest.write_text(yaml.safe_dump(pod))
-    result = gate({"bad": run_checkov(checkov, manifest)}, [])
+    result = gate(run_checkov(checkov, [manifest]), [])
     assert "CKV_K8S_16" in {f.check_id for f in result.unwaived}  # "Container should not be privileged"
