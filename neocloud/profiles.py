@@ -153,6 +153,9 @@ class ProviderProfile:
     """The Network Operator installs the DOCA/MOFED driver (no node image ships it)."""
     platform_manages_gpu_stack: ClassVar[bool] = False
     """The platform runs the GPU Operator, Network Operator and device plugins itself."""
+    platform_device_resources: ClassVar[tuple[str, ...]] = ()
+    """Extended resources the platform's own device plugins advertise on its GPU nodes (where it manages the GPU
+    stack); policy workloads-admissible counts them as advertised."""
     bills_idle_nodes: ClassVar[bool] = True
     """Idle GPU nodes cost money (owned racks do not: non-prod pools there need not scale to zero)."""
     zone_per_fabric_pool: ClassVar[bool] = False

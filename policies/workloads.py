@@ -22,8 +22,8 @@ Then, in the API server's order: API defaulting (requests from limits), LimitRan
 validation, extended-resource validation, Pod Security admission at the namespace's enforce level, and
 ResourceQuota; then Kueue: a LocalQueue in the namespace, its ClusterQueue open to the namespace, a flavor with
 enough GPU quota (nominal plus borrowing limit) covering every requested resource unless Kueue ignores undeclared
-ones, the ResourceFlavor and its Topology existing, the TAS level a level of that Topology and a planned domain at
-that level large enough; then scheduling: a planned node set whose labels satisfy the flavor's node labels, whose
+ones, the ResourceFlavor and its Topology existing, and the TAS level a level of that Topology; then
+scheduling: a planned node set whose labels satisfy the flavor's node labels, whose
 taints the pod tolerates (Kueue adds the flavor's tolerations; the node-acceptance taint is removed by the
 acceptance job where the layer plans one for the pool) and which advertises the GPU and fabric resources.
 """
@@ -39,12 +39,12 @@ from typing import Any
 import yaml
 from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs, StackValidationPolicy
 
+from neocloud.profiles import profile
+from neocloud.vocabulary import LABEL_POOL, LABEL_SU
+
 from . import _admission as adm
 from ._common import (
-    COREWEAVE_NODE_POOL,
-    EKS_NODE_GROUP,
-    LABEL_POOL,
-    NEBIUS_NODE_GROUP,
+    NODE_SET_SHAPES,
     StackIndex,
     as_list,
     as_map,
@@ -66,16 +66,12 @@ NIC_CLUSTER_POLICY = "kubernetes:mellanox.com/v1alpha1:NicClusterPolicy"
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
 GPU = "nvidia.com/gpu"
 EFA = "vpc.amazonaws.com/efa"
-HOSTNAME = "kubernetes.io/hostname"
-SU_LABEL = "neocloud.io/su"
+SU_LABEL = LABEL_SU
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 TAS_REQUIRED = "kueue.x-k8s.io/podset-required-topology"
 TAS_PREFERRED = "kueue.x-k8s.io/podset-preferred-topology"
-EKS_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
-"""Taint effects as the EKS and Nebius node group APIs spell them, back in Kubernetes' spelling."""
-COREWEAVE_RDMA = "rdma/ib"
-"""CKS advertises the InfiniBand/RoCE HCAs as ``rdma/ib`` on its GPU nodes (CoreWeave, "Use GPUDirect RDMA with
-InfiniBand": request ``rdma/ib: 1``); CoreWeave runs the GPU device plugin itself."""
+_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+"""Taint effects as cloud node-group APIs spell them (EKS and Nebius: ``NO_SCHEDULE``), in Kubernetes' spelling."""
 RDMA_VERBS_FABRICS = ("infiniband", "roce")
 """Fabrics a pod uses through RDMA verbs and an ``rdma/...`` device resource."""
 
@@ -196,54 +192,51 @@ class _NodeSet:
 
 
 def _node_taints(resource: Any) -> tuple[adm.Taint, ...]:
-    p = resource.props
-    t = resource.resource_type
-    if t == EKS_NODE_GROUP:
-        raw, effects = as_list(p.get("taints")), EKS_EFFECTS
-    elif t == NEBIUS_NODE_GROUP:
-        raw, effects = as_list(get_in(p, "template", "taints")), EKS_EFFECTS
-    elif t == COREWEAVE_NODE_POOL:
-        raw, effects = as_list(get_in(p, "spec", "nodeTaints")), {}
-    else:
-        raw, effects = [], {}
+    """The taints a node set puts on its nodes (where its profile's ``NodeSetShape`` keeps them)."""
+    shape = NODE_SET_SHAPES.get(resource.resource_type)
+    if shape is None or not shape.taints:
+        return ()
     out = []
-    for taint in raw:
+    for taint in as_list(get_in(resource.props, *shape.taints)):
         m = as_map(taint)
         effect = str(m.get("effect", "NoSchedule"))
-        out.append(adm.Taint(str(m.get("key", "")), str(m.get("value") or ""), effects.get(effect, effect)))
+        out.append(adm.Taint(str(m.get("key", "")), str(m.get("value") or ""), _EFFECTS.get(effect, effect)))
     return tuple(out)
 
 
-def _advertised(stack: _Stack, platform_gpu_rdma: bool) -> frozenset[str]:
-    """Extended resources the pool's nodes advertise: GPUs through the GPU Operator's device plugin (or the
-    platform's), EFA interfaces through the AWS EFA device plugin, HCAs through the RDMA shared device plugin (or
-    CoreWeave's platform-managed ``rdma/ib``)."""
+def _advertised(stack: _Stack, provider: str) -> frozenset[str]:
+    """Extended resources the pool's nodes advertise: GPUs through the GPU Operator's device plugin, EFA
+    interfaces through the AWS EFA device plugin, HCAs through the RDMA shared device plugin (NicClusterPolicy),
+    and whatever the platform's own device plugins advertise (the provider profile's
+    ``platform_device_resources``)."""
     out = set(stack.rdma_resources)
-    if "gpu-operator" in stack.releases or platform_gpu_rdma:
+    if "gpu-operator" in stack.releases:
         out.add(GPU)
     if "aws-efa-k8s-device-plugin" in stack.releases:
         out.add(EFA)
-    if platform_gpu_rdma:
-        out.add(COREWEAVE_RDMA)
+    try:
+        out |= set(profile(provider).platform_device_resources)
+    except KeyError:
+        pass
     return frozenset(out)
 
 
 def _pool_node_sets(stack: _Stack, pool: str, facts: Mapping[str, Any]) -> list[_NodeSet]:
     """The planned node sets of a pool: its node groups / NodePools, or, on an existing cluster (no node set
     resources), the pool's planned labels per SU (no taints: the program applies none there)."""
+    provider = str(facts.get("provider") or "")
+    advertised = _advertised(stack, provider)
     out = []
     for ns, owner in stack.index.node_sets():
         if owner is None or str(owner[1].get("name")) != pool:
             continue
-        platform = ns.resource.resource_type == COREWEAVE_NODE_POOL
-        out.append(_NodeSet(ns.resource.name, ns.labels, _node_taints(ns.resource), _advertised(stack, platform)))
-    if out or stack.index.of_type(EKS_NODE_GROUP, NEBIUS_NODE_GROUP, COREWEAVE_NODE_POOL):
+        out.append(_NodeSet(ns.resource.name, ns.labels, _node_taints(ns.resource), advertised))
+    if out or stack.index.of_type(*NODE_SET_SHAPES):
         return out
     base = {str(k): str(v) for k, v in as_map(facts.get("labels")).items()}
     for su in as_list(facts.get("scalable_units")) or [{"index": 0}]:
         labels = {**base, SU_LABEL: str(int(num(as_map(su).get("index")) or 0))}
-        out.append(_NodeSet(f"{pool} SU {labels[SU_LABEL]} (existing cluster)", labels, (),
-                            _advertised(stack, False)))
+        out.append(_NodeSet(f"{pool} SU {labels[SU_LABEL]} (existing cluster)", labels, (), advertised))
     return out
 
 
@@ -261,9 +254,9 @@ def _fabric_request(stack: _Stack, facts: Mapping[str, Any], devices: int,
         if not rdma:
             return {}, (), [f"no device plugin advertises the {kind} HCAs (rdma/...); multi-node pods cannot use "
                             f"the fabric"]
-        # NVIDIA's RDMA shared device plugin examples add IPC_LOCK (NCCL pins its buffers); CoreWeave's guide for
-        # its platform-managed rdma/ib asks only for the resource and NCCL's environment.
-        capabilities = () if rdma[0] == COREWEAVE_RDMA else ("IPC_LOCK",)
+        # NVIDIA's RDMA shared device plugin examples add IPC_LOCK (NCCL pins its buffers); a platform-managed
+        # RDMA resource (CoreWeave's rdma/ib: its guide asks only for the resource and NCCL's environment) none.
+        capabilities = ("IPC_LOCK",) if rdma[0] in stack.rdma_resources else ()
         return {rdma[0]: Fraction(1)}, capabilities, []
     return {}, (), []
 
@@ -313,18 +306,6 @@ def canonical_workloads(queue: Mapping[str, Any], facts: Mapping[str, Any], leve
     if domain_nodes > 1 and nodes != domain_nodes:
         out.append(training(f"{team}-one-nvlink-domain", domain_nodes, nvlink or "(an NVLink-domain level)", True))
     return out
-
-
-def _domain_nodes(level: str, facts: Mapping[str, Any], domain_labels: Sequence[str]) -> int | None:
-    """Nodes in one planned domain at ``level`` (``None``: the plan does not size that level)."""
-    if level == HOSTNAME:
-        return 1
-    if level in domain_labels:
-        return int(num(facts.get("nvlink_domain_nodes")) or 1)
-    if level == SU_LABEL:
-        return max((int(num(as_map(s).get("nodes")) or 0) for s in as_list(facts.get("scalable_units"))),
-                   default=0)
-    return None
 
 
 def _cluster_queue_problems(stack: _Stack, w: CanonicalWorkload, namespace: str, strategy: str,
@@ -416,10 +397,6 @@ def _admit(stack: _Stack, w: CanonicalWorkload, facts: Mapping[str, Any], node_s
         elif w.tas_level not in stack.topologies[str(topology)]:
             problems.append(f"Topology '{topology}' has no level {w.tas_level} (levels: "
                             f"{', '.join(stack.topologies[str(topology)])}); Kueue cannot place the workload")
-        elif w.tas_required:
-            size = _domain_nodes(w.tas_level, facts, cfg["nvlinkDomainLabels"])
-            if size is not None and w.pods > size:
-                problems.append(f"a {w.tas_level} domain holds {size} nodes; the workload needs {w.pods} in one")
     # scheduling on the planned nodes
     transient = set(cfg["transientTaints"]) if w.pool in acceptance_pools else set()
     fitting = []

@@ -149,6 +149,9 @@ class CoreWeaveProfile(ProviderProfile):
     filesystem_kinds = ("coreweave-vast", "external")
     required_catalog_fields = ("nic_gbps",)
     platform_manages_gpu_stack = True
+    # CKS runs NVIDIA's device plugin (nvidia.com/gpu) and advertises the HCAs as rdma/ib, which pods request
+    # (docs.coreweave.com products/networking/hpc-interconnect/use-gpudirect-rdma: "rdma/ib: 1").
+    platform_device_resources = ("nvidia.com/gpu", "rdma/ib")
     zone_per_fabric_pool = True  # a CKS cluster and its NodePools live in one Availability Zone
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
