@@ -153,6 +153,9 @@ class ProviderProfile:
     """The Network Operator installs the DOCA/MOFED driver (no node image ships it)."""
     platform_manages_gpu_stack: ClassVar[bool] = False
     """The platform runs the GPU Operator, Network Operator and device plugins itself."""
+    nvlink_domain_labels: ClassVar[tuple[str, ...]] = (LABEL_NVLINK_DOMAIN,)
+    """Node labels whose value names a node's multi-node NVLink domain (the Topology level a one-domain workload
+    is required to stay in)."""
     platform_device_resources: ClassVar[tuple[str, ...]] = ()
     """Extended resources the platform's own device plugins advertise on its GPU nodes (where it manages the GPU
     stack); policy workloads-admissible counts them as advertised."""

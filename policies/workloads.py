@@ -39,8 +39,19 @@ from typing import Any
 import yaml
 from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from neocloud.profiles import profile
-from neocloud.vocabulary import LABEL_POOL, LABEL_SU
+from neocloud.profiles import profile, union
+from neocloud.vocabulary import (
+    ACCEPTANCE_TAINT,
+    K8S_NAMESPACE,
+    KUEUE_API_VERSION,
+    KUEUE_CLUSTER_QUEUE,
+    KUEUE_FLAVOR,
+    KUEUE_TOPOLOGY,
+    LABEL_POOL,
+    LABEL_SU,
+    LABEL_TEAM,
+    k8s_type,
+)
 
 from . import _admission as adm
 from ._common import (
@@ -58,12 +69,12 @@ from ._common import (
 __all__ = ["POLICIES", "WORKLOADS_ADMISSIBLE", "canonical_workloads"]
 
 LAYER_TYPE = "neocloud:kubernetes:KubernetesLayer"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
-RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-NIC_CLUSTER_POLICY = "kubernetes:mellanox.com/v1alpha1:NicClusterPolicy"
-KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:"
+NAMESPACE = K8S_NAMESPACE
+LIMIT_RANGE = k8s_type("v1", "LimitRange")
+RESOURCE_QUOTA = k8s_type("v1", "ResourceQuota")
+HELM_RELEASE = k8s_type("helm.sh/v3", "Release")
+NIC_CLUSTER_POLICY = k8s_type("mellanox.com/v1alpha1", "NicClusterPolicy")
+LOCAL_QUEUE = k8s_type(KUEUE_API_VERSION, "LocalQueue")
 GPU = "nvidia.com/gpu"
 EFA = "vpc.amazonaws.com/efa"
 SU_LABEL = LABEL_SU
@@ -77,11 +88,10 @@ RDMA_VERBS_FABRICS = ("infiniband", "roce")
 
 _SCHEMA = schema({
     "nvlinkDomainLabels": {"type": "array", "items": {"type": "string"},
-                           "default": ["neocloud.io/nvlink-domain", "nvidia.com/gpu.clique",
-                                       "node.coreweave.cloud/rack"],
+                           "default": list(union(lambda p: p.nvlink_domain_labels)),
                            "description": "Node labels that name a multi-node NVLink domain (a Topology level a "
                            "one-domain workload is required to stay in)."},
-    "transientTaints": {"type": "array", "items": {"type": "string"}, "default": ["neocloud.io/acceptance"],
+    "transientTaints": {"type": "array", "items": {"type": "string"}, "default": [ACCEPTANCE_TAINT["key"]],
                         "description": "Taint keys the layer's node acceptance removes from a node once it passes; "
                         "workloads need not tolerate them where acceptance is planned for the pool."},
     "sidecarCpu": {"type": "string", "default": "100m",
@@ -148,13 +158,13 @@ def _read(index: StackIndex) -> _Stack:
         elif t == RESOURCE_QUOTA and isinstance(ns, str):
             hard = {str(k): adm.parse_quantity(v) for k, v in as_map(get_in(p, "spec", "hard")).items()}
             out.quotas.setdefault(ns, []).append((object_name(r), hard))
-        elif t == f"{KUEUE}LocalQueue" and isinstance(ns, str):
+        elif t == LOCAL_QUEUE and isinstance(ns, str):
             out.local_queues.setdefault(ns, []).append(str(get_in(p, "spec", "clusterQueue")))
-        elif t == f"{KUEUE}ClusterQueue":
+        elif t == KUEUE_CLUSTER_QUEUE:
             out.cluster_queues[object_name(r)] = as_map(p.get("spec"))
-        elif t == f"{KUEUE}ResourceFlavor":
+        elif t == KUEUE_FLAVOR:
             out.flavors[object_name(r)] = as_map(p.get("spec"))
-        elif t == f"{KUEUE}Topology":
+        elif t == KUEUE_TOPOLOGY:
             out.topologies[object_name(r)] = [str(as_map(level).get("nodeLabel"))
                                              for level in as_list(get_in(p, "spec", "levels"))]
         elif t == HELM_RELEASE:
@@ -426,7 +436,7 @@ def _workloads_admissible(args: StackValidationArgs, report: ReportViolation) ->
     cfg = settings(args.get_config(), _SCHEMA)
     index = StackIndex(args.resources)
     layers = index.of_type(LAYER_TYPE)
-    tenants = [r for r in index.of_type(NAMESPACE) if "neocloud.io/team" in _labels(r.props)]
+    tenants = [r for r in index.of_type(NAMESPACE) if LABEL_TEAM in _labels(r.props)]
     if not layers:
         if tenants:
             report(f"{len(tenants)} tenant namespace(s) but no KubernetesLayer facts (queues); cannot show their "

@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from .engine import SECRET_SIG, ProgramRun, RecordedResource
+from ..vocabulary import SECRET_SIG, SECRET_SIG_KEY
+from .engine import ProgramRun, RecordedResource
 
 __all__ = [
     "HELM_RELEASE",
@@ -43,8 +44,6 @@ SECRET_PLACEHOLDER = "[secret]"
 UNKNOWN_PLACEHOLDER = "[unknown]"
 """A value the engine would only know after deploy (none under the mocks' up mode; kept visible, never dropped)."""
 
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-"""Pulumi's special-signature key in serialized properties (pulumi.runtime.rpc)."""
 _RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 """Pulumi's sentinel for an unknown value in serialized properties (pulumi.runtime.rpc.UNKNOWN)."""
@@ -81,7 +80,7 @@ def masked_inputs(resource: RecordedResource) -> dict[str, Any]:
 
 def _mask(value: Any) -> Any:
     if isinstance(value, dict):
-        signature = value.get(_SIG_KEY)
+        signature = value.get(SECRET_SIG_KEY)
         if signature == SECRET_SIG:
             return SECRET_PLACEHOLDER
         if signature == _RESOURCE_REF_SIG:

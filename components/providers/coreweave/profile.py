@@ -152,6 +152,7 @@ class CoreWeaveProfile(ProviderProfile):
     # CKS runs NVIDIA's device plugin (nvidia.com/gpu) and advertises the HCAs as rdma/ib, which pods request
     # (docs.coreweave.com products/networking/hpc-interconnect/use-gpudirect-rdma: "rdma/ib: 1").
     platform_device_resources = ("nvidia.com/gpu", "rdma/ib")
+    nvlink_domain_labels = (COREWEAVE_RACK,)  # on GB200 NVL72 the rack is the NVLink domain (hardware.md [P]/[S])
     zone_per_fabric_pool = True  # a CKS cluster and its NodePools live in one Availability Zone
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
