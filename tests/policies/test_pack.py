@@ -27,7 +27,7 @@ RULES = {
     "queue-quota-within-capacity",
     "dev-scales-to-zero", "whole-node-gpu-requests", "imdsv2-required", "storage-encrypted",
     "bucket-public-access-blocked", "bucket-versioning", "protect-stateful-in-prod", "efa-security-group-self-only",
-    "tenant-default-deny", "no-plaintext-secrets",
+    "tenant-default-deny", "no-plaintext-secrets", "workloads-admissible",
 }
 
 
