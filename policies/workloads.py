@@ -39,6 +39,7 @@ from typing import Any
 import yaml
 from pulumi_policy import EnforcementLevel, ReportViolation, StackValidationArgs, StackValidationPolicy
 
+from neocloud.catalog import GPU_VENDORS
 from neocloud.profiles import profile, union
 from neocloud.vocabulary import (
     ACCEPTANCE_TAINT,
@@ -75,7 +76,8 @@ RESOURCE_QUOTA = k8s_type("v1", "ResourceQuota")
 HELM_RELEASE = k8s_type("helm.sh/v3", "Release")
 NIC_CLUSTER_POLICY = k8s_type("mellanox.com/v1alpha1", "NicClusterPolicy")
 LOCAL_QUEUE = k8s_type(KUEUE_API_VERSION, "LocalQueue")
-GPU = "nvidia.com/gpu"
+GPU = GPU_VENDORS["nvidia"].resource
+"""The GPU Operator's device plugin resource (queues name their pool vendor's ``gpu_resource``)."""
 EFA = "vpc.amazonaws.com/efa"
 SU_LABEL = LABEL_SU
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
@@ -112,10 +114,11 @@ class CanonicalWorkload:
     pod: adm.Pod
     tas_level: str | None
     tas_required: bool
+    gpu_resource: str = GPU
 
     @property
     def gpus(self) -> int:
-        return self.pods * int(sum(c.limits.get(GPU, Fraction(0)) for c in self.pod.containers))
+        return self.pods * int(sum(c.limits.get(self.gpu_resource, Fraction(0)) for c in self.pod.containers))
 
     def describe(self) -> str:
         tas = "" if self.tas_level is None else (f", {'required' if self.tas_required else 'preferred'} topology "
@@ -291,10 +294,11 @@ def canonical_workloads(queue: Mapping[str, Any], facts: Mapping[str, Any], leve
     cpu, memory = adm.parse_quantity(cfg["sidecarCpu"]), adm.parse_quantity(cfg["sidecarMemory"])
     sidecar = _container("sidecar", {}, cpu, memory)
     init = _container("init", {}, cpu, memory)
-    gpus = {GPU: Fraction(per_node)}
+    gpu = str(queue.get("gpu_resource") or GPU)
+    gpus = {gpu: Fraction(per_node)}
     if queue.get("workload") == "inference":
         pod = adm.Pod(f"{team}-inference", (_container("server", gpus, cpu, memory), sidecar), (init,))
-        return [CanonicalWorkload(team, pool, "inference", 1, pod, None, False)]
+        return [CanonicalWorkload(team, pool, "inference", 1, pod, None, False, gpu)]
     trainer = _container("trainer", {**gpus, **fabric}, cpu, memory, capabilities)
     nodes = max(1, int(num(queue.get("gpu_quota")) or 0) // max(per_node, 1))
     domain_nodes = int(num(facts.get("nvlink_domain_nodes")) or 1)
@@ -310,7 +314,7 @@ def canonical_workloads(queue: Mapping[str, Any], facts: Mapping[str, Any], leve
     def training(name: str, count: int, tas: str, must: bool) -> CanonicalWorkload:
         annotations = {TAS_REQUIRED if must else TAS_PREFERRED: tas}
         pod = adm.Pod(name, (trainer, sidecar), (init,), annotations=annotations)
-        return CanonicalWorkload(team, pool, "training", count, pod, tas, must)
+        return CanonicalWorkload(team, pool, "training", count, pod, tas, must, gpu)
 
     out = [training(f"{team}-training", nodes, level, required)]
     if domain_nodes > 1 and nodes != domain_nodes:
@@ -337,7 +341,7 @@ def _cluster_queue_problems(stack: _Stack, w: CanonicalWorkload, namespace: str,
             continue
         for group in as_list(cq.get("resourceGroups")):
             covered = {str(c) for c in as_list(as_map(group).get("coveredResources"))}
-            if GPU not in covered:
+            if w.gpu_resource not in covered:
                 continue
             undeclared = sorted(requested - covered)
             if undeclared and strategy != "IgnoreUndeclared":
@@ -354,7 +358,7 @@ def _cluster_queue_problems(stack: _Stack, w: CanonicalWorkload, namespace: str,
                 if as_map(spec.get("nodeLabels")).get(LABEL_POOL) not in (None, w.pool):
                     continue
                 gpu = next((as_map(r) for r in as_list(as_map(flavor).get("resources"))
-                            if as_map(r).get("name") == GPU), {})
+                            if as_map(r).get("name") == w.gpu_resource), {})
                 nominal = num(gpu.get("nominalQuota")) or 0
                 borrow = gpu.get("borrowingLimit")
                 ceiling = None if borrow is None and get_in(cq, "cohortName") else nominal + (num(borrow) or 0)
@@ -365,7 +369,7 @@ def _cluster_queue_problems(stack: _Stack, w: CanonicalWorkload, namespace: str,
                     continue
                 return [], spec
         if not problems:
-            problems.append(f"ClusterQueue '{cq_name}' has no flavor of pool '{w.pool}' covering {GPU}")
+            problems.append(f"ClusterQueue '{cq_name}' has no flavor of pool '{w.pool}' covering {w.gpu_resource}")
     return problems, None
 
 
