@@ -18,6 +18,9 @@ capabilities dropped) and add ``IPC_LOCK`` where they use HCAs through NVIDIA's 
 platform-managed ``rdma/ib`` (CoreWeave, "Use GPUDirect RDMA with InfiniBand": the resource and NCCL's
 environment) need no added capability.
 
+A ``Tenant`` composed without the layer (no queues, Kueue or planned nodes) gets the API-server half: a pod with
+one node's GPUs (its LimitRange's Pod max) and a CPU-only sidecar through LimitRange, Pod Security and quota.
+
 Then, in the API server's order: API defaulting (requests from limits), LimitRange defaulting and LimitRanger
 validation, extended-resource validation, Pod Security admission at the namespace's enforce level, and
 ResourceQuota; then Kueue: a LocalQueue in the namespace, its ClusterQueue open to the namespace, a flavor with
@@ -70,6 +73,7 @@ from ._common import (
 __all__ = ["POLICIES", "WORKLOADS_ADMISSIBLE", "canonical_workloads"]
 
 LAYER_TYPE = "neocloud:kubernetes:KubernetesLayer"
+TENANT_TYPE = "neocloud:kubernetes:Tenant"
 NAMESPACE = K8S_NAMESPACE
 LIMIT_RANGE = k8s_type("v1", "LimitRange")
 RESOURCE_QUOTA = k8s_type("v1", "ResourceQuota")
@@ -373,16 +377,12 @@ def _cluster_queue_problems(stack: _Stack, w: CanonicalWorkload, namespace: str,
     return problems, None
 
 
-def _admit(stack: _Stack, w: CanonicalWorkload, facts: Mapping[str, Any], node_sets: Sequence[_NodeSet],
-           strategy: str, cfg: Mapping[str, Any], acceptance_pools: set[str]) -> list[str]:
-    namespace = w.team
-    if namespace not in stack.namespaces:
-        return [f"namespace '{namespace}' is not created by the stack"]
+def _api_server_problems(stack: _Stack, namespace: str, pod: adm.Pod, count: int) -> tuple[adm.Pod, list[str]]:
+    """The API server's half, in its order: defaulting, LimitRanger, validation, Pod Security, ResourceQuota
+    (``count`` identical pods). Returns the pod as admitted and what would refuse it."""
     problems: list[str] = []
-    # API server: defaulting, LimitRanger, validation, Pod Security, ResourceQuota
-    pod = adm.Pod(w.pod.name, tuple(adm.default_requests_to_limits(c) for c in w.pod.containers),
-                  tuple(adm.default_requests_to_limits(c) for c in w.pod.init_containers),
-                  annotations=w.pod.annotations)
+    pod = adm.Pod(pod.name, tuple(adm.default_requests_to_limits(c) for c in pod.containers),
+                  tuple(adm.default_requests_to_limits(c) for c in pod.init_containers), annotations=pod.annotations)
     for name, items in stack.limit_ranges.get(namespace, []):
         pod, _ = adm.apply_limit_ranges(pod, items)
         problems += [f"LimitRange {name}: {e}" for e in adm.validate_limit_ranges(pod, items)]
@@ -390,7 +390,16 @@ def _admit(stack: _Stack, w: CanonicalWorkload, facts: Mapping[str, Any], node_s
     level = stack.namespaces[namespace].get(PSA_ENFORCE, "privileged")
     problems += [f"Pod Security {level}: {e}" for e in adm.check_pod_security(pod, level)]
     for name, hard in stack.quotas.get(namespace, []):
-        problems += [f"ResourceQuota {name}: {e}" for e in adm.check_quota(hard, [pod] * w.pods)]
+        problems += [f"ResourceQuota {name}: {e}" for e in adm.check_quota(hard, [pod] * count)]
+    return pod, problems
+
+
+def _admit(stack: _Stack, w: CanonicalWorkload, facts: Mapping[str, Any], node_sets: Sequence[_NodeSet],
+           strategy: str, cfg: Mapping[str, Any], acceptance_pools: set[str]) -> list[str]:
+    namespace = w.team
+    if namespace not in stack.namespaces:
+        return [f"namespace '{namespace}' is not created by the stack"]
+    pod, problems = _api_server_problems(stack, namespace, w.pod, w.pods)
     # Kueue
     requested = {k for c in (*pod.containers, *pod.init_containers) for k, v in c.requests.items() if v > 0}
     kueue_problems, flavor = _cluster_queue_problems(stack, w, namespace, strategy, requested)
@@ -440,14 +449,19 @@ def _workloads_admissible(args: StackValidationArgs, report: ReportViolation) ->
     cfg = settings(args.get_config(), _SCHEMA)
     index = StackIndex(args.resources)
     layers = index.of_type(LAYER_TYPE)
-    tenants = [r for r in index.of_type(NAMESPACE) if LABEL_TEAM in _labels(r.props)]
-    if not layers:
-        if tenants:
-            report(f"{len(tenants)} tenant namespace(s) but no KubernetesLayer facts (queues); cannot show their "
-                   f"workloads are admitted", tenants[0].urn)
-            return
-        args.not_applicable("no Kubernetes layer")
     stack = _read(index)
+    if not layers:
+        tenants = index.of_type(TENANT_TYPE)
+        if not tenants:
+            untracked = [r for r in index.of_type(NAMESPACE) if LABEL_TEAM in _labels(r.props)]
+            if untracked:
+                report(f"{len(untracked)} team namespace(s) but neither KubernetesLayer queues nor Tenant components;"
+                       f" cannot show their workloads are admitted", untracked[0].urn)
+                return
+            args.not_applicable("no Kubernetes layer")
+        for tenant in tenants:
+            _check_tenant(stack, tenant, cfg, report)
+        return
     strategy = _quota_check_strategy(stack)
     for layer in layers:
         facts = as_map(layer.props.get("neocloud"))
@@ -474,6 +488,30 @@ def _workloads_admissible(args: StackValidationArgs, report: ReportViolation) ->
                 if problems:
                     report(f"team '{team}' (pool '{pool}'): the canonical {w.describe()} plus a CPU-only sidecar "
                            f"would not run: {'; '.join(problems)}", layer.urn)
+
+
+def _check_tenant(stack: _Stack, tenant: Any, cfg: Mapping[str, Any], report: ReportViolation) -> None:
+    """A ``Tenant`` composed without the KubernetesLayer (no queues, no Kueue, no planned nodes): the API-server
+    half of admission for a pod with one node's GPUs (the LimitRange's Pod max) and a CPU-only sidecar."""
+    team = str(tenant.props.get("team"))
+    gpu = str(tenant.props.get("gpuResource") or GPU)
+    if team not in stack.namespaces:
+        report(f"Tenant '{tenant.name}': namespace '{team}' is not created by the stack", tenant.urn)
+        return
+    maxima = [item.max[gpu] for _, items in stack.limit_ranges.get(team, []) for item in items
+              if item.type == "Pod" and gpu in item.max]
+    per_pod = min(maxima) if maxima else Fraction(1)
+    cpu, memory = adm.parse_quantity(cfg["sidecarCpu"]), adm.parse_quantity(cfg["sidecarMemory"])
+    pod = adm.Pod(f"{team}-gpu-pod", (_container("server", {gpu: per_pod}, cpu, memory),
+                                      _container("sidecar", {}, cpu, memory)), (_container("init", {}, cpu, memory),))
+    problems = _api_server_problems(stack, team, pod, 1)[1]
+    if problems:
+        report(f"Tenant '{tenant.name}': a pod with {_fmt(per_pod)} GPUs plus a CPU-only sidecar would not be "
+               f"admitted in namespace '{team}': {'; '.join(problems)}", tenant.urn)
+
+
+def _fmt(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
 
 
 WORKLOADS_ADMISSIBLE = StackValidationPolicy(

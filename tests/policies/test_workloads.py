@@ -181,10 +181,27 @@ def test_acceptance_taint_without_acceptance(pack: Any) -> None:
     assert messages and "neocloud.io/acceptance=pending:NoSchedule" in messages[0]
 
 
-def test_tenant_namespaces_without_layer_facts_are_a_violation(pack: Any) -> None:
-    resources = [r for r in stack_run("dev").resources if r.type != "neocloud:kubernetes:KubernetesLayer"]
+def test_team_namespaces_without_layer_or_tenant_facts_are_a_violation(pack: Any) -> None:
+    resources = [r for r in stack_run("dev").resources
+                 if r.type not in ("neocloud:kubernetes:KubernetesLayer", "neocloud:kubernetes:Tenant")]
     messages = violations(_check(pack, "dev", resources), RULE)
-    assert messages and "no KubernetesLayer facts" in messages[0]
+    assert messages and "neither KubernetesLayer queues nor Tenant components" in messages[0]
+
+
+def test_a_tenant_composed_without_the_layer_gets_the_api_server_checks(pack: Any) -> None:
+    """The example's pattern (Tenant alone on an existing cluster): the old LimitRange is still caught."""
+    def old_shape(inputs: dict[str, Any]) -> None:
+        for item in inputs["spec"]["limits"]:
+            item.pop("default", None)
+            item.pop("defaultRequest", None)
+
+    run = stack_run("dev")
+    without_layer = [r for r in run.resources if r.type != "neocloud:kubernetes:KubernetesLayer"]
+    assert violations(_check(pack, "dev", without_layer), RULE) == []
+    broken = [mutate(r, old_shape) if _kind("LimitRange")(r) else r for r in without_layer]
+    messages = violations(_check(pack, "dev", broken), RULE)
+    assert len(messages) == 1 and messages[0].startswith("Tenant ")
+    assert "maximum nvidia.com/gpu usage per Pod is 8, but limit is 16" in messages[0]
 
 
 def test_not_applicable_without_kubernetes(pack: Any) -> None:
