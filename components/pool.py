@@ -28,6 +28,7 @@ def pool_facts(plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
         fabric_kind=plan.fabric_kind,
         labels=pool_labels(plan, pool),
         efa_network_cards=pool.system.efa_network_cards,
+        efa_first_card=pool.system.efa_first_card,
         nvlink_domain_nodes=pool.system.nvlink_domain_nodes,
         system_kind=pool.system.kind,
     )

@@ -11,6 +11,13 @@ Every number carries its source key from ``shared/reference/hardware.md``:
 - ``B200UG``: DGX B200 user guide. ``GB200UG``: DGX GB200 user guide.
 - ``MLC``: MLCommons system descriptions. ``ROCM``: AMD ROCm documentation.
 - ``AWS-P5EFA``: docs.aws.amazon.com/AWSEC2/latest/UserGuide/p5-efa.html.
+- ``AWS-ACC``: "Specifications for Amazon EC2 accelerated computing instances",
+  docs.aws.amazon.com/AWSEC2/latest/UserGuide/ac.html (performance and network specifications tables:
+  accelerators and their memory, vCPUs, memory, network bandwidth, EFA support, network cards).
+- ``NVL72RA``: NVIDIA Enterprise Reference Architecture, NVL72 AI Factory (GB300 NVL72),
+  docs.nvidia.com/enterprise-reference-architectures/nvl72-ai-factory/latest/ ("GPUs are connected using a
+  rail-optimized network topology through their respective ConnectX-8 NICs"; "each GPU is associated with a
+  dedicated ConnectX-8 SuperNIC").
 - ``AWS-EKS``: the Amazon EKS user guide (P6e-GB200 UltraServers).
 - ``LINKX``: NVIDIA LinkX cable reach tables.
 
@@ -133,6 +140,9 @@ class System:
     twin-port OSFP cages (H100RA: 508 system OSFP for 127 nodes [P]); others are counted one per port."""
     ultraserver_sizes: tuple[int, ...] = ()
     """AWS UltraServer offerings, in instances per UltraServer."""
+    efa_first_card: int = 0
+    """AWS only: the first network card that carries EFA. p6-b300 has 17 cards, card 0 for ENA only and EFA on
+    cards 1-16 (AWS-ACC: 17 network cards, 6,400 Gbps = 16 x 400G EFA); elsewhere EFA starts at card 0."""
     unverified: tuple[str, ...] = field(default=())
     """Fields that hardware.md does not verify; the spec must override them before use."""
 
@@ -168,6 +178,9 @@ GPUS: Mapping[str, Gpu] = MappingProxyType(
         g.name: g
         for g in (
             Gpu("A100-SXM-80GB", 80, 2.039, 312, None, 400, "hardware.md GPUs [S]"),
+            # A100 40 GB (p4d: "8 x NVIDIA A100 GPU, 320 GiB (8 x 40 GiB)", AWS-ACC [P]). Same GA100 compute and
+            # board power as the 80 GB part [D]; its HBM bandwidth is not in our sources.
+            Gpu("A100-SXM-40GB", 40, None, 312, None, 400, "AWS-ACC [P]; compute as A100 80GB [D]"),
             # An H100 SXM reports 81,559 MiB and a 700 W limit in nvidia-smi (hardware.md).
             Gpu("H100-SXM", 80, 3.35, 989, 1979, 700, "hardware.md GPUs [S]"),
             Gpu("H200-SXM", 141, 4.8, 989, 1979, 700, "MLC [P]"),
@@ -179,8 +192,9 @@ GPUS: Mapping[str, Gpu] = MappingProxyType(
             # awesomeagents.ai [S].
             Gpu("MI325X", 256, 6.0, 1307, 2615, 1000, "ROCM gpu-specs [P]; bandwidth, TFLOPS, TDP [S]", vendor="amd"),
             Gpu("L40S", 48, 0.864, 362, 733, 350, "hardware.md GPUs [S], PCIe only"),
-            # B300: hardware.md verifies no number for it; plans read none of these.
-            Gpu("B300", None, None, None, None, None, "not in hardware.md (unverified)"),
+            # B300 (Blackwell Ultra, also the GPU of GB300 NVL72): p6-b300 lists "8 x NVIDIA B300 GPU, 2148 GiB
+            # (8 x 268 GiB)" (AWS-ACC [P]) = 288 GB [D]. Throughput and power are not in our sources.
+            Gpu("B300", 288, None, None, None, None, "AWS-ACC memory [P]; the rest unverified"),
         )
     }
 )
@@ -206,41 +220,62 @@ SYSTEMS: Mapping[str, System] = MappingProxyType(
             System("hgx-h200", "hgx", "H200-SXM", 8, 8, 400, 1, _HGX_NVLINK_HOPPER,
                    "H100RA NICs [P]; chassis varies by OEM", unverified=("node_power_kw", "rack_units")),
             # DGX B200: 8 GPUs, 14.3 kW max, 10U, 8 CX-7 400G + 2 BlueField-3 (B200UG [P]).
+            # Its 8 compute ports sit in 4 twin-port OSFP cages: "the compute fabric ports in the middle use a
+            # two-port transceiver to access all eight GPUs" (B200RA "network-fabrics" [P]), so a node takes 4
+            # transceivers, not 8.
             System("dgx-b200", "dgx", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL,
-                   "B200UG [P]", node_power_kw=14.3, rack_units=10),
+                   "B200UG, B200RA [P]", node_power_kw=14.3, rack_units=10, nic_ports_per_cage=2),
             System("hgx-b200", "hgx", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL,
                    "B200UG NICs [P]; chassis varies by OEM", unverified=("node_power_kw", "rack_units")),
-            # DGX B300: hardware.md gives no verified numbers; GPU and chassis must come from the spec.
-            # DGX B300: hardware.md verifies only that it is an 8-GPU DGX; power, height and NIC speed must
-            # come from the spec's catalog section.
-            System("dgx-b300", "dgx", "B300", 8, 8, 800, 1, None,
-                   "not in hardware.md: chassis numbers must be set in the spec's catalog section",
-                   unverified=("node_power_kw", "rack_units", "nic_gbps")),
+            # DGX B300: 8 GPUs, 8 ConnectX-8 800G compute NICs: B300XDR's SU of 72 nodes takes 576 node-leaf cables
+            # on 800G XDR Q3400 leaves (8 x 800G per node), and B300RA runs the same NICs as 2 x 400G planes [P].
+            # SU = 72 nodes (B300XDR; B300RA's Spectrum-X SU is 64: set fabric.nodes_per_su). Power and height
+            # are not in our sources (B300XDR: ~56 kW for a rack of four, approximate): site values.
+            System("dgx-b300", "dgx", "B300", 8, 8, 800, 1, _HGX_NVLINK_BLACKWELL, "B300XDR, B300RA [P]",
+                   default_nodes_per_su=72, unverified=("node_power_kw", "rack_units")),
+            System("hgx-b300", "hgx", "B300", 8, 8, 800, 1, _HGX_NVLINK_BLACKWELL,
+                   "B300XDR NICs [P]; chassis varies by OEM", default_nodes_per_su=72,
+                   unverified=("node_power_kw", "rack_units")),
             # GB200 NVL72: 18 compute trays of 4 GPUs = one 72-GPU NVLink domain at 1.8 TB/s per GPU;
             # 4 CX-7 400G per tray; SU = 8 racks (GB200RA [P]). Rack power ~120 kW is press only [S]:
             # configurable, so left to the spec.
             System("gb200-nvl72", "nvl72-rack", "GB200", 4, 4, 400, 18, _HGX_NVLINK_BLACKWELL,
                    "GB200RA, GB200UG [P]", default_nodes_per_su=8 * 18, unverified=("rack_power_kw",)),
+            # GB300 NVL72: the same 18 trays of 4 GPUs in one 72-GPU NVLink 5 domain, one ConnectX-8 800G NIC per
+            # GPU (NVL72RA [P]); rack power up to 142 kW (hardware.md, NVL72 AI-factory RA [P]). No GB300
+            # SuperPOD table is in our sources: the SU is GB200RA's 8 racks [D].
+            System("gb300-nvl72", "nvl72-rack", "B300", 4, 4, 800, 18, _HGX_NVLINK_BLACKWELL,
+                   "NVL72RA [P]; SU as GB200RA [D]", default_nodes_per_su=8 * 18, rack_power_kw=142.0),
             # AWS p5/p5e: 8 GPUs, 192 vCPU, 2,048 GiB, 32 EFA network cards, 3,200 Gbps (AWS-P5EFA [P]).
             System("p5.48xlarge", "aws", "H100-SXM", 8, 32, 100, 1, _HGX_NVLINK_HOPPER, "AWS-P5EFA [P]",
                    efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048),
             System("p5e.48xlarge", "aws", "H200-SXM", 8, 32, 100, 1, _HGX_NVLINK_HOPPER, "AWS-P5EFA [P]",
                    efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048),
-            # p5en: 8 H200, 16 EFAv3 cards, 3,200 Gbps [S]. vCPU/memory not in hardware.md.
-            System("p5en.48xlarge", "aws", "H200-SXM", 8, 16, 200, 1, _HGX_NVLINK_HOPPER, "hardware.md AWS [S]",
-                   efa_network_cards=16, efa_gbps=3200),
-            # p4d: 8 A100 40GB, 96 vCPU, 1,152 GiB, 4 EFA cards, 400 Gbps [S]. hardware.md lists only the
-            # 80 GB A100, so the GPU entry's memory is the 80 GB part's; memory-sensitive plans override.
-            System("p4d.24xlarge", "aws", "A100-SXM-80GB", 8, 4, 100, 1, None, "hardware.md AWS [S]",
+            # p5.4xlarge: 1 H100, 16 vCPU, 256 GiB, 100 Gbps on 1 network card with EFA (AWS-ACC [P]).
+            System("p5.4xlarge", "aws", "H100-SXM", 1, 1, 100, 1, None, "AWS-ACC [P]",
+                   efa_network_cards=1, efa_gbps=100, vcpus=16, memory_gib=256),
+            # p5en: 8 H200, 192 vCPU, 2,048 GiB, 16 network cards, 3,200 Gbps (AWS-ACC [P]).
+            System("p5en.48xlarge", "aws", "H200-SXM", 8, 16, 200, 1, _HGX_NVLINK_HOPPER, "AWS-ACC [P]",
+                   efa_network_cards=16, efa_gbps=3200, vcpus=192, memory_gib=2048),
+            # p4d: 8 A100 40 GB, 96 vCPU, 1,152 GiB, 4 x 100 Gbps on 4 EFA network cards (AWS-ACC [P]).
+            System("p4d.24xlarge", "aws", "A100-SXM-40GB", 8, 4, 100, 1, None, "AWS-ACC [P]",
                    efa_network_cards=4, efa_gbps=400, vcpus=96, memory_gib=1152),
-            # p6-b200: 8 B200 (AWS-EKS [P]); EFA card count not in hardware.md.
-            System("p6-b200.48xlarge", "aws", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL, "AWS-EKS [P]",
-                   unverified=("efa_network_cards",)),
+            # p4de: the same with A100 80 GB ("640 GiB (8 x 80 GiB)", AWS-ACC [P]).
+            System("p4de.24xlarge", "aws", "A100-SXM-80GB", 8, 4, 100, 1, None, "AWS-ACC [P]",
+                   efa_network_cards=4, efa_gbps=400, vcpus=96, memory_gib=1152),
+            # p6-b200: 8 B200, 192 vCPU, 2,048 GiB, 3,200 Gbps on 8 network cards with EFA (AWS-ACC [P]).
+            System("p6-b200.48xlarge", "aws", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL, "AWS-ACC, AWS-EKS [P]",
+                   efa_network_cards=8, efa_gbps=3200, vcpus=192, memory_gib=2048),
+            # p6-b300: 8 B300, 192 vCPU, 4,096 GiB, 6,400 Gbps on 17 network cards (AWS-ACC [P]): card 0 carries
+            # the ENA primary only, cards 1-16 one 400G EFA each.
+            System("p6-b300.48xlarge", "aws", "B300", 8, 16, 400, 1, _HGX_NVLINK_BLACKWELL, "AWS-ACC [P]",
+                   efa_network_cards=16, efa_gbps=6400, vcpus=192, memory_gib=4096, efa_first_card=1),
             # p6e-gb200.36xlarge: 4 GPUs; UltraServers of 9 (x36) or 18 (x72) instances, one NVLink domain
-            # each (AWS-EKS [P]). EFA card count not in hardware.md.
+            # each (AWS-EKS [P]); 144 vCPU, 960 GiB, 3,200 Gbps on 17 network cards (AWS-ACC [P]). Which cards
+            # carry EFA is not stated there: a site value.
             System("p6e-gb200.36xlarge", "aws-ultraserver", "GB200", 4, 4, 400, 18, _HGX_NVLINK_BLACKWELL,
-                   "AWS-EKS [P]", default_nodes_per_su=8 * 18, ultraserver_sizes=(9, 18),
-                   unverified=("efa_network_cards",)),
+                   "AWS-EKS, AWS-ACC [P]", default_nodes_per_su=8 * 18, ultraserver_sizes=(9, 18),
+                   vcpus=144, memory_gib=960, unverified=("efa_network_cards",)),
             # MI300X 8-GPU node: GPUs per ROCM [P]; node power, height and NICs vary by OEM.
             System("mi300x-8", "amd", "MI300X", 8, 8, 400, 1, None, "ROCM [P]; chassis varies by OEM",
                    unverified=("node_power_kw", "rack_units")),

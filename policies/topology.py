@@ -265,14 +265,16 @@ def _rail_alignment(args: StackValidationArgs, report: ReportViolation) -> None:
             report(f"launch template '{lt.name}' of pool '{name}': {len(interfaces)} EFA interfaces, but "
                    f"{facts.get('system')} has {fmt(cards)} network cards (one EFA interface per card)", lt.urn)
         indexes = [int(num(i.get("networkCardIndex"), 0) or 0) for i in interfaces]
+        # EFA starts at card 0, or (p6-b300, AWS-ACC: 17 cards) at card 1 behind an ENA-only primary.
+        first = int(num(facts.get("efa_first_card"), 0) or 0)
         if len(set(indexes)) != len(indexes):
             dupes = sorted({i for i in indexes if indexes.count(i) > 1})
             report(f"launch template '{lt.name}': several EFA interfaces on network card(s) "
                    f"{', '.join(map(str, dupes))}; each card carries one", lt.urn)
-        elif interfaces and sorted(indexes) != list(range(len(indexes))):
+        elif interfaces and sorted(indexes) != list(range(first, first + len(indexes))):
             report(f"launch template '{lt.name}': EFA interfaces on network cards {sorted(indexes)}; expected "
-                   f"cards 0..{len(indexes) - 1}", lt.urn)
-        if cfg["requireEfaOnCardZero"] and interfaces:
+                   f"cards {first}..{first + len(indexes) - 1}", lt.urn)
+        if cfg["requireEfaOnCardZero"] and interfaces and first == 0:
             card0 = [i for i in interfaces if int(num(i.get("networkCardIndex"), 0) or 0) == 0]
             if not card0 or card0[0].get("interfaceType") != "efa" or int(num(card0[0].get("deviceIndex"), 0) or 0):
                 report(f"launch template '{lt.name}': network card 0 must carry interface type 'efa' at device "
@@ -281,8 +283,9 @@ def _rail_alignment(args: StackValidationArgs, report: ReportViolation) -> None:
 
 RAIL_ALIGNMENT = StackValidationPolicy(
     name="rail-alignment",
-    description="NICs per node = rails = GPUs per node on InfiniBand/RoCE; on EFA, one EFA interface per network "
-    "card of the instance type (efa on card 0, efa or efa-only on the others).",
+    description="NICs per node = rails = GPUs per node on InfiniBand/RoCE; on EFA, one EFA interface per EFA "
+    "network card of the instance type (efa on card 0, efa or efa-only on the others; p6-b300: an ENA primary on "
+    "card 0 and efa-only on cards 1-16).",
     validate=_rail_alignment,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_RAIL_SCHEMA,

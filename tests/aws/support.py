@@ -80,6 +80,8 @@ VARIANTS: dict[str, tuple[str, Mutator | None]] = {
     "prod": ("prod", None),
     "p5en": ("dev", _system("p5en.48xlarge")),
     "p4d": ("dev", _system("p4d.24xlarge")),
+    # AWS-ACC: 17 network cards, card 0 ENA only, EFA on cards 1-16.
+    "p6b300": ("dev", _system("p6-b300.48xlarge")),
     "odcr": ("dev", _odcr),
     # Two u-p6e-gb200x72 UltraServers (2 x 18 instances), one per Capacity Block; EFA cards per instance are not
     # in hardware.md, so the spec must set them (4 here, the tray's 4 CX-7 NICs in GB200RA terms).

@@ -50,6 +50,18 @@ def test_one_efa_interface_per_network_card(variant: str, cards: int) -> None:
         assert all((i["interfaceType"], i["deviceIndex"]) == ("efa-only", 1) for i in others)
 
 
+def test_p6_b300_has_an_ena_primary_and_efa_on_cards_1_to_16() -> None:
+    # AWS-ACC: p6-b300.48xlarge has 17 network cards and 6,400 Gbps (16 x 400G EFA); the EC2 user guide: an ENA
+    # primary on card 0 / device 0, then EFA-only at device index 0 on each further card.
+    templates = gpu_templates(variant_run("p6b300"))
+    assert templates
+    for template in templates:
+        primary, *efa = template.inputs["networkInterfaces"]
+        assert (primary["networkCardIndex"], primary["deviceIndex"], primary["interfaceType"]) == (0, 0, "interface")
+        assert [i["networkCardIndex"] for i in efa] == list(range(1, 17))
+        assert all((i["interfaceType"], i["deviceIndex"]) == ("efa-only", 0) for i in efa)
+
+
 def test_efa_interfaces_carry_the_efa_group_and_the_primary_the_cluster_group_too() -> None:
     run = variant_run("dev")
     efa_group = run.by_name("dev-efa-sg")

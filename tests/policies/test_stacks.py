@@ -88,6 +88,30 @@ def test_oversubscribed_fabric(pack):
     assert "oversubscribed); allowed at most 1:1" in result.mandatory[0].message
 
 
+def test_p6_b300_efa_from_card_one(pack):
+    # AWS-ACC: 17 network cards on p6-b300, EFA on cards 1-16 behind an ENA-only card 0.
+    def p6_b300(cluster: dict[str, Any]) -> None:
+        cluster["pools"][0].update(system="p6-b300.48xlarge", nodes=2)
+        for queue in cluster["kubernetes"]["queues"]:
+            queue["gpu_quota"] = 8
+
+    run = broken("dev", p6_b300)
+    assert "rail-alignment" not in failed_rules(analyze(pack, run, stack_config("dev")))
+
+    def efa_from_card_zero(inputs: dict[str, Any]) -> None:
+        for interface in inputs["networkInterfaces"]:
+            interface["networkCardIndex"] -= 1
+
+    templates = [r for r in run.resources if r.type == "aws:ec2/launchTemplate:LaunchTemplate"
+                 and len(r.inputs.get("networkInterfaces") or []) == 17]
+    assert templates
+    resources = [mutate(r, efa_from_card_zero) if r in templates else r for r in run.resources]
+    result = analyze(pack, run, stack_config("dev"), resources=resources)
+    messages = [d.message for d in result.mandatory if d.policy == "rail-alignment"]
+    assert any("EFA interfaces on network cards [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]; expected "
+               "cards 1..16" in m for m in messages), messages
+
+
 def test_public_bucket(pack):
     run = stack_run("prod")
     policy = next(r for r in run.resources if r.type == "aws:s3/bucketPolicy:BucketPolicy")

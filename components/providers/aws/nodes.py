@@ -101,18 +101,34 @@ def gpu_ami_type(spec: ClusterSpec, pool: PoolPlan) -> str:
     return "AL2023_ARM_64_NVIDIA" if pool.system.gpu in _GRACE_GPUS else "AL2023_x86_64_NVIDIA"
 
 
-def efa_interfaces(cards: int, primary_groups: list[Any], efa_group: Any) -> list[Any]:
-    """Launch template network interfaces: ``efa`` on card 0 (device 0), ``efa-only`` on cards 1.. (device 1)."""
-    interfaces: list[Any] = [{
-        "network_card_index": 0, "device_index": 0, "interface_type": "efa",
-        "security_groups": primary_groups, "delete_on_termination": True,
-    }]
-    interfaces += [
-        {"network_card_index": card, "device_index": 1, "interface_type": "efa-only",
+def efa_interfaces(cards: int, primary_groups: list[Any], efa_group: Any, *, first_card: int = 0) -> list[Any]:
+    """Launch template network interfaces, one EFA per EFA card.
+
+    EFA from card 0 (``first_card`` 0): ``efa`` on card 0 (device 0), ``efa-only`` on cards 1.. (device 1).
+    Card 0 without EFA (p6-b300: 17 cards, EFA on 1-16, catalog ``efa_first_card``): an ENA ``interface`` primary
+    on card 0 and ``efa-only`` at device index 0 on every EFA card ("For the primary network interface (network
+    card index 0, device index 0), create an ENA interface ... For each additional network interface, use the next
+    unused network card index, device index 0, for EFA-only network interface", EC2 user guide,
+    docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html) [P].
+    """
+    if first_card == 0:
+        interfaces: list[Any] = [{
+            "network_card_index": 0, "device_index": 0, "interface_type": "efa",
+            "security_groups": primary_groups, "delete_on_termination": True,
+        }]
+        interfaces += [
+            {"network_card_index": card, "device_index": 1, "interface_type": "efa-only",
+             "security_groups": [efa_group], "delete_on_termination": True}
+            for card in range(1, cards)
+        ]
+        return interfaces
+    primary = {"network_card_index": 0, "device_index": 0, "interface_type": "interface",
+               "security_groups": primary_groups, "delete_on_termination": True}
+    return [primary] + [
+        {"network_card_index": card, "device_index": 0, "interface_type": "efa-only",
          "security_groups": [efa_group], "delete_on_termination": True}
-        for card in range(1, cards)
+        for card in range(first_card, first_card + cards)
     ]
-    return interfaces
 
 
 def block_labels(plan: ClusterPlan, pool: PoolPlan, block: PlacementBlock) -> dict[str, str]:
@@ -193,7 +209,8 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
             description=f"{plan.name} {pool.name} block {block.index}: {cards} EFA interfaces",
             instance_type=pool.system.name,
             network_interfaces=efa_interfaces(cards, [network.efa_security_group.id, cluster_sg],
-                                              network.efa_security_group.id),
+                                              network.efa_security_group.id,
+                                              first_card=pool.system.efa_first_card),
             metadata_options=_metadata(spec),
             block_device_mappings=_root_volume(spec),
             tag_specifications=_tag_specifications(block_tags),
