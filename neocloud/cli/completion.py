@@ -23,6 +23,13 @@ _PATH_OPTIONS = {"dir": ("--project-dir", "--policy-pack"), "file": ("--policy-c
 """Options whose value is a directory or a file, by flag (the rest with a metavar complete as files too)."""
 
 
+def _catalog_words() -> dict[str, list[str]]:
+    """Free-text options whose useful values are catalog names (``fabric --system``, ``--switch``)."""
+    from ..catalog import SWITCHES, known_system_names
+
+    return {"--system": known_system_names(), "--switch": sorted(SWITCHES)}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("completion", help="print a shell completion script (bash, zsh)")
     parser.add_argument("shell", choices=SHELLS, help="the shell: bash, or zsh (through bashcompinit)")
@@ -70,6 +77,8 @@ def _commands(parser: argparse.ArgumentParser, path: str = "") -> list[_Command]
                     continue
                 if action.choices:
                     command.choices[option] = [str(c) for c in action.choices]
+                elif option in _catalog_words():
+                    command.choices[option] = _catalog_words()[option]
                 elif option in _PATH_OPTIONS["dir"]:
                     command.dirs.append(option)
                 elif option in _PATH_OPTIONS["file"] or getattr(action.type, "__name__", "") == "Path":

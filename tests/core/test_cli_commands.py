@@ -136,6 +136,9 @@ def test_bash_completion_of_commands_options_and_stacks(bash_completion: Path) -
     assert set(_complete(bash_completion, "neocloud", "check", "dev", "--fa")) == {"--fail-on"}
     assert _complete(bash_completion, "neocloud", "backend", "") == ["bootstrap"]
     assert _complete(bash_completion, "neocloud", "catalog", "s") == ["systems", "switches"]
+    assert _complete(bash_completion, "neocloud", "fabric", "--system", "dgx-h") == ["dgx-h100", "dgx-h200"]
+    assert _complete(bash_completion, "neocloud", "fabric", "--switch", "Q") == ["Q3400", "QM9700"]
+    assert _complete(bash_completion, "neocloud", "vendor", "") == ["fetch", "check"]
 
 
 def test_bash_completion_of_paths(bash_completion: Path, tmp_path: Path) -> None:
