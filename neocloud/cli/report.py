@@ -85,8 +85,19 @@ def report_document(run: ProgramRun, result: AnalysisResult | None, config: str 
         "filesystem": facts.get("filesystem"),
         "placement_blocks": blocks if isinstance(blocks, Mapping) else {},
         "goodput_floor": _setting(result, GOODPUT_POLICY, "minExpectedGoodput"),
+        "provider_builds_network": _provider_builds_network(run.outputs.get("plan", {}).get("provider")),
         "generated_by": generated_by,
     }
+
+
+def _provider_builds_network(provider: Any) -> bool:
+    """Whether the provider, not the site, builds the racks and the fabric (its profile has no physical racks)."""
+    from ..profiles import profile
+
+    try:
+        return not profile(str(provider)).physical_racks
+    except KeyError:  # a program without a cluster plan
+        return False
 
 
 def _setting(result: AnalysisResult | None, policy: str, name: str) -> Any:

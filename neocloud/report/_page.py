@@ -76,7 +76,7 @@ def render_report(document: Mapping[str, Any]) -> str:
     sections = [
         ("summary", "Summary", _summary(document)),
         ("racks", "Rack elevations", _racks(document)),
-        ("fabric", "Fabric", _fabric(plan)),
+        ("fabric", "Fabric", _fabric(plan, provider_builds=bool(document.get("provider_builds_network")))),
         ("nvlink", "NVLink domains and scalable units", _nvlink(plan)),
         ("storage", "Storage", _storage(document)),
         ("power", "Power and cost", _power_cost(plan)),
@@ -294,8 +294,12 @@ def _provider_placement(pool: Mapping[str, Any], blocks: Sequence[Mapping[str, A
 # --- fabric -------------------------------------------------------------------------------------------------
 
 
-def _fabric(plan: Mapping[str, Any]) -> str:
+def _fabric(plan: Mapping[str, Any], *, provider_builds: bool = False) -> str:
     out = []
+    if provider_builds and any(p.get("fabric") for p in plan.get("pools", [])):
+        out.append(f'<p class="note">On {esc(plan.get("provider"))} the provider builds and runs the fabric: the '
+                   "counts below are what a rail-optimized fat tree for these nodes takes, for comparison with the "
+                   "provider's; there are no switches or cables to buy.</p>")
     for pool in plan.get("pools", []):
         fabric = pool.get("fabric")
         out.append(f"<h3>pool {esc(pool['name'])}</h3>")

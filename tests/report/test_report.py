@@ -149,6 +149,12 @@ def test_cloud_stacks_show_what_the_provider_places() -> None:
     assert "certificate-authority-data" not in html
 
 
+def test_a_neocloud_fabric_is_shown_as_the_providers() -> None:
+    html = _report("coreweave").read_text()
+    assert "On coreweave the provider builds and runs the fabric" in html
+    assert "the provider builds and runs the fabric" not in _report("gb200").read_text()  # our own racks
+
+
 def test_gb200_racks_are_nvl72_racks_with_spares_spread() -> None:
     html = _report("gb200").read_text()
     racks = next(s for s in _svgs(html) if s.get("aria-label") == "rack elevations of pool nvl72")
