@@ -13,7 +13,16 @@ import sys
 from pathlib import Path
 
 from ..errors import SpecError
-from ..vendor import DEFAULT_BASE_URL, DEFAULT_DIR, TIMEOUT_SECONDS, FetchError, fetch, manifest, problems
+from ..vendor import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DIR,
+    TIMEOUT_SECONDS,
+    FetchError,
+    fetch,
+    find_vendor_dir,
+    manifest,
+    problems,
+)
 from .plan import project_dir
 
 __all__ = ["register"]
@@ -29,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                               help=f"raw file host, serving <repository>/<commit>/<path> (default {DEFAULT_BASE_URL})")
     fetch_parser.add_argument("--timeout", type=float, default=TIMEOUT_SECONDS,
                               help=f"seconds per download before giving up (default {TIMEOUT_SECONDS:g})")
+    fetch_parser.add_argument("--refresh", action="store_true",
+                              help="fetch even when the tests already have a verified copy")
     fetch_parser.set_defaults(run=_fetch)
     check_parser = commands.add_parser("check", help="verify a folder against the manifest's sha256s")
     check_parser.add_argument("dir", nargs="?", type=Path, default=None,
@@ -51,6 +62,14 @@ def _fetch(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise SpecError("--timeout", f"must be > 0 seconds; got {args.timeout:g}")
     target = _target(args)
+    if args.dir is None and not args.refresh:
+        # The README's `neocloud vendor fetch && python -m pytest` must also work where shared/ sits beside the
+        # checkout (and nothing needs downloading): say which verified copy the tests will read.
+        found = find_vendor_dir(target.parent)
+        if found is not None and not problems(found):
+            print(f"the tests read {found}: every pinned file is there and verified; nothing to fetch "
+                  "(--refresh fetches anyway)")
+            return 0
     try:
         files = fetch(target, base_url=args.base_url, timeout=args.timeout,
                       progress=lambda line: print(line, file=sys.stderr, flush=True))

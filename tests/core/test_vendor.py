@@ -183,3 +183,21 @@ def test_a_clone_without_shared_fails_with_one_line_then_passes_after_fetch(tmp_
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], cwd=clone,
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_fetch_without_a_folder_uses_a_verified_copy_the_tests_already_read(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README's `neocloud vendor fetch && python -m pytest`, where shared/ sits beside the checkout: no download.
+    checkout = tmp_path / "clone"
+    checkout.mkdir()
+    (checkout / "Pulumi.yaml").write_text("name: x\nruntime: python\n")
+    shutil.copytree(VENDOR, tmp_path / "shared" / "vendor")
+    monkeypatch.delenv(ENV_DIR, raising=False)
+    monkeypatch.chdir(checkout)
+    result = subprocess.run([sys.executable, "-m", "neocloud", "vendor", "fetch", "--base-url", "http://127.0.0.1:9"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"the tests read {tmp_path / 'shared' / 'vendor'}: every pinned file is there")
+    refreshed = subprocess.run([sys.executable, "-m", "neocloud", "vendor", "fetch", "--refresh", "--base-url",
+                                "http://127.0.0.1:9", "--timeout", "2"], capture_output=True, text=True, timeout=60)
+    assert refreshed.returncode == 1 and "cannot download http://127.0.0.1:9/" in refreshed.stderr
