@@ -18,6 +18,7 @@ class ConfigError(pulumi.RunError):
         super().__init__(str(error))
         self.config_path = error.path
         self.config_message = error.message
+        self.config_problems = list(error.problems)
 
 
 def load_cluster() -> tuple[ClusterSpec, ClusterPlan]:

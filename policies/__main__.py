@@ -35,10 +35,12 @@ def _package() -> ModuleType:
 
 _policies = _package()
 importlib.import_module("policies._secrets").install()
+_all = _policies.all_policies()
+importlib.import_module("policies._runtime").install(_all)  # in-flight tracking, one deserialization a request
 
 PolicyPack(
     name=_policies.PACK_NAME,
     enforcement_level=EnforcementLevel.ADVISORY,
-    policies=_policies.all_policies(),
+    policies=_all,
     description="neocloud: rack topology, efficiency and security rules for AI GPU clusters",
 )

@@ -67,6 +67,12 @@ def settings(config: Mapping[str, Any], config_schema: PolicyConfigSchema | None
     out: dict[str, Any] = {}
     if config_schema is not None:
         out.update({k: v["default"] for k, v in config_schema.properties.items() if "default" in v})
+        # A misspelt property must not leave the default silently in force (the engine does not refuse it: the
+        # SDK's schema has no additionalProperties). Raising makes the rule fail loudly, naming the property.
+        extra = sorted(set(config or {}) - set(config_schema.properties))
+        if extra:
+            raise ValueError(f"unknown config property {extra[0]!r}; properties: "
+                             f"{', '.join(sorted(config_schema.properties))}")
     out.update(dict(config or {}))
     return out
 

@@ -1,4 +1,6 @@
-"""The ``neocloud`` command line. Exit codes: 0 ok, 1 policy violation or failed check, 2 bad input.
+"""The ``neocloud`` command line. Exit codes (``EXIT_CODES``, also in ``--help`` and the README): 0 ok, 1 a
+policy violation or failed check, 2 bad input, 3 a crash (the program, the policy pack or neocloud itself did not
+run to its end: an exception, an early exit, or a deadline passed).
 
 Each subcommand lives in its own module of this package with ``register(subparsers)``; a new command is a new
 module, found by ``_command_modules``.
@@ -8,17 +10,30 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import traceback
 from collections.abc import Sequence
 
-from ..errors import SpecError
+from ..errors import CrashError, SpecError, first_line, where_raised
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_OK", "build_parser", "main", "version"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_CRASH", "EXIT_FAILED", "EXIT_OK", "build_parser", "main",
+           "version"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_CRASH = 3
+EXIT_CODES = {
+    EXIT_OK: "ok",
+    EXIT_FAILED: "a mandatory policy violation or a failed check",
+    EXIT_BAD_INPUT: "bad input: one line naming the config path or flag and what is allowed",
+    EXIT_CRASH: "a crash: the Pulumi program, the policy pack or neocloud did not run to its end (an exception, "
+    "an early exit or a deadline); the first line of the error and where to look",
+}
+DEBUG_ENV = "NEOCLOUD_DEBUG"
+"""Set to 1 to get the full traceback of a crash on stderr."""
 
 _FIRST = ("plan", "check", "fabric", "schema")
 """Commands listed first in --help; the rest follow by name."""
@@ -47,7 +62,10 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="neocloud", description="Plan, provision and police AI GPU clusters from one spec.")
+    codes = "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items())
+    parser = _Parser(prog="neocloud", description="Plan, provision and police AI GPU clusters from one spec.",
+                     epilog=f"exit codes:\n{codes}\n(set {DEBUG_ENV}=1 for a crash's traceback)",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"neocloud {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in _command_modules():
@@ -63,11 +81,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except SpecError as error:
-        print(f"neocloud: error: {error}", file=sys.stderr)
+        for line in error.lines():  # every problem, one line each
+            print(f"neocloud: error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except CrashError as error:
+        _debug(error)
+        print(f"neocloud: crash: {error}", file=sys.stderr)
+        return EXIT_CRASH
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug of neocloud itself: still one line, never "bad input"
+        _debug(error)
+        look = where_raised(error)  # the innermost frame: where it was raised
+        print(f"neocloud: crash: {type(error).__name__}: {first_line(str(error)) or 'no message'}"
+              f"{f' (see {look})' if look else ''}; a bug in neocloud: set {DEBUG_ENV}=1 for the traceback",
+              file=sys.stderr)
+        return EXIT_CRASH
     return code
+
+
+def _debug(error: BaseException) -> None:
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        traceback.print_exception(error, file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,8 @@
 Runs the program under the mock engine (as ``plan`` does), starts the real policy pack (``policies/``) and speaks
 the Pulumi analyzer gRPC protocol to it (``neocloud.offline.analyzer``), so enforcement levels, config and
 not-applicable results are those of ``pulumi preview --policy-pack policies --policy-pack-config ...``.
-Exit 0 when no mandatory policy is violated, 1 when one is, 2 on bad input.
+Exit 0 when no mandatory policy is violated, 1 when one is, 2 on bad input, 3 when the program or the pack
+crashed or a policy call passed its deadline (``--policy-timeout``): a check that did not run never passes.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
+import os
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from ..offline.analyzer import AnalysisResult, AnalyzerError, Diagnostic, analyze_run, load_policy_config
+from ..offline.analyzer import DEFAULT_CALL_TIMEOUT, AnalysisResult, Diagnostic, analyze_run, load_policy_config
 from ..offline.engine import ProgramRun, load_stack_config
 from .plan import add_stack_arguments, run_stack
 
@@ -50,6 +53,28 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default: policies/config/STACK.json if present)")
     parser.add_argument("--policy-pack", type=Path, default=None, metavar="DIR",
                         help="the policy pack directory (default: policies/ in the project)")
+    parser.add_argument("--policy-timeout", default=None, metavar="SECONDS",
+                        help=f"deadline of each policy pack call; past it the run is a timeout naming the policy "
+                        f"(exit 3) (default ${TIMEOUT_ENV} or {DEFAULT_CALL_TIMEOUT:g})")
+
+
+TIMEOUT_ENV = "NEOCLOUD_POLICY_TIMEOUT"
+
+
+def policy_timeout(value: str | None) -> float:
+    """``--policy-timeout`` (else ``$NEOCLOUD_POLICY_TIMEOUT``, else the default) as seconds > 0."""
+    where = "--policy-timeout"
+    if value is None:
+        value, where = os.environ.get(TIMEOUT_ENV), TIMEOUT_ENV
+    if value is None or value == "":
+        return DEFAULT_CALL_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and 0 < seconds <= 86400):
+        raise SpecError(where, f"got {value!r}; allowed: a number of seconds, > 0 and at most 86400")
+    return seconds
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -74,9 +99,10 @@ def failed(result: AnalysisResult, fail_on: str) -> bool:
 
 
 def check_policy_arguments(args: argparse.Namespace) -> None:
-    """Bad ``--policy-config`` is bad input before any work is done."""
+    """Bad ``--policy-config`` or ``--policy-timeout`` is bad input before any work is done."""
     if args.policy_config is not None and not args.policy_config.is_file():
         raise SpecError("--policy-config", f"{args.policy_config} is not a file")
+    policy_timeout(args.policy_timeout)
 
 
 def run_policies(args: argparse.Namespace, root: Path, run: ProgramRun) -> tuple[AnalysisResult, str]:
@@ -93,11 +119,10 @@ def run_policies(args: argparse.Namespace, root: Path, run: ProgramRun) -> tuple
     stack_config, _ = load_stack_config(root, args.stack)
     print(f"analyzing {len(run.resources)} resources with policy pack {pack_dir.name}/ "
           f"(config: {_display(config_path, root)}) ...", file=sys.stderr, flush=True)
-    try:
-        result = analyze_run(run, pack_dir=pack_dir, policy_config=policy_config,
-                             config_source=_display(config_path, root), stack_config=stack_config)
-    except AnalyzerError as error:
-        raise SpecError("policy pack", str(error)) from None
+    # An AnalyzerError (crash, timeout, a pack with no policies) is a crash, exit 3: never "bad input", never 0.
+    result = analyze_run(run, pack_dir=pack_dir, policy_config=policy_config,
+                         config_source=_display(config_path, root), stack_config=stack_config,
+                         call_timeout=policy_timeout(args.policy_timeout))
     return result, _display(config_path, root)
 
 

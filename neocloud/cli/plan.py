@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from ..errors import SpecError
-from ..offline import DuplicateUrnError, ProgramError, ProgramRun, load_stack_config, run_program
+from ..errors import CrashError, SpecError
+from ..offline import ProgramError, ProgramRun, load_stack_config, run_program
 from ..offline.engine import RecordedResource
 from .fabric import fabric_lines
 
@@ -54,10 +54,9 @@ def run_stack(args: argparse.Namespace) -> tuple[Path, ProgramRun]:
     _progress(f"running {root.name}/__main__.py for stack '{args.stack}' under the Pulumi mock engine ...")
     try:
         run = run_program(root, args.stack)
-    except DuplicateUrnError as error:
-        raise SpecError(f"stack {args.stack}", str(error)) from None
     except ProgramError as error:
-        raise SpecError(f"stack {args.stack}", f"the program failed: {error}") from None
+        # Not bad input: the config passed validation and the program still failed (or stopped early).
+        raise CrashError(f"stack {args.stack}: the program crashed: {error.what}", look=error.look) from None
     _progress(f"registered {len(run.resources)} resources in {time.perf_counter() - started:.2f}s")
     return root, run
 

@@ -34,14 +34,17 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from ..errors import SpecError
+from ..documents import did_you_mean, load_json, read_text
+from ..errors import CrashError, SpecError, first_line
 from .engine import ProgramRun, RecordedResource
 
 __all__ = [
+    "DEFAULT_CALL_TIMEOUT",
     "AnalysisResult",
     "AnalyzerError",
+    "AnalyzerTimeout",
     "Diagnostic",
     "NotApplicable",
     "PolicyInfo",
@@ -54,10 +57,21 @@ __all__ = [
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _MAX_MESSAGE = 1024 * 1024 * 400
 _STARTUP_SECONDS = 60.0
+DEFAULT_CALL_TIMEOUT = 300.0
+"""Seconds one analyzer call (``Analyze`` of a resource, ``AnalyzeStack``) may take before the run is a timeout.
+A choice, not an engine number (the engine waits forever): the whole prod stack's ``AnalyzeStack`` takes about a
+second here (benchmarks/check_scale.py), so this is generous. ``neocloud check --policy-timeout`` sets it."""
+_IN_FLIGHT_WAIT = 2.0
+"""Seconds to wait for the pack's in-flight report after SIGUSR1 (policies/_runtime.py)."""
+_IN_FLIGHT = "neocloud-pack: in flight:"
 
 
-class AnalyzerError(RuntimeError):
-    """The policy pack could not be started or failed while analyzing."""
+class AnalyzerError(CrashError):
+    """The policy pack could not be started, crashed, or failed while analyzing (never bad input)."""
+
+
+class AnalyzerTimeout(AnalyzerError):
+    """An analyzer call passed its deadline; the message names the policy that was running where it can."""
 
 
 @dataclass(frozen=True)
@@ -131,16 +145,10 @@ def load_policy_config(path: Path) -> dict[str, dict[str, Any]]:
     Returns policy -> {"enforcementLevel"?: level, **properties}. Raises ``SpecError`` (one line) for bad input.
     """
     where = str(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError("--policy-config", f"cannot read {where}: {exc.strerror or exc}") from None
+    text = read_text(path, where="--policy-config", what="policy config")
     if not text.strip():
         return {}
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(where, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    raw = load_json(text, where=where)  # syntax errors with line and column; no NaN, no 100k-deep nesting
     if not isinstance(raw, dict):
         raise SpecError(where, "must be a JSON object of policy name -> enforcement level or settings")
     if "environments" in raw:
@@ -188,7 +196,17 @@ def reconcile_config(policies: Sequence[PolicyInfo], given: Mapping[str, Mapping
     known = {p.name: p for p in policies}
     unknown = sorted(set(normalized) - set(known) - {"all"})
     if unknown:
-        raise SpecError(f"{where}: {unknown[0]}", f"no such policy in the pack; policies: {', '.join(sorted(known))}")
+        raise SpecError(f"{where}: {unknown[0]}", f"no such policy in the pack;{did_you_mean(unknown[0], known)} "
+                        f"policies: {', '.join(sorted(known))}")
+    for name, settings in normalized.items():
+        # A misspelt property would silently leave the default in force (the engine's schema check allows extra
+        # properties: the SDK cannot send additionalProperties), so it is an error here.
+        allowed = set(known[name].config_schema.get("properties", {})) if name in known else set()
+        extra = sorted(set(settings) - allowed - {"enforcementLevel"})
+        if extra:
+            listed = ", ".join(sorted(allowed)) or "none (only enforcementLevel)"
+            raise SpecError(f"{where}: {name}.{extra[0]}",
+                            f"unknown property;{did_you_mean(extra[0], allowed)} properties: {listed}")
     result: dict[str, dict[str, Any]] = {}
     for p in policies:
         defaults = {k: v["default"] for k, v in p.config_schema.get("properties", {}).items()
@@ -220,12 +238,19 @@ class PolicyPackProcess:
     """A running policy pack: the subprocess, a channel and an ``AnalyzerStub``. Use as a context manager."""
 
     def __init__(self, pack_dir: Path, *, project: str = "project", stack: str = "stack",
-                 config: Mapping[str, Any] | None = None, python: str | None = None) -> None:
+                 config: Mapping[str, Any] | None = None, python: str | None = None,
+                 call_timeout: float = DEFAULT_CALL_TIMEOUT) -> None:
         self.pack_dir = pack_dir.resolve()
         if not (self.pack_dir / "PulumiPolicy.yaml").is_file():
             raise SpecError(str(pack_dir), "not a policy pack (no PulumiPolicy.yaml)")
+        if not call_timeout > 0:
+            raise SpecError("--policy-timeout", f"must be a number of seconds > 0; got {call_timeout!r}")
         self.project, self.stack = project, stack
-        self._stderr = tempfile.TemporaryFile()
+        self.call_timeout = float(call_timeout)
+        self.failed = False
+        """Set when a call failed: the pack's stderr log is then kept (``log_path``) for the user to read."""
+        self._stderr = tempfile.NamedTemporaryFile(prefix="neocloud-policy-pack-", suffix=".log", delete=False)
+        self.log_path = Path(self._stderr.name)
         env = dict(os.environ)
         env.update(PULUMI_PROJECT=project, PULUMI_STACK=stack, PULUMI_DRY_RUN="true",
                    PULUMI_ORGANIZATION="organization",
@@ -244,6 +269,7 @@ class PolicyPackProcess:
         try:
             grpc.channel_ready_future(self.channel).result(timeout=_STARTUP_SECONDS)
         except grpc.FutureTimeoutError:
+            self.failed = True
             self.close()
             raise AnalyzerError(
                 f"policy pack {self.pack_dir.name} did not accept connections on port {self.port}") from None
@@ -258,15 +284,22 @@ class PolicyPackProcess:
         first = line[0].decode(errors="replace").strip() if line else ""
         if not first.isdigit():
             detail = self.stderr_tail() or (f"first stdout line {first!r}" if first else "no output")
+            self.failed = True
             self.close()
             raise AnalyzerError(f"policy pack {self.pack_dir.name} did not start (the engine needs its port as the "
                                 f"first stdout line): {detail}")
         return int(first)
 
+    def stderr_lines(self) -> list[str]:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [ln.strip() for ln in text.splitlines() if ln.strip()]
+
     def stderr_tail(self) -> str:
-        self._stderr.seek(0)
-        lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
-        return lines[-1].strip() if lines else ""
+        lines = self.stderr_lines()
+        return lines[-1] if lines else ""
 
     def close(self) -> None:
         channel = getattr(self, "channel", None)
@@ -282,6 +315,8 @@ class PolicyPackProcess:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._stderr.close()
+        if not self.failed:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> PolicyPackProcess:
         return self
@@ -295,7 +330,7 @@ class PolicyPackProcess:
         from google.protobuf import empty_pb2, json_format
         from pulumi.runtime.proto import analyzer_pb2
 
-        reply = self._call(self.stub.GetAnalyzerInfo, empty_pb2.Empty())
+        reply = self._call(self.stub.GetAnalyzerInfo, empty_pb2.Empty(), "the pack")
         kinds = {analyzer_pb2.POLICY_TYPE_RESOURCE: "resource", analyzer_pb2.POLICY_TYPE_STACK: "stack"}
         policies = []
         for p in reply.policies:
@@ -329,21 +364,66 @@ class PolicyPackProcess:
             config_secret_keys=list(secret_keys),
         )
         try:
-            self.stub.ConfigureStack(request)
+            self.stub.ConfigureStack(request, timeout=self.call_timeout)
         except grpc.RpcError as exc:  # older packs: the engine tolerates Unimplemented
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
-                raise AnalyzerError(f"ConfigureStack failed: {exc.details()}") from None
+                self._raise(exc, "ConfigureStack", "")
 
-    def _call(self, method: Any, request: Any) -> Any:
+    def _call(self, method: Any, request: Any, subject: str = "") -> Any:
+        """One analyzer call with the per-call deadline. Raises ``AnalyzerTimeout`` past it (naming the policy
+        the pack reports in flight), ``AnalyzerError`` when the pack fails or exits."""
         import grpc
 
         try:
-            return method(request)
+            return method(request, timeout=self.call_timeout)
         except grpc.RpcError as exc:
-            detail = exc.details() or str(exc.code())
-            tail = self.stderr_tail()
-            raise AnalyzerError(f"policy pack call failed: {detail.splitlines()[-1] if detail else ''}"
-                                f"{f' ({tail})' if tail and tail not in detail else ''}") from None
+            self._raise(exc, _method_name(method), subject)
+
+    def _raise(self, exc: Any, name: str, subject: str) -> NoReturn:
+        import grpc
+
+        self.failed = True
+        if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+            running = self._in_flight()
+            raise AnalyzerTimeout(
+                f"policy pack timed out: {name}{f' of {subject}' if subject else ''} did not answer within "
+                f"{self.call_timeout:g}s (--policy-timeout); {running}", look=str(self.log_path)) from None
+        try:  # a pack that died closes the connection a moment before the OS reports its exit
+            exited: int | None = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            exited = None
+        crashed = next((ln for ln in self.stderr_lines() if ln.startswith("neocloud-pack: policy crashed:")), "")
+        detail = first_line((exc.details() or "").removeprefix("Exception calling application: "))
+        if crashed:
+            what = crashed.removeprefix("neocloud-pack: ")
+        elif exited is not None:
+            what = f"the pack exited with code {exited} during {name}: {self.stderr_tail() or 'no output'}"
+        else:
+            what = f"{name} failed: {detail or exc.code()}"
+        raise AnalyzerError(f"policy pack crashed: {what}", look=str(self.log_path)) from None
+
+    def _in_flight(self) -> str:
+        """Ask the pack which policy is running (SIGUSR1, answered on its stderr by policies/_runtime.py)."""
+        import signal
+
+        if self.process.poll() is not None or not hasattr(signal, "SIGUSR1"):
+            return "the pack is not running"
+        before = len(self.stderr_lines())
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + _IN_FLIGHT_WAIT
+        while time.monotonic() < deadline:
+            found = [ln.removeprefix(_IN_FLIGHT).strip() for ln in self.stderr_lines()[before:]
+                     if ln.startswith(_IN_FLIGHT)]
+            if found:
+                return "running: " + "; ".join(found)
+            time.sleep(0.05)
+        return "the pack did not say which policy was running"
+
+
+def _method_name(method: Any) -> str:
+    raw = getattr(method, "_method", b"")
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return text.rsplit("/", 1)[-1] or "call"
 
 
 def _level_name(value: Any) -> str:
@@ -378,6 +458,8 @@ def _properties(resource: RecordedResource) -> Any:
 
     raw = struct_pb2.Struct()
     raw.ParseFromString(resource.raw_inputs)
+    if b"__" not in resource.raw_inputs:  # no internal key anywhere: the inputs as sent (the common case, fast)
+        return raw
     out = struct_pb2.Struct()
     out.update(_strip_internal(json_format.MessageToDict(raw)))
     return out
@@ -447,20 +529,27 @@ def analyze_run(
     stack_config: Mapping[str, Any] | None = None,
     pack: PolicyPackProcess | None = None,
     resources: Sequence[RecordedResource] | None = None,
+    call_timeout: float = DEFAULT_CALL_TIMEOUT,
 ) -> AnalysisResult:
     """Analyze a program run with the policy pack in ``pack_dir`` (started here unless ``pack`` is given).
 
-    ``resources`` replaces ``run.resources`` (tests analyze modified copies). Raises ``SpecError`` for a bad
-    policy config and ``AnalyzerError`` when the pack fails.
+    ``resources`` replaces ``run.resources`` (tests analyze modified copies); ``call_timeout`` is the deadline of
+    each analyzer call. Raises ``SpecError`` for a bad policy config, ``AnalyzerTimeout`` when a call passes its
+    deadline and ``AnalyzerError`` when the pack fails or has no policy to run.
     """
     if pack is None:
-        with PolicyPackProcess(pack_dir, project=run.project, stack=run.stack, config=stack_config) as started:
+        with PolicyPackProcess(pack_dir, project=run.project, stack=run.stack, config=stack_config,
+                               call_timeout=call_timeout) as started:
             return analyze_run(run, pack_dir=pack_dir, policy_config=policy_config, config_source=config_source,
                                stack_config=stack_config, pack=started, resources=resources)
     from pulumi.runtime.proto import analyzer_pb2
 
     started_at = time.perf_counter()
     name, version, policies = pack.info()
+    if not policies:
+        pack.failed = True
+        raise AnalyzerError(f"policy pack {name or pack.pack_dir.name} has no policies: nothing would be checked",
+                            look=str(pack.pack_dir))
     version = _yaml_version(pack.pack_dir) or version  # as the engine: PulumiPolicy.yaml's version wins
     config = reconcile_config(policies, policy_config or {}, config_source)
     pack.configure(config)
@@ -498,12 +587,13 @@ def analyze_run(
         if provider is not None:
             fields["provider"] = provider
         if remediate:
-            pack._call(pack.stub.Remediate, analyzer_pb2.AnalyzeRequest(**fields))
-        collect(pack._call(pack.stub.Analyze, analyzer_pb2.AnalyzeRequest(**fields)), r.urn)
+            pack._call(pack.stub.Remediate, analyzer_pb2.AnalyzeRequest(**fields), r.urn)
+        collect(pack._call(pack.stub.Analyze, analyzer_pb2.AnalyzeRequest(**fields), r.urn), r.urn)
         deps = {k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
                 for k, v in r.property_dependencies.items() if v}
         stack_items.append(analyzer_pb2.AnalyzerResource(
             **fields, parent=r.parent, dependencies=list(r.dependencies), propertyDependencies=deps))
-    collect(pack._call(pack.stub.AnalyzeStack, analyzer_pb2.AnalyzeStackRequest(resources=stack_items)), None)
+    collect(pack._call(pack.stub.AnalyzeStack, analyzer_pb2.AnalyzeStackRequest(resources=stack_items),
+                       f"the stack ({len(stack_items)} resources)"), None)
     result.seconds = time.perf_counter() - started_at
     return result

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -18,16 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ..errors import SpecError
+from ..documents import check_plain, did_you_mean, load_yaml, read_text
+from ..errors import CONFIG_KEY, CrashError, SpecError, first_line, where_raised
 from ..vocabulary import SECRET_SIG, SECRET_SIG_KEY
 
 __all__ = [
+    "MAX_CONFIG_BYTES",
+    "NEOCLOUD_CONFIG_KEYS",
+    "STACK_NAME",
     "DuplicateUrnError",
     "ProgramError",
     "ProgramRun",
     "RecordedResource",
+    "check_config",
+    "check_stack_name",
     "load_stack_config",
     "recording_monitor",
     "run_program",
@@ -39,8 +44,8 @@ MockOutputs = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 """(type, name, inputs) -> extra output properties a provider would compute (ids, endpoints, ARNs)."""
 
 
-class ProgramError(RuntimeError):
-    """The program failed for a reason other than bad config."""
+class ProgramError(CrashError):
+    """The program failed for a reason other than bad config, or did not run to its end (``sys.exit``)."""
 
 
 class DuplicateUrnError(ProgramError):
@@ -100,41 +105,102 @@ class ProgramRun:
         return [r for r in self.resources if r.parent == parent.urn]
 
 
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+"""Pulumi stack names: "stack names are limited to 100 characters and may only contain alphanumeric, hyphens,
+underscores, or periods" (the Pulumi CLI's error; pulumi/pkg/backend/filestate/backend.go). A name with spaces,
+unicode or ``::`` would also break the URNs (``urn:pulumi:<stack>::<project>::...``)."""
+MAX_CONFIG_BYTES = 128 * 1024 - 1
+"""Largest config, serialized as JSON, a stack may have. The Pulumi language host hands the program its whole
+config in one environment variable, ``PULUMI_CONFIG`` (pulumi/sdk/python/lib/pulumi/runtime/config.py
+``get_config_env``), and so does the engine to a policy pack; Linux refuses an environment string longer than
+``MAX_ARG_STRLEN``, 32 pages = 131,072 bytes including ``PULUMI_CONFIG=`` and the NUL (execve(2), "Limits on size
+of arguments and environment"), with E2BIG: the program would never start."""
+NEOCLOUD_CONFIG_KEYS = (CONFIG_KEY, "neocloud:kubeconfig", "neocloud:kubeContext")
+"""Every config key of the ``neocloud`` namespace the program reads (the namespace is ours, so any other key in it
+is a mistake, reported with a did-you-mean)."""
+
+
+def check_stack_name(stack: str) -> None:
+    """``SpecError('STACK', ...)`` unless ``stack`` is a valid Pulumi stack name."""
+    if not STACK_NAME.match(stack):
+        shown = stack if len(stack) <= 40 else f"{stack[:37]}..."
+        raise SpecError("STACK", f"{shown!r} ({len(stack)} characters) is not a valid stack name; allowed: 1 to 100 "
+                        "ASCII letters, digits, '-', '_' and '.'")
+
+
 def load_stack_config(project_dir: Path, stack: str) -> tuple[dict[str, Any], list[str]]:
     """Read ``stacks/Pulumi.<stack>.yaml`` (per ``stackConfigDir``); returns (config, secret keys).
 
     ``secure:`` values cannot be decrypted without the CLI; they are passed as a placeholder marked secret.
+    Raises ``SpecError`` (one line) for a bad stack name, a missing, unreadable, binary or malformed file (YAML
+    errors with line and column), values JSON cannot carry, an unknown ``neocloud:`` key (with a did-you-mean)
+    and a config over ``MAX_CONFIG_BYTES``.
     """
+    check_stack_name(stack)
     project = _read_project(project_dir)
-    config_dir = project_dir / project.get("stackConfigDir", ".")
+    config_dir = project_dir / str(project.get("stackConfigDir", "."))
     path = config_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
+    shown = _shown_path(path, project_dir)
+    if not path.exists() and not path.is_symlink():
         known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in config_dir.glob("Pulumi.*.yaml"))
-        raise SpecError("STACK", f"no stack '{stack}' ({path.relative_to(project_dir)} not found); stacks: "
-                        f"{', '.join(known) or 'none'}")
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SpecError(str(path.relative_to(project_dir)), f"not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise SpecError("STACK", f"no stack '{stack}' ({shown} not found); stacks: {', '.join(known) or 'none'}"
+                        f"{';' + did_you_mean(stack, known) if did_you_mean(stack, known) else ''}")
+    document = load_yaml(read_text(path, where=shown, what="stack file"), where=shown)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise SpecError(shown, f"must be a YAML mapping with a 'config' key; got {_kind(document)}")
     raw = document.get("config") or {}
     if not isinstance(raw, dict):
-        raise SpecError(f"{path.name}: config", "must be a mapping of config keys")
+        raise SpecError(f"{shown}: config", f"must be a mapping of config keys; got {_kind(raw)}")
     config: dict[str, Any] = {}
     secret_keys: list[str] = []
     for key, value in raw.items():
+        key = str(key)
+        namespace = key.split(":", 1)[0] if ":" in key else ""
+        if namespace == "neocloud" and key not in NEOCLOUD_CONFIG_KEYS:
+            raise SpecError(f"{shown}: config.{key}", "unknown config key;"
+                            f"{did_you_mean(key, NEOCLOUD_CONFIG_KEYS) or ''} known: {', '.join(NEOCLOUD_CONFIG_KEYS)}")
         if isinstance(value, dict) and set(value) == {"secure"}:
             config[key] = "[secret]"
             secret_keys.append(key)
         else:
             config[key] = value
+    check_config(config, where=shown)
     return config, secret_keys
+
+
+def check_config(config: Mapping[str, Any], *, where: str = "config") -> None:
+    """Plain values only, and small enough to reach the program (``MAX_CONFIG_BYTES``)."""
+    check_plain(dict(config), where=where)
+    size = len(json.dumps({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}))
+    if size > MAX_CONFIG_BYTES:
+        biggest = max(config, key=lambda k: len(json.dumps(config[k])))
+        raise SpecError(where, f"the config is {size:,} bytes as JSON (largest key {biggest}); at most "
+                        f"{MAX_CONFIG_BYTES:,}: Pulumi passes the whole config in one environment variable, which "
+                        "Linux limits to 128 KiB")
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true/false"}.get(
+        type(value), type(value).__name__)
+
+
+def _shown_path(path: Path, project_dir: Path) -> str:
+    try:
+        return str(path.relative_to(project_dir))
+    except ValueError:
+        return str(path)
 
 
 def _read_project(project_dir: Path) -> dict[str, Any]:
     path = project_dir / "Pulumi.yaml"
     if not path.is_file():
         raise SpecError(str(path), "no Pulumi.yaml: not a Pulumi project directory")
-    return yaml.safe_load(path.read_text()) or {}
+    document = load_yaml(read_text(path, where=str(path), what="project file"), where=str(path)) or {}
+    if not isinstance(document, dict):
+        raise SpecError(str(path), f"must be a YAML mapping; got {_kind(document)}")
+    return document
 
 
 def run_program(
@@ -160,8 +226,11 @@ def run_program(
 
     project_dir = project_dir.resolve()
     project = _read_project(project_dir)
+    check_stack_name(stack)
     if config is None:
         config, secret_keys = load_stack_config(project_dir, stack)
+    else:
+        check_config(config)
     run = ProgramRun(project=str(project.get("name", "project")), stack=stack)
     monitor = _RecordingMonitor(_Mocks(mock_outputs or _default_outputs), run)
     pulumi.runtime.set_all_config(
@@ -177,13 +246,23 @@ def run_program(
     with _program_context(project_dir):
         try:
             _sync_await(run_in_stack(lambda: _run_main(main)))
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except SystemExit as exc:
+            # A program that exits early has not declared its stack: whatever it registered is not the stack, so
+            # no caller may treat the run as finished (the language host reports a non-zero exit as an error,
+            # and exit 0 before the end would silently drop resources).
+            raise ProgramError(f"the program exited early (SystemExit({exc.code!r})) after registering "
+                               f"{len(run.resources)} resources; it did not run to its end",
+                               look=where_raised(exc, under=str(project_dir))) from None
+        except BaseException as exc:
             config_error = _as_config_error(exc)
             if config_error is not None:
                 # The engine would have registered nothing either: config is read before any resource.
                 config_error.registered_resources = len(run.resources)
                 raise config_error from None
-            raise ProgramError(f"{type(exc).__name__}: {exc}") from exc
+            raise ProgramError(f"{type(exc).__name__}: {first_line(str(exc)) or 'no message'}",
+                               look=where_raised(exc, under=str(project_dir))) from exc
     if monitor.duplicates:
         raise DuplicateUrnError(f"duplicate resource URN {monitor.duplicates[0]!r}; the engine requires unique "
                                 "names per type and parent")
@@ -203,7 +282,8 @@ def _as_config_error(exc: BaseException) -> SpecError | None:
             return current
         path = getattr(current, "config_path", None)
         if isinstance(path, str):
-            return SpecError(path, str(getattr(current, "config_message", current)))
+            more = list(getattr(current, "config_problems", []))[1:]
+            return SpecError(path, str(getattr(current, "config_message", current)), more=more)
         current = current.__cause__ or current.__context__
     return None
 

