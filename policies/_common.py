@@ -28,10 +28,14 @@ __all__ = [
     "NODE_SET_SHAPES",
     "NODE_SET_TYPES",
     "POOL_TYPE",
+    "MissingFact",
     "NodeSet",
     "StackIndex",
     "as_list",
     "as_map",
+    "fact_list",
+    "fact_map",
+    "fact_number",
     "fmt",
     "get_in",
     "has_key",
@@ -39,6 +43,8 @@ __all__ = [
     "node_set",
     "num",
     "object_name",
+    "report_missing",
+    "requires_facts",
     "schema",
     "settings",
     "walk_strings",
@@ -89,6 +95,76 @@ def num(value: Any, default: float | None = None) -> float | None:
         except ValueError:
             return default
     return default
+
+
+class MissingFact(Exception):
+    """A plan fact a rule needs is missing or mistyped on a resource the rule applies to.
+
+    ``requires_facts`` turns it into a violation: a rule must not pass because it could not read what it checks
+    (a pool without ``fabric.tiers`` is not a non-blocking fabric, it is an unchecked one).
+    """
+
+    def __init__(self, path: str, got: Any, *, subject: str, urn: str | None, kind: str) -> None:
+        self.path, self.got, self.subject, self.urn, self.kind = path, got, subject, urn, kind
+        state = "missing" if got is None else f"not {kind} (got {_shown(got)})"
+        super().__init__(f"{subject}: plan fact '{path}' is {state}, so this rule cannot check it; the resource "
+                         "must carry the plan facts of this version of the components")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
+
+
+def fact_number(facts: Any, path: str, *, subject: str, urn: str | None = None, minimum: float | None = None,
+                integer: bool = False) -> float:
+    """The number at dotted ``path`` of ``facts``, else ``MissingFact`` (strings, booleans and NaN are not numbers)."""
+    value = get_in(facts, *path.split("."))
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise MissingFact(path, value, subject=subject, urn=urn, kind="a number")
+    number = float(value)
+    if (minimum is not None and number < minimum) or (integer and not number.is_integer()):
+        kind = f"a {'whole ' if integer else ''}number{f' >= {minimum:g}' if minimum is not None else ''}"
+        raise MissingFact(path, value, subject=subject, urn=urn, kind=kind)
+    return number
+
+
+def fact_list(facts: Any, path: str, *, subject: str, urn: str | None = None) -> Sequence[Any]:
+    """The list at dotted ``path`` of ``facts``, else ``MissingFact``."""
+    value = get_in(facts, *path.split("."))
+    if not (isinstance(value, Sequence) and not isinstance(value, str | bytes)):
+        raise MissingFact(path, value, subject=subject, urn=urn, kind="a list")
+    return value
+
+
+def fact_map(facts: Any, path: str, *, subject: str, urn: str | None = None) -> Mapping[str, Any]:
+    """The mapping at dotted ``path`` of ``facts``, else ``MissingFact``."""
+    value = get_in(facts, *path.split("."))
+    if not isinstance(value, Mapping):
+        raise MissingFact(path, value, subject=subject, urn=urn, kind="a mapping")
+    return value
+
+
+def requires_facts(validate: Any) -> Any:
+    """Wrap a rule so that a ``MissingFact`` it raises is reported as a violation (on the resource whose facts
+    are missing), never a silent pass. For rules that check several resources, raise per resource (catching
+    ``MissingFact`` inside the loop and calling ``report_missing``) so one bad resource does not hide the rest."""
+
+    def run(args: Any, report: Any) -> Any:
+        try:
+            return validate(args, report)
+        except MissingFact as missing:
+            report_missing(report, missing)
+            return None
+
+    run.__name__ = getattr(validate, "__name__", "validate")
+    run.__doc__ = getattr(validate, "__doc__", None)
+    return run
+
+
+def report_missing(report: Any, missing: MissingFact) -> None:
+    """Report ``missing`` as a violation of the running rule."""
+    report(str(missing), missing.urn)
 
 
 def fmt(value: Any) -> str:
@@ -206,11 +282,15 @@ class StackIndex:
         self.pools: dict[str, tuple[PolicyResource, Mapping[str, Any]]] = {}
         self.cluster: Mapping[str, Any] | None = None
         self.cluster_resource: PolicyResource | None = None
+        self.pools_without_facts: list[PolicyResource] = []
+        """GpuPools whose plan facts (or their ``name``) are missing: rules that check pools report them."""
         for r in self.resources:
             if r.resource_type == POOL_TYPE:
                 facts = as_map(r.props.get(FACTS))
-                if "name" in facts:
+                if isinstance(facts.get("name"), str):
                     self.pools[str(facts["name"])] = (r, facts)
+                else:
+                    self.pools_without_facts.append(r)
             elif r.resource_type == CLUSTER_TYPE and self.cluster is None:
                 self.cluster = as_map(r.props.get(FACTS))
                 self.cluster_resource = r

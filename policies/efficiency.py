@@ -37,13 +37,18 @@ from neocloud.vocabulary import (
 
 from ._common import (
     POOL_TYPE,
+    MissingFact,
     StackIndex,
     as_list,
     as_map,
+    fact_list,
+    fact_map,
+    fact_number,
     fmt,
     get_in,
     num,
     object_name,
+    requires_facts,
     schema,
     settings,
 )
@@ -235,20 +240,28 @@ _SPARES_SCHEMA = schema({
 })
 
 
+@requires_facts
 def _hot_spare_ratio(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != POOL_TYPE:
         return
     cfg = settings(args.get_config(), _SPARES_SCHEMA)
-    facts = as_map(args.props.get("neocloud"))
+    facts = fact_map(args.props, "neocloud", subject=f"GpuPool '{args.name}'")
     low, high = float(cfg["minSparePercent"]), float(cfg["maxSparePercent"])
     name = facts.get("name")
-    for unit in as_list(facts.get("scalable_units")):
+    subject = f"pool '{name}'"
+    # Every pool is planned in SUs (one SU at least): no SU list is an unchecked pool, not a pass.
+    units = fact_list(facts, "scalable_units", subject=subject)
+    if not units:
+        raise MissingFact("scalable_units", [], subject=subject, urn=None, kind="a non-empty list")
+    for i, unit in enumerate(units):
         u = as_map(unit)
-        nodes, spares = num(u.get("nodes")) or 0, num(u.get("spares")) or 0
+        nodes = fact_number(u, "nodes", subject=f"{subject} SU {i}", minimum=0)
+        spares = fact_number(u, "spares", subject=f"{subject} SU {i}", minimum=0)
         if nodes <= 0:
+            report(f"{subject} SU {fmt(u.get('index'))}: no nodes", None)
             continue
         share = spares / nodes * 100
-        where = f"pool '{name}' SU {fmt(u.get('index'))}: {spares:g} hot spares of {nodes:g} nodes ({share:.1f}%)"
+        where = f"{subject} SU {fmt(u.get('index'))}: {spares:g} hot spares of {nodes:g} nodes ({share:.1f}%)"
         if share + 1e-9 < low:
             report(f"{where}, below the {low:g}% minimum; one failed node stops a whole training job", None)
         elif share > high + 1e-9:

@@ -46,14 +46,18 @@ from neocloud.vocabulary import (
 from ._common import (
     LABEL_POOL,
     POOL_TYPE,
+    MissingFact,
     StackIndex,
     as_list,
     as_map,
+    fact_map,
+    fact_number,
     fmt,
     get_in,
     has_key,
     num,
     object_name,
+    report_missing,
     schema,
     settings,
 )
@@ -313,17 +317,49 @@ def _fabric_nonblocking(args: StackValidationArgs, report: ReportViolation) -> N
         limits.append((float(cfg["maxOversubscription"]), "policy maxOversubscription"))
     allowed, source = min(limits) if limits else (1.0, "non-blocking default")
     skipped = []
+    unchecked = 0
+    for pool in stack.pools_without_facts:
+        unchecked += 1
+        report_missing(report, MissingFact("neocloud", None, subject=f"GpuPool '{pool.name}'", urn=pool.urn,
+                                           kind="plan facts"))
     for name, (resource, facts) in sorted(stack.pools.items()):
-        fabric = as_map(facts.get("fabric"))
-        if not fabric:
-            skipped.append(f"pool '{name}': the provider builds the fabric ({facts.get('fabric_kind')})")
-        elif int(num(fabric.get("tiers")) or 1) == 1:
-            skipped.append(f"pool '{name}': one switch, no leaf/spine tiers")
-        else:
-            for problem in _fabric_problems(fabric, allowed, source):
-                report(f"pool '{name}': {problem}", resource.urn)
-    if len(skipped) == len(stack.pools):
+        try:
+            # Every number the checks compare must be there: a fabric without tiers or uplinks is unchecked, not
+            # fine (a missing fact is a violation, never a pass).
+            skip = _fabric_skip(name, resource.urn, facts)
+        except MissingFact as missing:
+            unchecked += 1
+            report_missing(report, missing)
+            continue
+        if skip:
+            skipped.append(skip)
+            continue
+        for problem in _fabric_problems(as_map(facts.get("fabric")), allowed, source):
+            report(f"pool '{name}': {problem}", resource.urn)
+    if len(skipped) == len(stack.pools) and not unchecked:
         args.not_applicable("; ".join(skipped) or "no GPU pools")
+
+
+_FABRIC_FACTS = ("leaf_downlinks", "leaf_uplinks", "leaf", "spine", "radix", "pods", "spines_per_pod")
+_CORE_FACTS = ("core", "core_groups", "cores_per_group", "spine_uplinks")
+
+
+def _fabric_skip(name: str, urn: str, facts: Mapping[str, Any]) -> str | None:
+    """Why the pool has no leaf/spine fabric to check (None: it has one, with every fact the checks need);
+    ``MissingFact`` when a fact is missing or mistyped (``planes`` and ``port_split`` are optional: 1 when absent)."""
+    subject = f"pool '{name}'"
+    if facts.get("fabric") is None:
+        kind = facts.get("fabric_kind")
+        if not isinstance(kind, str):  # provider-built fabrics still name their kind
+            raise MissingFact("fabric_kind", kind, subject=subject, urn=urn, kind="a fabric kind")
+        return f"{subject}: the provider builds the fabric ({kind})"
+    fabric = fact_map(facts, "fabric", subject=subject, urn=urn)
+    tiers = fact_number(fabric, "tiers", subject=subject, urn=urn, minimum=1, integer=True)
+    if tiers == 1:
+        return f"{subject}: one switch, no leaf/spine tiers"
+    for key in (*_FABRIC_FACTS, *(_CORE_FACTS if tiers == 3 else ())):
+        fact_number(fabric, key, subject=subject, urn=urn, minimum=0)
+    return None
 
 
 def _fabric_problems(fabric: Mapping[str, Any], allowed: float, source: str) -> list[str]:

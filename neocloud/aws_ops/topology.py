@@ -65,6 +65,9 @@ BLOCK_TAG = TAG_PLACEMENT_BLOCK
 CHECK_LAYER = 3
 """The layer the placement check counts: every supported type connects at or below layer 3 (EC2 user guide)."""
 IDS_PER_REQUEST = 100
+MAX_KUEUE_LEVELS = 16
+"""Most levels a Kueue Topology may have: ``spec.levels`` has ``maxItems: 16`` in the Topology CRD
+(kueue.x-k8s.io_topologies.yaml, v1beta1 and v1beta2, vendored v0.19.2)."""
 """DescribeInstanceTopology takes at most 100 explicit instance ids (EC2 API reference)."""
 
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -231,6 +234,10 @@ def build_import(
     by_id = {i.instance_id: i for i in instances}
     entries = sorted(topology, key=lambda t: t.instance_id)
     layers = max((len(t.network_nodes) for t in entries), default=0)
+    if layers + 1 > MAX_KUEUE_LEVELS:
+        deepest = next(t for t in entries if len(t.network_nodes) == layers)
+        raise ValueError(f"instance {deepest.instance_id} has {layers} network layers; a Kueue Topology has at most "
+                         f"{MAX_KUEUE_LEVELS} levels ({MAX_KUEUE_LEVELS - 1} layers and the hostname)")
     notes: list[str] = []
     nodes: dict[str, dict[str, Any]] = {}
     assigned: dict[str, list[tuple[InstanceTopology, str | None]]] = {}

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
+import re
 import sys
 from collections.abc import Callable
 
 from ..aws_ops import AwsError, AwsOptions, translate
 from ..aws_ops.errors import BOTOCORE_ERRORS
-from ..aws_ops.session import DEFAULT_MAX_ATTEMPTS
+from ..aws_ops.session import DEFAULT_DEADLINE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
+from ..documents import did_you_mean
 from ..errors import SpecError
 
 __all__ = ["add_aws_arguments", "aws_command", "aws_options"]
@@ -31,6 +34,10 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"attempts per AWS call, retries with backoff included (default {DEFAULT_MAX_ATTEMPTS})")
     group.add_argument("--retry-mode", choices=("standard", "adaptive"), default="standard",
                        help="botocore retry mode (default standard; adaptive adds client-side rate limiting)")
+    group.add_argument("--aws-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                       help=f"connect/read timeout of each AWS attempt (default {DEFAULT_TIMEOUT:g})")
+    group.add_argument("--aws-deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                       help=f"total time for the command's AWS calls, retries included (default {DEFAULT_DEADLINE:g})")
 
 
 def aws_options(args: argparse.Namespace, region: str | None = None) -> AwsOptions:
@@ -40,8 +47,37 @@ def aws_options(args: argparse.Namespace, region: str | None = None) -> AwsOptio
     endpoint = args.endpoint_url
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         raise SpecError("--endpoint-url", f"must start with http:// or https://; got {endpoint!r}")
-    return AwsOptions(region=args.region or region, profile=args.profile, endpoint_url=endpoint,
-                      max_attempts=args.max_attempts, retry_mode=args.retry_mode)
+    limits = (("--aws-timeout", args.aws_timeout, 600.0), ("--aws-deadline", args.aws_deadline, 3600.0))
+    for flag, value, most in limits:
+        if not (math.isfinite(value) and 0 < value <= most):
+            raise SpecError(flag, f"got {value:g}; allowed: seconds, > 0 and at most {most:g}")
+    chosen = args.region or region
+    if chosen is not None:
+        check_region(chosen, "--region" if args.region else "the stack's region", endpoint_url=endpoint)
+    return AwsOptions(region=chosen, profile=args.profile, endpoint_url=endpoint,
+                      max_attempts=args.max_attempts, retry_mode=args.retry_mode, timeout=args.aws_timeout,
+                      deadline=args.aws_deadline)
+
+
+REGION = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+"""What a region name may look like at an S3-compatible endpoint (``auto``, ``us-east-1``, ``garage``)."""
+
+
+def check_region(region: str, where: str, *, endpoint_url: str | None = None) -> None:
+    """``SpecError`` unless ``region`` is a region AWS has (botocore's endpoint data for the aws, aws-us-gov and
+    aws-cn partitions), or, with ``--endpoint-url``, a plain region name. Checked before any call: a bad region
+    would otherwise send requests to a host name that does not exist, after the retries."""
+    import boto3
+
+    if endpoint_url is not None and REGION.match(region):
+        return
+    session = boto3.session.Session()
+    known = sorted({r for partition in ("aws", "aws-us-gov", "aws-cn")
+                    for r in session.get_available_regions("ec2", partition_name=partition)})
+    if region in known:
+        return
+    shown = region if len(region) <= 40 else f"{region[:37]}..."
+    raise SpecError(where, f"{shown!r} is not an AWS region;{did_you_mean(region, known)} regions: {', '.join(known)}")
 
 
 def aws_command(run: Run) -> Run:

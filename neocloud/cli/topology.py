@@ -18,6 +18,7 @@ from ..aws_ops.topology import (
     parse_topology_document,
     placement_block_counts,
 )
+from ..documents import load_json, read_text
 from ..errors import SpecError
 from ..plan import ClusterPlan
 from ._aws import add_aws_arguments, aws_command, aws_options
@@ -66,6 +67,8 @@ def _run(args: argparse.Namespace) -> int:
             raise SpecError("--tag", f"expected KEY=VALUE; got {args.tag!r}")
         tag = (key, value)
     fmt = args.format or ("yaml" if args.output and args.output.suffix in (".yaml", ".yml") else "json")
+    if args.output is not None:
+        _check_output(args.output)
     plan: ClusterPlan | None = None
     blocks: dict[str, int] | None = None
     if args.stack:
@@ -78,11 +81,11 @@ def _run(args: argparse.Namespace) -> int:
         document = _read_json(args.from_file)  # raises SpecError itself
         try:
             topology = parse_topology_document(document)
+            result = build_import(args.cluster, topology, plan=plan, source=f"file:{args.from_file}",
+                                  topology_name=args.topology_name, max_per_block=args.max_per_block,
+                                  block_counts=blocks)
         except ValueError as error:
             raise SpecError("--from-file", str(error)) from None
-        result = build_import(args.cluster, topology, plan=plan, source=f"file:{args.from_file}",
-                              topology_name=args.topology_name, max_per_block=args.max_per_block,
-                              block_counts=blocks)
     else:
         session = AwsSession(aws_options(args, region=plan.region if plan else None))
         ec2 = session.client("ec2")
@@ -91,15 +94,21 @@ def _run(args: argparse.Namespace) -> int:
         print(f"topology: {len(instances)} GPU instance(s) tagged {selector} in {session.region}", file=sys.stderr,
               flush=True)
         topology = describe_instance_topology(ec2, [i.instance_id for i in instances]) if instances else []
-        result = build_import(args.cluster, topology, instances=instances, plan=plan, source="aws",
-                              topology_name=args.topology_name, max_per_block=args.max_per_block,
-                              block_counts=blocks)
+        try:
+            result = build_import(args.cluster, topology, instances=instances, plan=plan, source="aws",
+                                  topology_name=args.topology_name, max_per_block=args.max_per_block,
+                                  block_counts=blocks)
+        except ValueError as error:
+            raise SpecError("DescribeInstanceTopology", str(error)) from None
     text = render_document(result, fmt)
     if args.output is None:
         print(text, end="")
         print(summary(result), file=sys.stderr)
     else:
-        args.output.write_text(text)
+        try:
+            args.output.write_text(text)
+        except OSError as error:
+            raise SpecError("--output", f"cannot write {args.output}: {error.strerror or error}") from None
         print(f"wrote {args.output}: {summary(result)}")
     for violation in result.violations:
         print(f"violation: {violation['message']}", file=sys.stderr)
@@ -107,12 +116,19 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _read_json(path: Path) -> object:
-    try:
-        return json.loads(path.read_text())
-    except OSError as error:
-        raise SpecError("--from-file", f"cannot read {path}: {error.strerror}") from None
-    except json.JSONDecodeError as error:
-        raise SpecError("--from-file", f"{path} is not JSON: {error.msg} at line {error.lineno}") from None
+    # Bounded and one line: binary, oversized or 100k-deep files are bad input, not a RecursionError.
+    text = read_text(path, where="--from-file", what="DescribeInstanceTopology response")
+    return load_json(text, where="--from-file")
+
+
+def _check_output(path: Path) -> None:
+    """``--output`` must be a file we can write, checked before any AWS call."""
+    if path.is_dir():
+        raise SpecError("--output", f"{path} is a directory; give a file name, e.g. {path / 'topology.json'}")
+    if not path.parent.is_dir():
+        raise SpecError("--output", f"{path.parent} does not exist")
+    if path.exists() and not path.is_file():
+        raise SpecError("--output", f"{path} is not a regular file")
 
 
 def render_document(result: TopologyImport, fmt: str) -> str:

@@ -392,7 +392,8 @@ class PolicyPackProcess:
             exited: int | None = self.process.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             exited = None
-        crashed = next((ln for ln in self.stderr_lines() if ln.startswith("neocloud-pack: policy crashed:")), "")
+        crashed = next((ln for ln in reversed(self.stderr_lines()) if ln.startswith("neocloud-pack: policy crashed:")),
+                       "")  # the latest: a long-lived pack may have logged earlier ones
         detail = first_line((exc.details() or "").removeprefix("Exception calling application: "))
         if crashed:
             what = crashed.removeprefix("neocloud-pack: ")

@@ -29,6 +29,7 @@ The model (H100RA, B200RA, B300RA, B300XDR "network-fabrics" and "dgx-superpod-a
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from math import ceil, floor
@@ -190,7 +191,8 @@ def size_fabric(
     _require(rails >= 1, f"{path}.rails", f"must be at least 1; got {rails}")
     _require(radix >= 4 and radix % 2 == 0, f"{path}.radix", f"must be an even number >= 4; got {radix}")
     _require(nodes_per_su >= 1, f"{path}.nodes_per_su", f"must be at least 1; got {nodes_per_su}")
-    _require(oversubscription >= 1.0, f"{path}.oversubscription", f"must be >= 1.0; got {oversubscription}")
+    _require(1.0 <= oversubscription < math.inf, f"{path}.oversubscription",
+             f"must be a finite number >= 1.0; got {oversubscription}")
     _require(management_ports >= 0, f"{path}.management_ports", f"must be >= 0; got {management_ports}")
     _require(planes >= 1, f"{path}.planes", f"must be at least 1; got {planes}")
     _require(max_port_split >= 1, f"{path}.port_split", f"must be at least 1; got {max_port_split}")
