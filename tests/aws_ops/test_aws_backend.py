@@ -78,7 +78,9 @@ def test_bootstrap_completes_an_existing_bucket_and_keeps_its_rules_and_data(
     logs_rule = {"ID": "expire-logs", "Status": "Enabled", "Filter": {"Prefix": "logs/"}, "Expiration": {"Days": 3}}
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [logs_rule]})
 
-    report = bootstrap_backend(session.client("s3"), bucket, region=REGION)
+    # The bucket holds an object outside .pulumi/: bucket-wide changes need the explicit flag
+    # (tests/aws_ops/test_aws_backend_safety.py has the refusal).
+    report = bootstrap_backend(session.client("s3"), bucket, region=REGION, bucket_wide=True)
 
     outcomes = dict((s, o) for s, o, _ in report.steps)
     assert outcomes["bucket"] == "ok" and outcomes["versioning"] == "set" and outcomes["lifecycle"] == "created"

@@ -222,7 +222,7 @@ def test_cli_import_that_fits_the_plan_prints_json_and_exits_0(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    ("not json", "--from-file: {path} is not JSON: Expecting value at line 1"),
+    ("not json", "--from-file: not valid JSON: line 1 column 1: Expecting value"),
     ('{"Reservations": []}', "--from-file: expected a DescribeInstanceTopology response"),
     ('{"Instances": [{"NetworkNodes": []}]}', "--from-file: Instances[0]: expected an object with an 'InstanceId'"),
 ])
