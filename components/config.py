@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 
 import pulumi
@@ -27,7 +28,13 @@ def load_cluster() -> tuple[ClusterSpec, ClusterPlan]:
     raw = pulumi.Config(namespace).get(key)
     try:
         if raw is None:
-            raise SpecError(CONFIG_KEY, "required: set it in stacks/Pulumi.<stack>.yaml")
+            # Under the engine too (not only offline): a misspelt key gets a did-you-mean from the stack's keys.
+            from pulumi.runtime.config import CONFIG
+
+            known = CONFIG if isinstance(CONFIG, dict) else CONFIG.get()  # a ContextVar in current SDKs
+            close = difflib.get_close_matches(CONFIG_KEY, [str(k) for k in known], n=1, cutoff=0.75)
+            hint = f" (the stack sets {close[0]!r}: misspelt?)" if close else ""
+            raise SpecError(CONFIG_KEY, f"required: set it in stacks/Pulumi.<stack>.yaml{hint}")
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:

@@ -257,3 +257,32 @@ def test_a_misspelt_policy_name_gets_a_did_you_mean(tmp_path: Path) -> None:
     path.write_text(json.dumps({"hot-spare-ration": "mandatory"}))
     (line,) = _bad_input(_run("check", "gb200", "--policy-config", str(path)))
     assert "hot-spare-ration: no such policy in the pack; did you mean 'hot-spare-ratio'?" in line
+
+
+def test_the_program_itself_names_a_misspelt_config_key() -> None:
+    # What the program says under the real engine too (config handed over without neocloud's file reader).
+    from neocloud.offline import run_program
+
+    with pytest.raises(SpecError) as caught:
+        run_program(REPO, "dev", config={"neocloud:clutser": DEV})
+    assert caught.value.path == "neocloud:cluster"
+    assert caught.value.message == ("required: set it in stacks/Pulumi.<stack>.yaml (the stack sets "
+                                    "'neocloud:clutser': misspelt?)")
+    assert caught.value.registered_resources == 0
+
+
+@pytest.mark.parametrize("where, value", [("storage", float("inf")), ("pools", float("nan"))])
+def test_non_finite_numbers_given_to_run_program_are_refused(where: str, value: float) -> None:
+    # Config handed to run_program directly (tests, tools) passes the same checks as a stack file.
+    from neocloud.offline import run_program
+
+    cluster = json.loads(json.dumps(DEV))
+    if where == "storage":
+        cluster.setdefault("storage", {})["dataset_tib"] = value
+        path = "config: neocloud:cluster.storage.dataset_tib"
+    else:
+        cluster["pools"][0]["price_per_gpu_hour"] = value
+        path = "config: neocloud:cluster.pools[0].price_per_gpu_hour"
+    with pytest.raises(SpecError) as caught:
+        run_program(REPO, "dev", config={"neocloud:cluster": cluster})
+    assert caught.value.path == path and "allowed: a finite number" in caught.value.message
