@@ -150,8 +150,22 @@ _NVLINK_SCHEMA = schema({
 def _nvlink_domain_whole(args: StackValidationArgs, report: ReportViolation) -> None:
     cfg = settings(args.get_config(), _NVLINK_SCHEMA)
     stack = StackIndex(args.resources)
-    multi = {n: rf for n, rf in stack.pools.items() if (num(rf[1].get("nvlink_domain_nodes")) or 1) > 1}
-    if not multi:
+    multi = {}
+    unchecked = len(stack.pools_without_facts)
+    for n, rf in stack.pools.items():
+        try:  # a pool without its NVLink domain size is unchecked, not a single-node domain
+            domain_nodes = fact_number(rf[1], "nvlink_domain_nodes", subject=f"pool '{n}'", urn=rf[0].urn,
+                                       minimum=1, integer=True)
+        except MissingFact as missing:
+            report_missing(report, missing)
+            unchecked += 1
+            continue
+        if domain_nodes > 1:
+            multi[n] = rf
+    for pool in stack.pools_without_facts:
+        report_missing(report, MissingFact("neocloud", None, subject=f"GpuPool '{pool.name}'", urn=pool.urn,
+                                           kind="plan facts"))
+    if not multi and not unchecked:
         args.not_applicable("no pool has NVLink domains spanning several nodes")
     for name, (resource, facts) in sorted(multi.items()):
         domain = int(num(facts.get("nvlink_domain_nodes")) or 1)
@@ -231,11 +245,20 @@ def _pool_of_launch_template(stack: StackIndex, lt: Any) -> tuple[Any, Mapping[s
 def _rail_alignment(args: StackValidationArgs, report: ReportViolation) -> None:
     cfg = settings(args.get_config(), _RAIL_SCHEMA)
     stack = StackIndex(args.resources)
-    if not stack.pools:
+    if not stack.pools and not stack.pools_without_facts:
         args.not_applicable("no GPU pools")
+    for pool in stack.pools_without_facts:
+        report_missing(report, MissingFact("neocloud", None, subject=f"GpuPool '{pool.name}'", urn=pool.urn,
+                                           kind="plan facts"))
     for name, (resource, facts) in sorted(stack.pools.items()):
-        gpus = int(num(facts.get("gpus_per_node")) or 0)
-        rails = int(num(facts.get("rails")) or 0)
+        try:  # rails and GPUs per node are what this rule compares: missing ones are a violation, not 0 == 0
+            gpus = int(fact_number(facts, "gpus_per_node", subject=f"pool '{name}'", urn=resource.urn, minimum=1,
+                                   integer=True))
+            rails = int(fact_number(facts, "rails", subject=f"pool '{name}'", urn=resource.urn, minimum=0,
+                                    integer=True))
+        except MissingFact as missing:
+            report_missing(report, missing)
+            continue
         fabric = as_map(facts.get("fabric"))
         if facts.get("fabric_kind") == "efa":
             cards = num(facts.get("efa_network_cards"))

@@ -136,3 +136,17 @@ def test_a_misspelt_config_property_fails_the_rule_in_the_pack(pack: PolicyPackP
     finally:
         pack.failed = False
         pack.configure(reconcile_config(policies, {}))
+
+
+@pytest.mark.parametrize("fact", ["gpus_per_node", "rails"])
+def test_rail_alignment_without_rails_or_gpus_is_a_violation(pack: PolicyPackProcess, baremetal: Any,
+                                                             fact: str) -> None:
+    result = analyze(pack, baremetal, resources=_edited(baremetal, _drop(fact)))
+    assert f"pool 'h100': plan fact '{fact}' is missing" in "\n".join(violations(result, "rail-alignment"))
+
+
+def test_nvlink_domain_whole_without_the_domain_size_is_a_violation(pack: PolicyPackProcess, baremetal: Any) -> None:
+    result = analyze(pack, baremetal, resources=_edited(baremetal, _set("72", "nvlink_domain_nodes")))
+    [message] = violations(result, "nvlink-domain-whole")
+    assert message.startswith("pool 'h100': plan fact 'nvlink_domain_nodes' is not a number (got '72')")
+    assert not not_applicable(result, "nvlink-domain-whole")
