@@ -308,15 +308,9 @@ def _program_context(project_dir: Path) -> Iterator[None]:
         # Forget the program's own modules (another project may have a `components` of its own), but never
         # installed packages, even when the virtualenv sits inside the project (pulumi_aws must not register
         # twice), nor neocloud itself (its error classes must stay the ones callers catch).
-        # The provider profile modules stay too: neocloud's spec is assembled from their classes (neocloud.profiles
-        # REGISTRY, cached), so a second run must see the same classes (else "no registered provider has settings
-        # AwsSettings" on the second run in one process).
         own = _program_modules(project_dir) - {"neocloud"}
-        from ..profiles import REGISTRY
-
-        keep = set(REGISTRY.values())
         for name in set(sys.modules) - before:
-            if name.split(".")[0] in own and name not in keep:
+            if name.split(".")[0] in own:
                 del sys.modules[name]
 
 
