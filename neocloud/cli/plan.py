@@ -68,7 +68,10 @@ def _progress(message: str) -> None:
 def plan_document(run: ProgramRun) -> dict[str, Any]:
     """The stable ``plan --json`` document (documented in the README)."""
     plan = dict(run.outputs.get("plan", {}))
-    pools = plan.get("pools", [])
+    # Stack outputs drop null values on their way through the engine; the documented cost keys stay, null without
+    # a price (the README: "or null without a price").
+    pools = [{**p, "cost": _cost(p.get("cost"), ("price_per_gpu_hour", "per_hour", "per_month"))}
+             for p in plan.get("pools", [])]
     return {
         "stack": run.stack,
         "project": run.project,
@@ -82,7 +85,7 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "nodes": plan.get("nodes"),
         "racks": plan.get("racks"),
         "power_kw": plan.get("power_kw"),
-        "cost": plan.get("cost"),
+        "cost": _cost(plan.get("cost"), ("per_hour", "per_month")),
         "fabric": {p["name"]: p.get("fabric") for p in pools},
         "storage": plan.get("storage"),
         "goodput": {p["name"]: p.get("goodput") for p in pools},
@@ -94,6 +97,11 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
 
 
 SECRET_MASK = "[secret]"
+
+
+def _cost(cost: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    given = cost if isinstance(cost, dict) else {}
+    return {key: given.get(key) for key in keys}
 
 
 def input_digests(resource: RecordedResource) -> dict[str, str]:

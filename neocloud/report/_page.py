@@ -81,7 +81,7 @@ def render_report(document: Mapping[str, Any]) -> str:
         ("storage", "Storage", _storage(document)),
         ("power", "Power and cost", _power_cost(plan)),
     ]
-    if plan.get("goodput"):
+    if _has_goodput(plan.get("goodput")):
         sections.append(("goodput", "Goodput", _goodput(plan["goodput"], document.get("goodput_floor"))))
     sections.append(("policies", "Policy results", _policies(checks)))
     nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title, _ in sections)
@@ -546,6 +546,13 @@ def _goodput(goodput: Any, floor: float | None = None) -> str:
         rows = [[key.replace("_", " "), _plain(value)] for key, value in g.items()]
         out.append(f"<h3>{esc(name)}</h3>" + _table(["", ""], rows))
     return "".join(out) or '<p class="note">The plan carries no goodput figures.</p>'
+
+
+def _has_goodput(goodput: Any) -> bool:
+    """The plan has goodput figures (``plan --json`` keys them by pool, null for a pool without them)."""
+    if isinstance(goodput, Mapping):
+        return any(isinstance(v, Mapping) and v for v in goodput.values()) or "expected" in goodput
+    return bool(goodput)
 
 
 def _fraction(value: Any) -> float | None:

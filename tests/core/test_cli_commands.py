@@ -201,3 +201,14 @@ def test_the_github_workflow_runs_ci_run() -> None:
     assert any(step.get("run") == "bash .ci/run" for step in steps)
     script = (REPO / ".ci" / "run").read_text()
     assert "apt-get install -y -qq chromium" in script and "neocloud vendor fetch" in script
+
+
+def test_plan_json_cost_without_a_price_is_null(capsys: pytest.CaptureFixture[str]) -> None:
+    # The README: `cost` is `per_hour`, `per_month`, null without a price (stack outputs drop nulls on the way).
+    assert main(["plan", "dev", "--json", "--project-dir", str(REPO)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cost"] == {"per_hour": None, "per_month": None}
+    assert doc["pools"][0]["cost"] == {"price_per_gpu_hour": None, "per_hour": None, "per_month": None}
+    assert main(["plan", "staging", "--json", "--project-dir", str(REPO)]) == 0
+    priced = json.loads(capsys.readouterr().out)
+    assert priced["cost"]["per_hour"] == pytest.approx(priced["total_gpus"] * 2.1)  # 2.10 $/GPU-hour in the stack
