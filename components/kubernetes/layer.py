@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 
 from neocloud import ClusterPlan, ClusterSpec
-from neocloud.plan.kubernetes import acceptance_tests, plan_team_queues
+from neocloud.plan.kubernetes import acceptance_tests, plan_team_queues, traffic_ramp
 
 from .acceptance import NodeAcceptance
 from .charts import ENVOY_GATEWAY
@@ -62,7 +62,7 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
         "schedulable_gpus": {p.name: p.gpus for p in plan.pools},
         "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
         "traffic_regulator": None if regulator is None else {
-            **regulator.model_dump(), "team": kube.regulated_team(),
+            **regulator.model_dump(), "team": kube.regulated_team(), "ramp": traffic_ramp(regulator).to_dict(),
         },
     }
 
@@ -116,9 +116,10 @@ class KubernetesLayer(pulumi.ComponentResource):
         regulator = kube.traffic_regulator
         if regulator is not None and regulated is not None:
             self.traffic_regulator = TrafficRegulator(
-                f"{name}-traffic", namespace=self.tenants[regulated].namespace,
-                requests_per_second=regulator.requests_per_second, slow_start_seconds=regulator.slow_start_seconds,
+                f"{name}-traffic", namespace=self.tenants[regulated].namespace, ramp=traffic_ramp(regulator),
                 backends=regulator.backends, hostnames=regulator.hostnames, listener_port=regulator.listener_port,
+                retry_after_seconds=regulator.retry_after_seconds,
+                max_pending_requests=regulator.max_pending_requests, controller_image=regulator.controller_image,
                 kubernetes_provider=k, opts=child,
             )
         self.outputs: dict[str, Any] = {"kubernetes": facts}

@@ -1,16 +1,33 @@
 """``TrafficRegulator``: let traffic back into inference services gradually after an outage.
 
 A cold model server that gets full traffic the moment it is Ready falls over again (caches empty, KV cache
-cold, autoscaler behind). The regulator puts an Envoy Gateway in front of the services:
+cold, autoscaler behind). The regulator puts Envoy Gateway in front of the team's inference Services and ramps
+the rate it admits; Envoy Gateway stays the whole data plane (nothing of ours is in the request path):
 
-- Gateway API ``Gateway`` (one HTTP listener) and one ``HTTPRoute`` per backend Service
-  (``gateway.networking.k8s.io/v1``).
-- Envoy Gateway ``BackendTrafficPolicy`` (``gateway.envoyproxy.io/v1alpha1``) on those routes with
-  - a **local rate limit** of ``requests_per_second`` per route (each Envoy replica enforces it: N proxy replicas
-    admit up to N x the limit; a single cluster-wide limit needs Envoy Gateway's Redis-backed global rate
-    limit service), and
-  - a **slow-start window**: an endpoint that joins (or comes back) gets a linearly growing share of requests
-    over ``slow_start_seconds`` instead of its full share at once (Envoy's slow start; RoundRobin balancing).
+- Gateway API ``Gateway`` (one HTTP listener, routes from the same namespace) and one ``HTTPRoute`` per backend
+  Service (``gateway.networking.k8s.io/v1``).
+- One Envoy Gateway ``BackendTrafficPolicy`` (``gateway.envoyproxy.io/v1alpha1``) that targets the **Gateway**, so
+  it covers every route attached to it, including routes a team adds later: "When targeting a Gateway, it will
+  apply the configured settings ... to all children xRoute resources of that Gateway" (Envoy Gateway design doc
+  "BackendTrafficPolicy", https://gateway.envoyproxy.io/contributions/design/backend-traffic-policy/). A policy
+  on a route would win over it, so the policy pack's ``traffic-regulator-covers-routes`` rule fails one that
+  could switch the limit off, and ``inference-routes-through-regulator`` fails routes that bypass the Gateway.
+  It sets:
+  - a **local rate limit** (``rateLimit.local``) whose one rule the ramp controller moves from the floor to the
+    full rate. Excess requests get Envoy's immediate 429 (a token bucket, no queue); Envoy Gateway applies the
+    limit per route ("Even if a BackendTrafficPolicy targets a gateway, each route in that gateway still has a
+    separate rate limit bucket") and per Envoy replica ("each replica will allow 10 requests/second"), both from
+    its "Local Rate Limit" task (https://gateway.envoyproxy.io/docs/tasks/traffic/local-rate-limit/).
+  - a **response override** on Envoy's own 429s (``source: Local``, "a 429 from rate limiting", Envoy Gateway
+    "Response Override" task) that sets ``Retry-After``, so clients back off instead of hammering.
+  - a **circuit breaker** bound on queued requests (``maxPendingRequests``; Envoy's default is 1024, Envoy docs
+    "Circuit breakers"): beyond it Envoy answers 503 at once. No ``retry`` (the CRD: "If not set, retry will be
+    disabled"), so a struggling backend is not sent each request twice.
+  - Envoy's **slow start** (``loadBalancer.slowStart``, RoundRobin) for endpoints that join warm ones (partial
+    restarts, scale-out): the case it is documented to work for.
+- The **ramp controller** (``ramp_controller.py``): one Deployment on a stock pinned Python image running our
+  stdlib-only code from a ConfigMap, with a Role that may only list and watch EndpointSlices in the team
+  namespace and get and patch this one policy. Its decisions are ``neocloud.plan.traffic`` (pure, tested alone).
 - Optionally Envoy Gateway itself (pinned Helm chart) and its ``GatewayClass``.
 
 Usable on its own (see ``examples/serving-on-existing-cluster``): it takes plain typed arguments, no plan.
@@ -18,10 +35,15 @@ Usable on its own (see ``examples/serving-on-existing-cluster``): it takes plain
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import pulumi
+import pulumi_kubernetes as k8s
 
+from neocloud.plan import traffic as ramp_module
+from neocloud.plan.traffic import RampConfig
 from neocloud.spec import Backend
 
 from .charts import ENVOY_GATEWAY
@@ -29,11 +51,16 @@ from .objects import CustomObject, child_opts, meta
 from .operators import helm_release
 
 __all__ = [
+    "CONTROLLER_FILES",
+    "DEFAULT_CONTROLLER_IMAGE",
     "ENVOY_CONTROLLER",
     "GATEWAY_API",
     "GATEWAY_CLASS",
+    "GATEWAY_NAME",
     "POLICY_API",
+    "POLICY_NAME",
     "TrafficRegulator",
+    "controller_role_rules",
     "traffic_policy_spec",
 ]
 
@@ -45,33 +72,81 @@ ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 """Envoy Gateway's GatewayClass controller name."""
 GATEWAY_CLASS = "neocloud-envoy"
 """Name of the GatewayClass the regulator creates (or expects) for Envoy Gateway."""
+GATEWAY_NAME = "inference-gateway"
+"""The regulated Gateway in the team namespace."""
+POLICY_NAME = "inference-regulator"
+"""The BackendTrafficPolicy on that Gateway (the one object the ramp controller may patch)."""
+DEFAULT_CONTROLLER_IMAGE = (
+    "docker.io/library/python:3.13.7-slim@sha256:8220ccec22e88cddd9a541cacd1bf48423bda8cdeb1015249e4b298edf86cdc7"
+)
+"""The Docker Official Image for Python 3.13.7 (slim), pinned by digest as Renovate recorded it in RDFLib/rdflib
+commit d45c236 (``FROM docker.io/library/python:3.13.7-slim@sha256:8220cc...``); check it with
+``docker buildx imagetools inspect`` before relying on it, or pass your mirror's copy. Runs stdlib code only."""
+CONTROLLER_FILES = {
+    "ramp_controller.py": Path(__file__).with_name("ramp_controller.py"),
+    "traffic.py": Path(ramp_module.__file__),
+}
+"""Source files the controller's ConfigMap carries (read at program time: the code tested is the code shipped)."""
+_MOUNT = "/opt/neocloud"
+_HEARTBEAT = "/tmp/heartbeat"
+_LIVENESS_SECONDS = 120
+"""The liveness probe fails when the loop has not beaten for this long (several watch steps and API timeouts)."""
 
 
-def traffic_policy_spec(routes: Sequence[str], *, requests_per_second: int, slow_start_seconds: int) -> dict:
-    """The BackendTrafficPolicy spec for ``routes`` (HTTPRoute names in the policy's namespace)."""
+def traffic_policy_spec(*, gateway: str, ramp: RampConfig, retry_after_seconds: int,
+                        max_pending_requests: int) -> dict:
+    """The BackendTrafficPolicy spec on ``gateway`` (in the policy's namespace), created at the ramp's floor:
+    until the controller runs, the gateway admits the floor, never the full rate cold."""
     return {
-        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": r} for r in routes],
-        "rateLimit": {"local": {"rules": [{"limit": {"requests": requests_per_second, "unit": "Second"}}]}},
+        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway}],
+        "rateLimit": {"local": {"rules": [{"limit": {"requests": ramp.floor, "unit": "Second"}}]}},
+        "responseOverride": [{
+            "match": {"statusCodes": [{"type": "Value", "value": 429}]},
+            "source": "Local",
+            "response": {
+                "contentType": "application/json",
+                "body": {"type": "Inline", "inline": '{"error": "rate limited while the service warms up; retry '
+                         f'after {retry_after_seconds} s"}}'},
+                "header": {"set": [{"name": "Retry-After", "value": str(retry_after_seconds)}]},
+            },
+        }],
+        "circuitBreaker": {"maxPendingRequests": max_pending_requests},
         # Slow start works with RoundRobin, LeastRequest and BackendUtilization balancing (CRD validation rule).
-        "loadBalancer": {"type": "RoundRobin", "slowStart": {"window": f"{slow_start_seconds}s"}},
+        "loadBalancer": {"type": "RoundRobin", "slowStart": {"window": f"{ramp.window_seconds}s"}},
     }
 
 
+def controller_role_rules(policy: str = POLICY_NAME) -> list[dict]:
+    """Everything the ramp controller may do in the team namespace: list and watch EndpointSlices (list for the
+    collection's resourceVersion to watch from; it shows nothing a watch does not), and get and patch the one
+    policy (by name: RBAC resourceNames)."""
+    return [
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["list", "watch"]},
+        {"apiGroups": ["gateway.envoyproxy.io"], "resources": ["backendtrafficpolicies"],
+         "resourceNames": [policy], "verbs": ["get", "patch"]},
+    ]
+
+
 class TrafficRegulator(pulumi.ComponentResource):
-    """Gateway, routes and the rate-limit / slow-start policy in front of a namespace's inference Services."""
+    """Gateway, routes, the ramped rate-limit policy and its controller in front of a namespace's inference
+    Services."""
 
     TYPE = "neocloud:kubernetes:TrafficRegulator"
 
-    def __init__(self, name: str, *, namespace: pulumi.Input[str], requests_per_second: int,
-                 slow_start_seconds: int, backends: Sequence[Backend], hostnames: Sequence[str] = (),
-                 listener_port: int = 80, install_envoy_gateway: bool = True,
+    def __init__(self, name: str, *, namespace: pulumi.Input[str], ramp: RampConfig, backends: Sequence[Backend],
+                 hostnames: Sequence[str] = (), listener_port: int = 80, retry_after_seconds: int = 1,
+                 max_pending_requests: int = 1024, controller_image: str = DEFAULT_CONTROLLER_IMAGE,
+                 controller_namespace: str = ENVOY_GATEWAY.namespace, install_envoy_gateway: bool = True,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        """``namespace``: where the Gateway, routes and policy live (the Services' namespace);
-        ``install_envoy_gateway``: also install Envoy Gateway and the ``neocloud-envoy`` GatewayClass (off when
-        the cluster already runs it under that class name)."""
+        """``namespace``: where the Gateway, routes and policy live (the Services' namespace); ``ramp``: floor,
+        full rate and window (``neocloud.plan.kubernetes.traffic_ramp`` from the spec's settings);
+        ``controller_namespace``: where the ramp controller runs (default Envoy Gateway's: a platform namespace
+        the team cannot edit, whose egress already reaches the API server); ``install_envoy_gateway``: also
+        install Envoy Gateway and the ``neocloud-envoy`` GatewayClass (off when the cluster already runs it under
+        that class name)."""
         super().__init__(self.TYPE, name, {
-            "requestsPerSecond": requests_per_second, "slowStartSeconds": slow_start_seconds,
+            "gateway": GATEWAY_NAME, "policy": POLICY_NAME, "ramp": ramp.to_dict(),
             "backends": [b.model_dump() for b in backends], "hostnames": list(hostnames),
         }, opts)
         k = kubernetes_provider
@@ -85,10 +160,9 @@ class TrafficRegulator(pulumi.ComponentResource):
                 spec={"controllerName": ENVOY_CONTROLLER}, opts=child_opts(self, k, [self.envoy_gateway]),
             )
             deps = [self.envoy_gateway, self.gateway_class]
-        gateway_name = "inference-gateway"
         self.gateway = CustomObject(
             f"{name}-gateway", api_version=GATEWAY_API, kind="Gateway",
-            metadata=meta(gateway_name, namespace=namespace),
+            metadata=meta(GATEWAY_NAME, namespace=namespace),
             spec={
                 "gatewayClassName": GATEWAY_CLASS,
                 "listeners": [{"name": "http", "protocol": "HTTP", "port": listener_port,
@@ -96,10 +170,19 @@ class TrafficRegulator(pulumi.ComponentResource):
             },
             opts=child_opts(self, k, deps),
         )
+        # The policy exists before any route attaches, so no route ever serves unregulated.
+        self.policy = CustomObject(
+            f"{name}-policy", api_version=POLICY_API, kind="BackendTrafficPolicy",
+            metadata=meta(POLICY_NAME, namespace=namespace),
+            spec=traffic_policy_spec(gateway=GATEWAY_NAME, ramp=ramp, retry_after_seconds=retry_after_seconds,
+                                     max_pending_requests=max_pending_requests),
+            opts=pulumi.ResourceOptions.merge(child_opts(self, k, [*deps, self.gateway]),
+                                              pulumi.ResourceOptions(ignore_changes=["spec.rateLimit"])),
+        )
         self.routes = []
         for backend in backends:
             spec: dict = {
-                "parentRefs": [{"name": gateway_name}],
+                "parentRefs": [{"name": GATEWAY_NAME}],
                 "rules": [{
                     "matches": [{"path": {"type": "PathPrefix", "value": backend.path_prefix}}],
                     "backendRefs": [{"name": backend.service, "port": backend.port}],
@@ -110,13 +193,82 @@ class TrafficRegulator(pulumi.ComponentResource):
             self.routes.append(CustomObject(
                 f"{name}-route-{backend.service}", api_version=GATEWAY_API, kind="HTTPRoute",
                 metadata=meta(backend.service, namespace=namespace), spec=spec,
-                opts=child_opts(self, k, [self.gateway]),
+                opts=child_opts(self, k, [self.gateway, self.policy]),
             ))
-        self.policy = CustomObject(
-            f"{name}-policy", api_version=POLICY_API, kind="BackendTrafficPolicy",
-            metadata=meta("inference-regulator", namespace=namespace),
-            spec=traffic_policy_spec([b.service for b in backends], requests_per_second=requests_per_second,
-                                     slow_start_seconds=slow_start_seconds),
-            opts=child_opts(self, k, [*deps, *self.routes]),
-        )
+        self._controller(name, namespace=namespace, ramp=ramp, backends=[b.service for b in backends],
+                         image=controller_image, controller_namespace=controller_namespace,
+                         kubernetes_provider=k, deps=[*deps, self.policy])
         self.register_outputs({})
+
+    def _controller(self, name: str, *, namespace: pulumi.Input[str], ramp: RampConfig, backends: list[str],
+                    image: str, controller_namespace: str, kubernetes_provider: pulumi.ProviderResource | None,
+                    deps: list[pulumi.Resource]) -> None:
+        k = kubernetes_provider
+        controller = f"{name}-ramp"
+        labels = {"app.kubernetes.io/name": "neocloud-traffic-ramp", "app.kubernetes.io/instance": controller}
+        core, rbac = k8s.core.v1, k8s.rbac.v1
+        self.controller_account = core.ServiceAccount(
+            f"{name}-ramp-account", metadata=meta(controller, namespace=controller_namespace, labels=labels),
+            opts=child_opts(self, k, deps),
+        )
+        self.controller_role = rbac.Role(
+            f"{name}-ramp-role", metadata=meta(controller, namespace=namespace, labels=labels),
+            rules=[rbac.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"],
+                                       resource_names=r.get("resourceNames")) for r in controller_role_rules()],
+            opts=child_opts(self, k, deps),
+        )
+        self.controller_binding = rbac.RoleBinding(
+            f"{name}-ramp-binding", metadata=meta(controller, namespace=namespace, labels=labels),
+            role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=controller),
+            subjects=[rbac.SubjectArgs(kind="ServiceAccount", name=controller, namespace=controller_namespace)],
+            opts=child_opts(self, k, [self.controller_role, self.controller_account]),
+        )
+        config = {"policy": POLICY_NAME, "backends": backends, "ramp": ramp.to_dict(), "heartbeat": _HEARTBEAT}
+        data = {file: path.read_text() for file, path in CONTROLLER_FILES.items()}
+        data["config.json"] = json.dumps(config, indent=2, sort_keys=True)
+        self.controller_code = core.ConfigMap(
+            f"{name}-ramp-code", metadata=meta(controller, namespace=controller_namespace, labels=labels),
+            data=data, opts=child_opts(self, k, deps),
+        )
+        stale = f"import os,sys,time; sys.exit(time.time() - os.path.getmtime('{_HEARTBEAT}') > {_LIVENESS_SECONDS})"
+        container = core.ContainerArgs(
+            name="ramp", image=image,
+            command=["python", f"{_MOUNT}/ramp_controller.py", f"{_MOUNT}/config.json"],
+            env=[core.EnvVarArgs(name="NEOCLOUD_NAMESPACE", value=namespace),
+                 core.EnvVarArgs(name="PYTHONDONTWRITEBYTECODE", value="1"),
+                 core.EnvVarArgs(name="PYTHONUNBUFFERED", value="1")],
+            resources=core.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "32Mi"},
+                                                    limits={"cpu": "200m", "memory": "128Mi"}),
+            security_context=core.SecurityContextArgs(
+                allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
+                run_as_user=65534, run_as_group=65534, capabilities=core.CapabilitiesArgs(drop=["ALL"]),
+                seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            liveness_probe=core.ProbeArgs(
+                exec_=core.ExecActionArgs(command=["python", "-c", stale]),
+                initial_delay_seconds=_LIVENESS_SECONDS, period_seconds=30, timeout_seconds=5,
+            ),
+            volume_mounts=[core.VolumeMountArgs(name="code", mount_path=_MOUNT, read_only=True),
+                           core.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+        )
+        self.controller = k8s.apps.v1.Deployment(
+            f"{name}-ramp", metadata=meta(controller, namespace=controller_namespace, labels=labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=1,
+                # Recreate: the old controller is gone before a new one starts, so two never patch at once.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(type="Recreate"),
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
+                template=core.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=core.PodSpecArgs(
+                        service_account_name=controller, automount_service_account_token=True,
+                        containers=[container],
+                        volumes=[core.VolumeArgs(name="code", config_map=core.ConfigMapVolumeSourceArgs(
+                                     name=controller)),
+                                 core.VolumeArgs(name="tmp", empty_dir=core.EmptyDirVolumeSourceArgs(
+                                     size_limit="1Mi"))],
+                    ),
+                ),
+            ),
+            opts=child_opts(self, k, [self.controller_code, self.controller_binding]),
+        )

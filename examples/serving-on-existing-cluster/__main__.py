@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components.kubernetes import Tenant, TrafficRegulator
 from components.kubernetes.charts import ENVOY_GATEWAY
+from neocloud.plan.kubernetes import traffic_ramp
 from neocloud.spec import TrafficRegulator as TrafficRegulatorSettings
 
 
@@ -48,11 +49,11 @@ tenant = Tenant(
     group=tenant_settings.group, gateway_namespace=ENVOY_GATEWAY.namespace, kubernetes_provider=cluster,
 )
 regulator = TrafficRegulator(
-    f"{tenant_settings.team}-traffic", namespace=tenant.namespace,
-    requests_per_second=regulator_settings.requests_per_second,
-    slow_start_seconds=regulator_settings.slow_start_seconds, backends=regulator_settings.backends,
-    hostnames=regulator_settings.hostnames, listener_port=regulator_settings.listener_port,
-    kubernetes_provider=cluster,
+    f"{tenant_settings.team}-traffic", namespace=tenant.namespace, ramp=traffic_ramp(regulator_settings),
+    backends=regulator_settings.backends, hostnames=regulator_settings.hostnames,
+    listener_port=regulator_settings.listener_port, retry_after_seconds=regulator_settings.retry_after_seconds,
+    max_pending_requests=regulator_settings.max_pending_requests,
+    controller_image=regulator_settings.controller_image, kubernetes_provider=cluster,
 )
 pulumi.export("namespace", tenant.namespace)
 pulumi.export("gateway", regulator.gateway.id)

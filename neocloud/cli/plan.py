@@ -16,7 +16,8 @@ from ..offline import ProgramError, ProgramRun, load_stack_config, run_program
 from ..offline.engine import RecordedResource
 from .fabric import fabric_lines
 
-__all__ = ["add_stack_arguments", "input_digests", "plan_document", "register", "run_stack"]
+__all__ = ["add_stack_arguments", "input_digests", "plan_document", "register", "run_stack",
+           "traffic_regulator_summary"]
 
 
 def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +94,7 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "resource_count": len(run.resources),
         "resources": [{**r.to_summary(), "urn": r.urn, "input_digests": input_digests(r)} for r in run.resources],
         "outputs": sorted(run.outputs),
+        "traffic_regulator": traffic_regulator_summary(run.outputs),
     }
 
 
@@ -113,6 +115,18 @@ def input_digests(resource: RecordedResource) -> dict[str, str]:
         shown = SECRET_MASK if key in resource.secret_paths else value
         out[key] = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return out
+
+
+def traffic_regulator_summary(outputs: Any) -> dict[str, Any] | None:
+    """The traffic regulator's ramp from the stack output ``kubernetes`` (``None`` without a regulator):
+    ``floor`` and ``full`` in requests per second (per route, per Envoy replica), ``window_seconds``,
+    ``per_replica`` (the capacity-aware cap, or ``None``) and the ``team`` it fronts."""
+    regulator = (outputs.get("kubernetes") or {}).get("traffic_regulator") if isinstance(outputs, dict) else None
+    if not regulator:
+        return None
+    ramp = regulator["ramp"]
+    return {"floor": ramp["floor"], "full": ramp["full"], "window_seconds": ramp["window_seconds"],
+            "per_replica": ramp.get("per_replica"), "team": regulator.get("team")}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -164,6 +178,7 @@ def _goodput_lines(goodput: dict[str, Any] | None) -> list[str]:
 def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
     out: list[str] = []
     power = doc["power_kw"] or {}
+    regulator = doc.get("traffic_regulator")
     if doc.get("name") is None:
         # A program that composes components without a cluster spec (examples/serving-on-existing-cluster).
         out.append(f"stack {doc['stack']}: project {doc['project']} exports no cluster plan (no neocloud:cluster "
@@ -219,4 +234,10 @@ def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
         out.append("cost: set pools[].price_per_gpu_hour for an estimate")
     else:
         out.append(f"cost: ${cost['per_hour']:,.2f}/hour, ${cost['per_month']:,.2f}/month")
+    if regulator:
+        cap = "" if regulator["per_replica"] is None else \
+            f", never above ready replicas x {regulator['per_replica']} req/s"
+        out.append(f"traffic regulator ({regulator['team']}): after a resume: {regulator['floor']} req/s rising to "
+                   f"{regulator['full']} req/s over {regulator['window_seconds']} s{cap} "
+                   "(per route, per Envoy replica)")
     return "\n".join(out)

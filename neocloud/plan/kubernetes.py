@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..spec import ClusterSpec
+from ..spec import ClusterSpec, TrafficRegulator
 from .cluster import ClusterPlan, PoolPlan
+from .traffic import RampConfig, default_floor
 
 __all__ = [
     "AcceptanceTest",
@@ -19,6 +20,7 @@ __all__ = [
     "acceptance_tests",
     "fabric_gbytes_per_node",
     "plan_team_queues",
+    "traffic_ramp",
 ]
 
 
@@ -142,3 +144,14 @@ def acceptance_tests(plan: ClusterPlan, busbw_fraction: float,
                 gpu_resource=pool.system.gpu_vendor.resource, collective=pool.system.gpu_vendor.collective,
             ))
     return tuple(tests)
+
+
+def traffic_ramp(regulator: TrafficRegulator) -> RampConfig:
+    """The traffic regulator's ramp from its settings: from the floor (default 10% of the full rate) to
+    ``requests_per_second`` over ``slow_start_seconds``, capped by ready endpoints x
+    ``per_replica_requests_per_second`` when that is set."""
+    full = regulator.requests_per_second
+    floor = regulator.ramp_floor_requests_per_second or default_floor(full)
+    return RampConfig(floor=floor, full=full, window_seconds=regulator.slow_start_seconds,
+                      per_replica=regulator.per_replica_requests_per_second,
+                      step_seconds=regulator.ramp_step_seconds)

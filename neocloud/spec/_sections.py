@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..profiles import all_profiles, union
 from ._base import (
@@ -203,12 +203,40 @@ class Backend(_Model):
 
 
 class TrafficRegulator(_Model):
-    """Gateway in front of inference services: a rate limit and a slow-start window after an outage."""
+    """Gateway in front of inference services that lets traffic back in gradually after an outage: the admitted
+    rate ramps from a floor to the full rate, and Envoy's slow start warms endpoints that join warm ones."""
 
     requests_per_second: int = Field(
-        ge=1, description="Rate limit per route, in requests per second, enforced by each Envoy proxy replica."
+        ge=1, le=1_000_000, description="Full rate once a ramp is over, in requests per second per route, enforced "
+        "by each Envoy proxy replica (a local rate limit).",
     )
-    slow_start_seconds: int = Field(60, ge=1, le=3600, description="Ramp-up window for endpoints that come back.")
+    slow_start_seconds: int = Field(
+        60, ge=1, le=3600, description="Ramp window: after a resume the admitted rate rises linearly from the floor "
+        "to the full rate over it; also Envoy's slow-start window for endpoints that join warm ones.",
+    )
+    ramp_floor_requests_per_second: int | None = Field(
+        None, ge=1, description="Admitted rate at the moment a backend resumes (default: 10% of "
+        "requests_per_second, rounded up: the share Envoy's slow start gives a new endpoint by default).",
+    )
+    ramp_step_seconds: int = Field(
+        5, ge=1, le=60, description="How often the ramp controller re-evaluates and patches the limit.",
+    )
+    per_replica_requests_per_second: int | None = Field(
+        None, ge=1, description="Capacity-aware option: never admit more than ready endpoints x this rate (what "
+        "one model-server replica serves; measure it, no default).",
+    )
+    retry_after_seconds: int = Field(
+        1, ge=1, le=3600, description="Retry-After on the 429 a rejected request gets (the limit is per second).",
+    )
+    max_pending_requests: int = Field(
+        1024, ge=1, le=1_000_000, description="Requests Envoy may queue per backend waiting for a connection "
+        "(circuit breaker; Envoy's default is 1024); beyond it Envoy answers 503 at once.",
+    )
+    controller_image: str = Field(
+        "docker.io/library/python:3.13.7-slim@sha256:8220ccec22e88cddd9a541cacd1bf48423bda8cdeb1015249e4b298edf86cdc7",
+        pattern=r"^[a-z0-9][-a-z0-9.:/_]*(@sha256:[0-9a-f]{64})?$", description="Stock Python image the ramp "
+        "controller runs on (its code comes from a ConfigMap; no image of ours).",
+    )
     team: Name | None = Field(
         None, description="Team whose namespace holds the gateway and the inference Services it fronts; default: "
         "the first queue with workload inference.",
@@ -221,6 +249,17 @@ class TrafficRegulator(_Model):
         default_factory=list, max_length=16, description="Host names the routes answer (empty: any host)."
     )
     listener_port: int = Field(80, ge=1, le=65535, description="HTTP port of the gateway listener.")
+
+    @model_validator(mode="after")
+    def _check_ramp(self) -> TrafficRegulator:
+        floor = self.ramp_floor_requests_per_second
+        if floor is not None and floor > self.requests_per_second:
+            raise ValueError(f"ramp_floor_requests_per_second {floor} exceeds requests_per_second "
+                             f"{self.requests_per_second} (the ramp rises from the floor to the full rate)")
+        if self.ramp_step_seconds > self.slow_start_seconds:
+            raise ValueError(f"ramp_step_seconds {self.ramp_step_seconds} exceeds slow_start_seconds "
+                             f"{self.slow_start_seconds} (the ramp would jump from floor to full in one step)")
+        return self
 
 
 class Kubernetes(_Model):

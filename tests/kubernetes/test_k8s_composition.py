@@ -3,6 +3,7 @@ Kubernetes provider, and ``neocloud plan`` showing the layer for every stack."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -73,7 +74,11 @@ def test_example_composes_only_tenant_and_regulator() -> None:
     config, _ = load_stack_config(EXAMPLE, EXAMPLE_STACK)
     (policy,) = objects_of(run, "BackendTrafficPolicy")
     regulator = config["serving:trafficRegulator"]
-    assert policy["spec"]["rateLimit"]["local"]["rules"][0]["limit"]["requests"] == regulator["requests_per_second"]
+    # Created at the floor (10% of the full rate); the ramp controller's config carries the full rate.
+    assert policy["spec"]["rateLimit"]["local"]["rules"][0]["limit"]["requests"] == \
+        -(-regulator["requests_per_second"] // 10)
+    (code,) = objects_of(run, "ConfigMap")
+    assert json.loads(code["data"]["config.json"])["ramp"]["full"] == regulator["requests_per_second"]
     assert policy["spec"]["loadBalancer"]["slowStart"]["window"] == f"{regulator['slow_start_seconds']}s"
     (route,) = objects_of(run, "HTTPRoute")
     assert route["spec"]["hostnames"] == regulator["hostnames"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from components.kubernetes.charts import ENVOY_GATEWAY
-from components.kubernetes.traffic import ENVOY_CONTROLLER, GATEWAY_CLASS
 from neocloud import build_plan, load_cluster_spec
 from neocloud.plan.kubernetes import plan_team_queues
 from tests.conftest import STACKS
@@ -70,29 +69,6 @@ def test_tenant_objects_live_in_their_namespace() -> None:
         if resource.name.startswith("staging-kubernetes-tenant-") and namespace is not None:
             team = resource.name.removeprefix("staging-kubernetes-tenant-").split("-")[0]
             assert namespace == team, resource.name
-
-
-def test_traffic_regulator_from_the_spec() -> None:
-    run = run_for("staging")
-    regulator = cluster_spec("staging")["kubernetes"]["traffic_regulator"]
-    team = "inference"  # the first inference queue
-    gateway_class = named(objects_of(run, "GatewayClass"), GATEWAY_CLASS)
-    assert gateway_class["spec"] == {"controllerName": ENVOY_CONTROLLER}
-    gateway = named(objects_of(run, "Gateway"), "inference-gateway", namespace=team)
-    assert gateway["spec"]["gatewayClassName"] == GATEWAY_CLASS
-    (route,) = objects_of(run, "HTTPRoute")
-    assert route["metadata"]["namespace"] == team
-    assert route["spec"]["parentRefs"] == [{"name": "inference-gateway"}]
-    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "inference", "port": 8000}]
-    (policy,) = objects_of(run, "BackendTrafficPolicy")
-    assert policy["metadata"]["namespace"] == team
-    spec = policy["spec"]
-    assert spec["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
-                                   "name": route["metadata"]["name"]}]
-    assert spec["rateLimit"]["local"]["rules"] == [
-        {"limit": {"requests": regulator["requests_per_second"], "unit": "Second"}}]
-    assert spec["loadBalancer"] == {"type": "RoundRobin",
-                                    "slowStart": {"window": f"{regulator['slow_start_seconds']}s"}}
 
 
 def test_no_regulator_without_spec() -> None:
