@@ -1,8 +1,8 @@
-"""neocloud's Pulumi policy pack: rack topology, efficiency, security and workload-admission rules.
+"""neocloud's Pulumi policy pack: rack topology, efficiency, security, workload-admission and serving rules.
 
-The rule modules (``topology``, ``efficiency``, ``security``, ``workloads``) only define policies; importing
-them has no side effects. ``policies/__main__.py`` is the one place that constructs ``PolicyPack`` (which serves
-gRPC forever), exactly as ``pulumi preview --policy-pack policies`` and ``neocloud check`` start it.
+The rule modules (``topology``, ``efficiency``, ``security``, ``workloads``, ``serving``) only define policies;
+importing them has no side effects. ``policies/__main__.py`` is the one place that constructs ``PolicyPack``
+(which serves gRPC forever), exactly as ``pulumi preview --policy-pack policies`` and ``neocloud check`` start it.
 
 Rules read what the components attach to resources -- the plain-value ``neocloud`` input of
 ``neocloud:index:GpuCluster`` and ``neocloud:index:GpuPool`` -- and the real inputs of provider resources
@@ -18,7 +18,7 @@ PACK_NAME = "neocloud"
 
 
 def all_policies() -> list:  # type: ignore[type-arg]
-    """Every policy of the pack, grouped by concern (topology, efficiency, security)."""
-    from . import efficiency, security, topology, workloads
+    """Every policy of the pack, grouped by concern (topology, efficiency, security, workloads, serving)."""
+    from . import efficiency, security, serving, topology, workloads
 
-    return [*topology.POLICIES, *efficiency.POLICIES, *security.POLICIES, *workloads.POLICIES]
+    return [*topology.POLICIES, *efficiency.POLICIES, *security.POLICIES, *workloads.POLICIES, *serving.POLICIES]

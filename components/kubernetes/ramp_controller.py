@@ -262,9 +262,14 @@ class RampController:
             self.applied = (rate, encoded)
         return rate
 
-    def run(self) -> int:
+    def run(self, sleep: Callable[[float], None] = time.sleep, cycles: int | None = None) -> int:
+        """Cycle forever (or ``cycles`` times), each cycle at least one step long (a watch the server ends early,
+        a missing policy or an API error never turns into a tight loop against the API server). Returns 1 after
+        ``_MAX_FAILURES`` consecutive failures, so the pod restarts and the failure shows."""
         failures = 0
-        while True:
+        done = 0
+        while cycles is None or done < cycles:
+            started = time.monotonic()
             try:
                 self.cycle()
                 failures = 0
@@ -273,8 +278,10 @@ class RampController:
                 self.log(f"API error ({failures}/{_MAX_FAILURES}): {error}")
                 if failures >= _MAX_FAILURES:
                     return 1
-                time.sleep(self.config.ramp.step_seconds)
             _touch(self.config.heartbeat)
+            done += 1
+            sleep(max(0.0, self.config.ramp.step_seconds - (time.monotonic() - started)))
+        return 0
 
 
 def _current_limit(policy: Mapping[str, Any]) -> int | None:

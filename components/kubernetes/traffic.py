@@ -30,6 +30,11 @@ the rate it admits; Envoy Gateway stays the whole data plane (nothing of ours is
   namespace and get and patch this one policy. Its decisions are ``neocloud.plan.traffic`` (pure, tested alone).
 - Optionally Envoy Gateway itself (pinned Helm chart) and its ``GatewayClass``.
 
+Capacity-aware admission is ``RampConfig.per_replica`` (ready endpoints x a per-replica rate caps the limit). The
+load-aware alternative, where a cluster runs it, is the Gateway API Inference Extension: an ``InferencePool`` whose
+endpoint picker (Envoy ext_proc) routes by model-server queue depth and KV-cache use (Kubernetes blog "Introducing
+Gateway API Inference Extension", 2025-06-05); this component does not deploy it.
+
 Usable on its own (see ``examples/serving-on-existing-cluster``): it takes plain typed arguments, no plan.
 """
 

@@ -486,3 +486,20 @@ def test_spec_rejects_a_floor_above_the_full_rate() -> None:
                                                   slow_start_seconds=30)
     with pytest.raises(SpecError, match="ramp_step_seconds 60 exceeds slow_start_seconds 30"):
         load_cluster_spec(spec)
+
+
+def test_controller_loop_paces_itself_and_gives_up_visibly(cluster, tmp_path: Path) -> None:
+    fake, api = cluster
+    fake.policy = None  # a missing policy must not turn into a tight loop against the API server
+    slept: list[float] = []
+    with serve(fake) as url:
+        api.base_url = url
+        controller = _controller(api, Clock(0.0))
+        controller.config = ControllerConfig(namespace=TEAM, policy=POLICY_NAME, backends=("inference",),
+                                             ramp=CONFIG, heartbeat=str(tmp_path / "heartbeat"))
+        assert controller.run(sleep=slept.append, cycles=3) == 0
+    assert len(slept) == 3 and all(4.0 < s <= CONFIG.step_seconds for s in slept)
+    assert (tmp_path / "heartbeat").exists()  # the liveness probe's heartbeat
+    # An API server that does not answer: every call fails fast (client deadline) and the loop exits 1.
+    api.base_url = "http://127.0.0.1:9"  # discard port, nothing listens
+    assert controller.run(sleep=lambda s: None) == 1

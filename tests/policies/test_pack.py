@@ -27,7 +27,8 @@ RULES = {
     "queue-quota-within-capacity",
     "dev-scales-to-zero", "whole-node-gpu-requests", "imdsv2-required", "storage-encrypted",
     "bucket-public-access-blocked", "bucket-versioning", "protect-stateful-in-prod", "efa-security-group-self-only",
-    "tenant-default-deny", "no-plaintext-secrets", "workloads-admissible",
+    "tenant-default-deny", "no-plaintext-secrets", "workloads-admissible", "inference-routes-through-regulator",
+    "traffic-regulator-covers-routes",
 }
 
 
@@ -44,7 +45,8 @@ def test_main_prints_only_the_port_first():
 
 
 def test_rule_modules_import_without_side_effects():
-    code = "import policies, policies.topology, policies.efficiency, policies.security; print('imported')"
+    code = ("import policies, policies.topology, policies.efficiency, policies.security, policies.serving; "
+            "print('imported')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "imported\n"
