@@ -15,7 +15,7 @@ import pulumi
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from neocloud import SpecError, build_plan, load_cluster_spec
-from neocloud.plan.kubernetes import plan_team_queues
+from neocloud.plan.kubernetes import plan_team_queues, traffic_ramp
 from neocloud.spec import Queue
 from neocloud.spec import TrafficRegulator as RegulatorModel
 
@@ -115,9 +115,10 @@ class TrafficRegulator(_traffic.TrafficRegulator):
         _required(args, "namespace", "regulator")
         regulator = _validated(RegulatorModel, args["regulator"], arg="regulator")
         super().__init__(
-            name, namespace=args["namespace"], requests_per_second=regulator.requests_per_second,
-            slow_start_seconds=regulator.slow_start_seconds, backends=regulator.backends,
+            name, namespace=args["namespace"], ramp=traffic_ramp(regulator), backends=regulator.backends,
             hostnames=regulator.hostnames, listener_port=regulator.listener_port,
+            retry_after_seconds=regulator.retry_after_seconds, max_pending_requests=regulator.max_pending_requests,
+            controller_image=regulator.controller_image,
             install_envoy_gateway=args.get("install_envoy_gateway", True), opts=opts,
         )
 

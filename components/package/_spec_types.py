@@ -189,12 +189,24 @@ class BackendSpec(TypedDict):
 
 
 class TrafficRegulatorSpec(TypedDict):
-    """Gateway in front of inference services: a rate limit and a slow-start window after an outage."""
+    """Gateway in front of inference services that lets traffic back in gradually after an outage: the admitted rate ramps from a floor to the full rate, and Envoy's slow start warms endpoints that join warm ones."""
 
     requests_per_second: int
-    """Rate limit per route, in requests per second, enforced by each Envoy proxy replica."""
+    """Full rate once a ramp is over, in requests per second per route, enforced by each Envoy proxy replica (a local rate limit)."""
     slow_start_seconds: NotRequired[int]
-    """Ramp-up window for endpoints that come back."""
+    """Ramp window: after a resume the admitted rate rises linearly from the floor to the full rate over it; also Envoy's slow-start window for endpoints that join warm ones."""
+    ramp_floor_requests_per_second: NotRequired[int]
+    """Admitted rate at the moment a backend resumes (default: 10% of requests_per_second, rounded up: the share Envoy's slow start gives a new endpoint by default)."""
+    ramp_step_seconds: NotRequired[int]
+    """How often the ramp controller re-evaluates and patches the limit."""
+    per_replica_requests_per_second: NotRequired[int]
+    """Capacity-aware option: never admit more than ready endpoints x this rate (what one model-server replica serves; measure it, no default)."""
+    retry_after_seconds: NotRequired[int]
+    """Retry-After on the 429 a rejected request gets (the limit is per second)."""
+    max_pending_requests: NotRequired[int]
+    """Requests Envoy may queue per backend waiting for a connection (circuit breaker; Envoy's default is 1024); beyond it Envoy answers 503 at once."""
+    controller_image: NotRequired[str]
+    """Stock Python image the ramp controller runs on (its code comes from a ConfigMap; no image of ours)."""
     team: NotRequired[str]
     """Team whose namespace holds the gateway and the inference Services it fronts; default: the first queue with workload inference."""
     backends: NotRequired[list[BackendSpec]]
