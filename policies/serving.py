@@ -24,7 +24,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
 
-from ._common import StackIndex, as_list, as_map, get_in, object_name
+from ._common import StackIndex, as_list, as_map, get_in, object_name, schema, settings
 
 __all__ = [
     "INFERENCE_ROUTES_THROUGH_REGULATOR",
@@ -41,7 +41,16 @@ ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
 BACKEND_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 SERVICE = "kubernetes:core/v1:Service"
-EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
+
+_ROUTES_SCHEMA = schema({
+    "exposedServiceTypes": {"type": "array", "items": {"type": "string"}, "default": ["LoadBalancer", "NodePort"],
+                            "description": "Service types that expose a regulated Service around the Gateway."},
+})
+_COVERS_SCHEMA = schema({
+    "allowMergedRouteRateLimits": {"type": "boolean", "default": False,
+                                   "description": "Allow a route-level BackendTrafficPolicy that merges (mergeType) "
+                                   "to set its own rateLimit, which replaces the ramp for that route."},
+})
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ def _ingress_services(ingress: PolicyResource) -> Iterator[str]:
 
 
 def _inference_routes_through_regulator(args: StackValidationArgs, report: ReportViolation) -> None:
+    exposed = set(settings(args.get_config(), _ROUTES_SCHEMA)["exposedServiceTypes"])
     stack = StackIndex(args.resources)
     regulators = _regulators(stack)
     if not regulators:
@@ -138,7 +148,7 @@ def _inference_routes_through_regulator(args: StackValidationArgs, report: Repor
                        f"'{ingress_ns}/{service}' around the traffic regulator's Gateway", ingress.urn)
     for svc in stack.of_type(SERVICE):
         svc_ns, svc_type = _namespace(svc) or "", get_in(svc.props, "spec", "type")
-        if (svc_ns, object_name(svc)) in regulated and svc_type in EXPOSED_SERVICE_TYPES:
+        if (svc_ns, object_name(svc)) in regulated and svc_type in exposed:
             report(f"Service '{svc_ns}/{object_name(svc)}' is regulated but of type {svc_type}: clients reach it "
                    "directly, around the traffic regulator (use ClusterIP behind the Gateway)", svc.urn)
 
@@ -149,6 +159,7 @@ INFERENCE_ROUTES_THROUGH_REGULATOR = StackValidationPolicy(
     "only through the regulator's Gateway.",
     validate=_inference_routes_through_regulator,
     enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_ROUTES_SCHEMA,
 )
 
 
@@ -168,17 +179,18 @@ def _routes_on(stack: StackIndex, regulator: Regulator) -> set[str]:
             and ("Gateway", regulator.namespace, regulator.gateway) in _parents(r)}
 
 
-def _overrides(policy: PolicyResource) -> str | None:
+def _overrides(policy: PolicyResource, allow_merged_rate_limits: bool) -> str | None:
     """Why a route-level policy replaces the Gateway's rate limit, or ``None`` if it merges without one."""
     spec = as_map(policy.props.get("spec"))
-    if "rateLimit" in spec:
-        return "sets its own rateLimit"
     if not spec.get("mergeType"):
         return "has no mergeType, so it replaces the Gateway's policy for the route"
+    if "rateLimit" in spec and not allow_merged_rate_limits:
+        return "sets its own rateLimit"
     return None
 
 
 def _traffic_regulator_covers_routes(args: StackValidationArgs, report: ReportViolation) -> None:
+    allow_merged = bool(settings(args.get_config(), _COVERS_SCHEMA)["allowMergedRouteRateLimits"])
     stack = StackIndex(args.resources)
     regulators = _regulators(stack)
     if not regulators:
@@ -203,7 +215,7 @@ def _traffic_regulator_covers_routes(args: StackValidationArgs, report: ReportVi
         for policy in policies:
             if _namespace(policy) != regulator.namespace or policy in mine:
                 continue
-            why = _overrides(policy)
+            why = _overrides(policy, allow_merged)
             if why is None:
                 continue
             hit = sorted(str(t.get("name")) for t in _targets(policy)
@@ -226,6 +238,7 @@ TRAFFIC_REGULATOR_COVERS_ROUTES = StackValidationPolicy(
     "and no more specific BackendTrafficPolicy replaces it for a route on that Gateway.",
     validate=_traffic_regulator_covers_routes,
     enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_COVERS_SCHEMA,
 )
 
 

@@ -119,8 +119,10 @@ def test_service_exposed_directly(pack):
         k8s.core.v1.Service("llama", metadata=meta("llama", namespace=TEAM), spec=k8s.core.v1.ServiceSpecArgs(
             type="LoadBalancer", ports=[k8s.core.v1.ServicePortArgs(port=8000)]))
 
-    [message] = violations(analyze(pack, regulated(extra)), ROUTES)
+    run = regulated(extra)
+    [message] = violations(analyze(pack, run), ROUTES)
     assert message.startswith("Service 'chat/llama' is regulated but of type LoadBalancer")
+    assert violations(analyze(pack, run, {ROUTES: {"exposedServiceTypes": ["NodePort"]}}), ROUTES) == []
 
 
 def test_routes_not_applicable_without_a_regulator(pack):
@@ -199,8 +201,10 @@ def test_covers_merging_route_policy_with_its_own_rate_limit(pack):
             "mergeType": "StrategicMerge",
             "rateLimit": {"local": {"rules": [{"limit": {"requests": 10000, "unit": "Second"}}]}}})
 
-    [message] = violations(analyze(pack, regulated(extra)), COVERS)
+    run = regulated(extra)
+    [message] = violations(analyze(pack, run), COVERS)
     assert "sets its own rateLimit" in message
+    assert violations(analyze(pack, run, {COVERS: {"allowMergedRouteRateLimits": True}}), COVERS) == []
 
 
 def test_covers_label_selected_and_listener_policies(pack):
