@@ -10,9 +10,17 @@ from __future__ import annotations
 __all__ = [
     "ACCEPTANCE_TAINT",
     "AWS_NETWORK_LAYER_LABEL",
+    "ENVOY_GATEWAY_API_VERSION",
+    "ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY",
+    "GATEWAY_API_GATEWAY",
+    "GATEWAY_API_GROUP",
+    "GATEWAY_API_GRPC_ROUTE",
+    "GATEWAY_API_HTTP_ROUTE",
+    "GATEWAY_API_VERSION",
     "HOSTNAME",
     "K8S_CRONJOB",
     "K8S_DEPLOYMENT",
+    "K8S_INGRESS",
     "K8S_JOB",
     "K8S_NAMESPACE",
     "K8S_NETWORK_POLICY",
@@ -20,6 +28,7 @@ __all__ = [
     "K8S_PV",
     "K8S_PVC",
     "K8S_SECRET",
+    "K8S_SERVICE",
     "K8S_STATEFULSET",
     "KUEUE_API_VERSION",
     "KUEUE_CLUSTER_QUEUE",
@@ -46,6 +55,7 @@ __all__ = [
     "TAG_PLACEMENT_BLOCK",
     "TAG_RESERVATION",
     "TAG_RESERVATIONS",
+    "TRAFFIC_REGULATOR_TYPE",
     "aws_layer_label",
     "k8s_type",
 ]
@@ -123,6 +133,20 @@ K8S_STATEFULSET = k8s_type("apps/v1", "StatefulSet")
 KUEUE_TOPOLOGY = k8s_type(KUEUE_API_VERSION, "Topology")
 KUEUE_FLAVOR = k8s_type(KUEUE_API_VERSION, "ResourceFlavor")
 KUEUE_CLUSTER_QUEUE = k8s_type(KUEUE_API_VERSION, "ClusterQueue")
+K8S_SERVICE = k8s_type("v1", "Service")
+K8S_INGRESS = k8s_type("networking.k8s.io/v1", "Ingress")
+
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+GATEWAY_API_VERSION = f"{GATEWAY_API_GROUP}/v1"
+"""Gateway API v1.6.1 standard channel (storage version v1; vendor/SOURCES.md)."""
+ENVOY_GATEWAY_API_VERSION = "gateway.envoyproxy.io/v1alpha1"
+"""Envoy Gateway v1.9.0 policy API (BackendTrafficPolicy; vendor/SOURCES.md)."""
+GATEWAY_API_GATEWAY = k8s_type(GATEWAY_API_VERSION, "Gateway")
+GATEWAY_API_HTTP_ROUTE = k8s_type(GATEWAY_API_VERSION, "HTTPRoute")
+GATEWAY_API_GRPC_ROUTE = k8s_type(GATEWAY_API_VERSION, "GRPCRoute")
+ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY = k8s_type(ENVOY_GATEWAY_API_VERSION, "BackendTrafficPolicy")
+TRAFFIC_REGULATOR_TYPE = "neocloud:kubernetes:TrafficRegulator"
+"""The traffic regulator component; its inputs name its Gateway, policy and backends (the serving rules read them)."""
 
 # --- Pulumi's secret marker -------------------------------------------------------------------------------
 

@@ -24,6 +24,17 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyResource, ReportViolation, StackValidationArgs, StackValidationPolicy
 
+from neocloud.vocabulary import (
+    ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY,
+    GATEWAY_API_GATEWAY,
+    GATEWAY_API_GROUP,
+    GATEWAY_API_GRPC_ROUTE,
+    GATEWAY_API_HTTP_ROUTE,
+    K8S_INGRESS,
+    K8S_SERVICE,
+    TRAFFIC_REGULATOR_TYPE,
+)
+
 from ._common import StackIndex, as_list, as_map, get_in, object_name, schema, settings
 
 __all__ = [
@@ -33,14 +44,14 @@ __all__ = [
     "TRAFFIC_REGULATOR_COVERS_ROUTES",
 ]
 
-REGULATOR_TYPE = "neocloud:kubernetes:TrafficRegulator"
-GATEWAY_GROUP = "gateway.networking.k8s.io"
-GATEWAY = f"kubernetes:{GATEWAY_GROUP}/v1:Gateway"
-ROUTE_TYPES = (f"kubernetes:{GATEWAY_GROUP}/v1:HTTPRoute", f"kubernetes:{GATEWAY_GROUP}/v1:GRPCRoute")
+REGULATOR_TYPE = TRAFFIC_REGULATOR_TYPE
+GATEWAY_GROUP = GATEWAY_API_GROUP
+GATEWAY = GATEWAY_API_GATEWAY
+ROUTE_TYPES = (GATEWAY_API_HTTP_ROUTE, GATEWAY_API_GRPC_ROUTE)
 ROUTE_KINDS = ("HTTPRoute", "GRPCRoute")
-BACKEND_TRAFFIC_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy"
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-SERVICE = "kubernetes:core/v1:Service"
+BACKEND_TRAFFIC_POLICY = ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY
+INGRESS = K8S_INGRESS
+SERVICE = K8S_SERVICE
 
 _ROUTES_SCHEMA = schema({
     "exposedServiceTypes": {"type": "array", "items": {"type": "string"}, "default": ["LoadBalancer", "NodePort"],

@@ -22,7 +22,7 @@ from .kueue import KueueScheduling
 from .operators import GpuOperators
 from .tenants import Tenant
 from .topology import kueue_levels
-from .traffic import TrafficRegulator
+from .traffic import TrafficRegulator, admission_policy_supported
 
 __all__ = ["KubernetesLayer", "SuGroups", "gpu_driver_preinstalled", "layer_facts", "su_groups_from_placement_blocks"]
 
@@ -120,7 +120,7 @@ class KubernetesLayer(pulumi.ComponentResource):
                 backends=regulator.backends, hostnames=regulator.hostnames, listener_port=regulator.listener_port,
                 retry_after_seconds=regulator.retry_after_seconds,
                 max_pending_requests=regulator.max_pending_requests, controller_image=regulator.controller_image,
-                kubernetes_provider=k, opts=child,
+                admission_policy=admission_policy_supported(kube.version), kubernetes_provider=k, opts=child,
             )
         self.outputs: dict[str, Any] = {"kubernetes": facts}
         self.register_outputs({})

@@ -65,7 +65,8 @@ OUTAGE_ANNOTATION = "neocloud.io/declared-outage"
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 """The label the EndpointSlice controller puts on a Service's slices (Kubernetes docs, "EndpointSlices")."""
 POLICY_GROUP_VERSION = "gateway.envoyproxy.io/v1alpha1"
-"""Envoy Gateway's BackendTrafficPolicy API (v1.9.0)."""
+"""Envoy Gateway's BackendTrafficPolicy API (v1.9.0). A copy of ``neocloud.vocabulary.ENVOY_GATEWAY_API_VERSION``
+because the pod has only this file and ``traffic.py``; a test keeps the two equal."""
 DISCOVERY = "/apis/discovery.k8s.io/v1"
 
 _SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"

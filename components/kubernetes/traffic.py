@@ -28,6 +28,8 @@ the rate it admits; Envoy Gateway stays the whole data plane (nothing of ours is
 - The **ramp controller** (``ramp_controller.py``): one Deployment on a stock pinned Python image running our
   stdlib-only code from a ConfigMap, with a Role that may only list and watch EndpointSlices in the team
   namespace and get and patch this one policy. Its decisions are ``neocloud.plan.traffic`` (pure, tested alone).
+- A ``ValidatingAdmissionPolicy`` bound to the team namespace (Kubernetes 1.30+) so the cluster refuses, from
+  anyone, a route with another parent, a LoadBalancer/NodePort Service or an Ingress there.
 - Optionally Envoy Gateway itself (pinned Helm chart) and its ``GatewayClass``.
 
 Capacity-aware admission is ``RampConfig.per_replica`` (ready endpoints x a per-replica rate caps the limit). The
@@ -50,6 +52,12 @@ import pulumi_kubernetes as k8s
 from neocloud.plan import traffic as ramp_module
 from neocloud.plan.traffic import RampConfig
 from neocloud.spec import Backend
+from neocloud.vocabulary import (
+    ENVOY_GATEWAY_API_VERSION,
+    GATEWAY_API_GROUP,
+    GATEWAY_API_VERSION,
+    TRAFFIC_REGULATOR_TYPE,
+)
 
 from .charts import ENVOY_GATEWAY
 from .objects import CustomObject, child_opts, meta
@@ -65,13 +73,15 @@ __all__ = [
     "POLICY_API",
     "POLICY_NAME",
     "TrafficRegulator",
+    "admission_policy_supported",
+    "admission_validations",
     "controller_role_rules",
     "traffic_policy_spec",
 ]
 
-GATEWAY_API = "gateway.networking.k8s.io/v1"
+GATEWAY_API = GATEWAY_API_VERSION
 """Gateway API v1.6.1 standard channel (storage version v1)."""
-POLICY_API = "gateway.envoyproxy.io/v1alpha1"
+POLICY_API = ENVOY_GATEWAY_API_VERSION
 """Envoy Gateway v1.9.0 policy API (BackendTrafficPolicy)."""
 ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 """Envoy Gateway's GatewayClass controller name."""
@@ -98,12 +108,45 @@ _LIVENESS_SECONDS = 120
 """The liveness probe fails when the loop has not beaten for this long (several watch steps and API timeouts)."""
 
 
+ADMISSION_MIN_MINOR = 30
+"""``admissionregistration.k8s.io/v1`` ValidatingAdmissionPolicy is GA (served by default) from Kubernetes 1.30
+(Kubernetes docs, "Validating Admission Policy")."""
+
+
+def admission_policy_supported(kubernetes_version: str) -> bool:
+    """Whether a cluster of Kubernetes minor ``kubernetes_version`` (``1.33``) serves ValidatingAdmissionPolicy v1."""
+    major, minor = (int(part) for part in kubernetes_version.split(".")[:2])
+    return (major, minor) >= (1, ADMISSION_MIN_MINOR)
+
+
+def admission_validations(gateway: str = GATEWAY_NAME) -> list[dict[str, str]]:
+    """CEL validations the team namespace's admission policy applies to what anyone creates or updates there: a
+    route may attach only to the regulated Gateway (any other parent, or a Service parent of a mesh route, would
+    carry the traffic around the rate limit), Services stay ClusterIP (or ExternalName), and there is no Ingress.
+    The API server applies the CRD defaults (parentRefs ``group`` and ``kind``) before validating admission."""
+    route = ("!(object.kind in ['HTTPRoute', 'GRPCRoute']) || !has(object.spec.parentRefs) || "
+             "object.spec.parentRefs.all(p, (!has(p.group) || p.group == 'gateway.networking.k8s.io') && "
+             f"(!has(p.kind) || p.kind == 'Gateway') && p.name == '{gateway}' && "
+             "(!has(p.namespace) || p.namespace == object.metadata.namespace))")
+    return [
+        {"expression": route, "message": f"routes in this namespace attach only to Gateway {gateway}, where the "
+         "traffic regulator applies"},
+        {"expression": "object.kind != 'Service' || !has(object.spec.type) || "
+         "object.spec.type in ['ClusterIP', 'ExternalName']",
+         "message": "Services in this namespace stay ClusterIP: clients reach the inference servers only through "
+         "the traffic regulator's Gateway"},
+        {"expression": "object.kind != 'Ingress'",
+         "message": "no Ingress in this namespace: clients reach the inference servers only through the traffic "
+         "regulator's Gateway"},
+    ]
+
+
 def traffic_policy_spec(*, gateway: str, ramp: RampConfig, retry_after_seconds: int,
                         max_pending_requests: int) -> dict:
     """The BackendTrafficPolicy spec on ``gateway`` (in the policy's namespace), created at the ramp's floor:
     until the controller runs, the gateway admits the floor, never the full rate cold."""
     return {
-        "targetRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gateway}],
+        "targetRefs": [{"group": GATEWAY_API_GROUP, "kind": "Gateway", "name": gateway}],
         "rateLimit": {"local": {"rules": [{"limit": {"requests": ramp.floor, "unit": "Second"}}]}},
         "responseOverride": [{
             "match": {"statusCodes": [{"type": "Value", "value": 429}]},
@@ -136,12 +179,13 @@ class TrafficRegulator(pulumi.ComponentResource):
     """Gateway, routes, the ramped rate-limit policy and its controller in front of a namespace's inference
     Services."""
 
-    TYPE = "neocloud:kubernetes:TrafficRegulator"
+    TYPE = TRAFFIC_REGULATOR_TYPE
 
     def __init__(self, name: str, *, namespace: pulumi.Input[str], ramp: RampConfig, backends: Sequence[Backend],
                  hostnames: Sequence[str] = (), listener_port: int = 80, retry_after_seconds: int = 1,
                  max_pending_requests: int = 1024, controller_image: str = DEFAULT_CONTROLLER_IMAGE,
                  controller_namespace: str = ENVOY_GATEWAY.namespace, install_envoy_gateway: bool = True,
+                 admission_policy: bool = True,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``namespace``: where the Gateway, routes and policy live (the Services' namespace); ``ramp``: floor,
@@ -149,7 +193,9 @@ class TrafficRegulator(pulumi.ComponentResource):
         ``controller_namespace``: where the ramp controller runs (default Envoy Gateway's: a platform namespace
         the team cannot edit, whose egress already reaches the API server); ``install_envoy_gateway``: also
         install Envoy Gateway and the ``neocloud-envoy`` GatewayClass (off when the cluster already runs it under
-        that class name)."""
+        that class name); ``admission_policy``: also make the cluster refuse routes, Services and Ingresses in the
+        namespace that bypass the Gateway (a ValidatingAdmissionPolicy: Kubernetes 1.30+,
+        ``admission_policy_supported``)."""
         super().__init__(self.TYPE, name, {
             "gateway": GATEWAY_NAME, "policy": POLICY_NAME, "ramp": ramp.to_dict(),
             "backends": [b.model_dump() for b in backends], "hostnames": list(hostnames),
@@ -200,10 +246,46 @@ class TrafficRegulator(pulumi.ComponentResource):
                 metadata=meta(backend.service, namespace=namespace), spec=spec,
                 opts=child_opts(self, k, [self.gateway, self.policy]),
             ))
+        if admission_policy:
+            self._admission(name, namespace=namespace, kubernetes_provider=k, deps=deps)
         self._controller(name, namespace=namespace, ramp=ramp, backends=[b.service for b in backends],
                          image=controller_image, controller_namespace=controller_namespace,
                          kubernetes_provider=k, deps=[*deps, self.policy])
         self.register_outputs({})
+
+    def _admission(self, name: str, *, namespace: pulumi.Input[str],
+                   kubernetes_provider: pulumi.ProviderResource | None, deps: list[pulumi.Resource]) -> None:
+        """The in-cluster half of "nothing bypasses it": the policy pack checks the stack, this checks whatever
+        is applied to the namespace later (the team's Role may create routes and Services)."""
+        adm, k = k8s.admissionregistration.v1, kubernetes_provider
+        policy_name = f"{name}-routes"
+        write = ["CREATE", "UPDATE"]
+        self.admission_policy = adm.ValidatingAdmissionPolicy(
+            f"{name}-admission", metadata=meta(policy_name),
+            spec=adm.ValidatingAdmissionPolicySpecArgs(
+                failure_policy="Fail",
+                match_constraints=adm.MatchResourcesArgs(resource_rules=[
+                    adm.NamedRuleWithOperationsArgs(api_groups=[GATEWAY_API_GROUP], api_versions=["*"],
+                                                    operations=write, resources=["httproutes", "grpcroutes"]),
+                    adm.NamedRuleWithOperationsArgs(api_groups=[""], api_versions=["v1"], operations=write,
+                                                    resources=["services"]),
+                    adm.NamedRuleWithOperationsArgs(api_groups=["networking.k8s.io"], api_versions=["v1"],
+                                                    operations=write, resources=["ingresses"]),
+                ]),
+                validations=[adm.ValidationArgs(expression=v["expression"], message=v["message"])
+                             for v in admission_validations()],
+            ),
+            opts=child_opts(self, k, deps),
+        )
+        self.admission_binding = adm.ValidatingAdmissionPolicyBinding(
+            f"{name}-admission-binding", metadata=meta(policy_name),
+            spec=adm.ValidatingAdmissionPolicyBindingSpecArgs(
+                policy_name=policy_name, validation_actions=["Deny"],
+                match_resources=adm.MatchResourcesArgs(namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"kubernetes.io/metadata.name": namespace})),
+            ),
+            opts=child_opts(self, k, [self.admission_policy]),
+        )
 
     def _controller(self, name: str, *, namespace: pulumi.Input[str], ramp: RampConfig, backends: list[str],
                     image: str, controller_namespace: str, kubernetes_provider: pulumi.ProviderResource | None,

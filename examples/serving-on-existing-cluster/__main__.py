@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components.kubernetes import Tenant, TrafficRegulator
 from components.kubernetes.charts import ENVOY_GATEWAY
+from components.kubernetes.traffic import admission_policy_supported
 from neocloud.plan.kubernetes import traffic_ramp
 from neocloud.spec import TrafficRegulator as TrafficRegulatorSettings
 
@@ -53,7 +54,8 @@ regulator = TrafficRegulator(
     backends=regulator_settings.backends, hostnames=regulator_settings.hostnames,
     listener_port=regulator_settings.listener_port, retry_after_seconds=regulator_settings.retry_after_seconds,
     max_pending_requests=regulator_settings.max_pending_requests,
-    controller_image=regulator_settings.controller_image, kubernetes_provider=cluster,
+    controller_image=regulator_settings.controller_image,
+    admission_policy=admission_policy_supported(version), kubernetes_provider=cluster,
 )
 pulumi.export("namespace", tenant.namespace)
 pulumi.export("gateway", regulator.gateway.id)

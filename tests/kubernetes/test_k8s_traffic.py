@@ -36,8 +36,9 @@ from neocloud import load_cluster_spec
 from neocloud.plan import traffic as ramp
 from neocloud.plan.kubernetes import traffic_ramp
 from tests.kubernetes.apiserver import FakeCluster, serve
-from tests.kubernetes.runs import cluster_spec, named, objects_of, run_for
-from tests.kubernetes.schemas import validate_object
+from tests.kubernetes.cel import admission_failures, crd_rule_failures, with_defaults
+from tests.kubernetes.runs import RUNS, cluster_spec, kube_objects, named, objects_of, run_for
+from tests.kubernetes.schemas import crd_schema, validate_object
 
 TEAM = "inference"  # staging's first inference queue
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -503,3 +504,118 @@ def test_controller_loop_paces_itself_and_gives_up_visibly(cluster, tmp_path: Pa
     # An API server that does not answer: every call fails fast (client deadline) and the loop exits 1.
     api.base_url = "http://127.0.0.1:9"  # discard port, nothing listens
     assert controller.run(sleep=lambda s: None) == 1
+
+
+def test_the_controller_copy_of_the_policy_api_matches_the_vocabulary() -> None:
+    from components.kubernetes.ramp_controller import POLICY_GROUP_VERSION
+    from neocloud.vocabulary import ENVOY_GATEWAY_API_VERSION
+
+    assert POLICY_GROUP_VERSION == ENVOY_GATEWAY_API_VERSION
+
+
+# --- CEL: the CRDs' validation rules, and the in-cluster admission policy ------------------------------------
+
+GATEWAY_KINDS = {"GatewayClass", "Gateway", "HTTPRoute", "BackendTrafficPolicy"}
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_gateway_objects_meet_the_crds_cel_rules(name: str) -> None:
+    """Every x-kubernetes-validations rule of the vendored Gateway API and Envoy Gateway CRDs, evaluated with a
+    real CEL implementation on every Gateway-API object the run creates (after the schema defaults)."""
+    checked = 0
+    for resource in kube_objects(run_for(name)):
+        group_version, kind = resource.type.split(":")[1], resource.type.rsplit(":", 1)[-1]
+        if kind not in GATEWAY_KINDS:
+            continue
+        group, version = group_version.split("/")
+        schema = crd_schema(group, version, kind)
+        obj = with_defaults(json.loads(json.dumps(dict(resource.inputs))), schema)
+        assert crd_rule_failures(obj, schema) == [], resource.name
+        checked += 1
+    if name in ("staging", "example"):
+        assert checked >= 4
+
+
+def test_crd_cel_rules_catch_what_the_api_server_would_reject() -> None:
+    """The evaluator is not vacuous: objects the API server rejects by CEL (not by schema) fail here too."""
+    policy = json.loads(json.dumps(_staging_policy()))
+    schema = crd_schema("gateway.envoyproxy.io", "v1alpha1", "BackendTrafficPolicy")
+    policy["spec"]["loadBalancer"] = {"type": "Random", "slowStart": {"window": "60s"}}
+    policy["spec"]["targetRef"] = {"group": GATEWAY_GROUP, "kind": "Gateway", "name": GATEWAY_NAME}
+    failures = crd_rule_failures(with_defaults(policy, schema), schema)
+    assert ".spec: either targetRef or targetRefs must be used" in failures
+    assert any("SlowStart is only supported" in f for f in failures)
+    (route,) = objects_of(run_for("staging"), "HTTPRoute")
+    route = json.loads(json.dumps(route))
+    route["spec"]["rules"][0]["matches"][0]["path"]["value"] = "/v1//chat"
+    schema = crd_schema(GATEWAY_GROUP, "v1", "HTTPRoute")
+    assert any("must not contain '//'" in f for f in crd_rule_failures(with_defaults(route, schema), schema))
+
+
+def _admission() -> tuple[dict[str, Any], dict[str, Any]]:
+    run = run_for("staging")
+    (policy,) = objects_of(run, "ValidatingAdmissionPolicy")
+    (binding,) = objects_of(run, "ValidatingAdmissionPolicyBinding")
+    return policy, binding
+
+
+def test_the_cluster_itself_refuses_routes_around_the_regulator() -> None:
+    """A ValidatingAdmissionPolicy bound to the team namespace: what the team applies with kubectl after
+    `pulumi up` is held to the same rules as the policy pack holds the stack."""
+    policy, binding = _admission()
+    assert binding["spec"] == {
+        "policyName": policy["metadata"]["name"], "validationActions": ["Deny"],
+        "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": TEAM}}}}
+    spec = policy["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    resources = {(tuple(r["apiGroups"]), tuple(r["resources"])) for r in spec["matchConstraints"]["resourceRules"]}
+    assert resources == {((GATEWAY_GROUP,), ("httproutes", "grpcroutes")), (("",), ("services",)),
+                         (("networking.k8s.io",), ("ingresses",))}
+
+    def route(parents: list[dict[str, Any]], kind: str = "HTTPRoute") -> dict[str, Any]:
+        # As admitted: the API server has applied the CRD defaults (parentRefs group and kind) first.
+        refs = [{"group": GATEWAY_GROUP, "kind": "Gateway", **p} for p in parents]
+        return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": kind,
+                "metadata": {"name": "r", "namespace": TEAM}, "spec": {"parentRefs": refs, "rules": [{}]}}
+
+    def service(service_type: str | None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"ports": [{"port": 8000}]}
+        if service_type:
+            spec["type"] = service_type
+        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "llama", "namespace": TEAM},
+                "spec": spec}
+
+    allowed = [route([{"name": GATEWAY_NAME}]), route([{"name": GATEWAY_NAME, "namespace": TEAM}]),
+               route([{"name": GATEWAY_NAME, "sectionName": "http"}], kind="GRPCRoute"),
+               {**route([]), "spec": {"rules": [{}]}},  # attached nowhere: serves nothing
+               service(None), service("ClusterIP"), service("ExternalName")]
+    for obj in allowed:
+        assert admission_failures(spec, obj) == [], obj
+    denied = {
+        "another Gateway": route([{"name": "public"}]),
+        "the right name in another namespace": route([{"name": GATEWAY_NAME, "namespace": "infra"}]),
+        "a second parent": route([{"name": GATEWAY_NAME}, {"name": "public", "namespace": "infra"}]),
+        "a mesh route": route([{"group": "", "kind": "Service", "name": "llama"}]),
+        "LoadBalancer": service("LoadBalancer"), "NodePort": service("NodePort"),
+        "an Ingress": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                       "metadata": {"name": "i", "namespace": TEAM}, "spec": {}},
+    }
+    for why, obj in denied.items():
+        assert len(admission_failures(spec, obj)) == 1, why
+    # What the program itself creates in the namespace passes its own admission policy.
+    for kind in ("HTTPRoute", "Service", "Ingress"):
+        for obj in objects_of(run_for("staging"), kind):
+            if obj["metadata"].get("namespace") == TEAM:
+                assert admission_failures(spec, {**obj, "kind": kind}) == []
+
+
+def test_no_admission_policy_before_kubernetes_1_30() -> None:
+    from neocloud.offline import run_program
+    from tests.conftest import REPO
+    from tests.kubernetes.runs import stack_config
+
+    cluster = cluster_spec("staging")
+    cluster["kubernetes"]["version"] = "1.29"
+    run = run_program(REPO, "staging", config={**stack_config("staging"), "neocloud:cluster": cluster})
+    assert not objects_of(run, "ValidatingAdmissionPolicy")  # admissionregistration.k8s.io/v1 VAP: GA in 1.30
+    assert objects_of(run, "BackendTrafficPolicy")  # the regulator itself is still there
