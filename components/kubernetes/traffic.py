@@ -335,6 +335,11 @@ class TrafficRegulator(pulumi.ComponentResource):
                 exec_=core.ExecActionArgs(command=["python", "-c", stale]),
                 initial_delay_seconds=_LIVENESS_SECONDS, period_seconds=30, timeout_seconds=5,
             ),
+            # Ready once the loop has beaten at least once (no Service routes to it; readiness shows in rollout).
+            readiness_probe=core.ProbeArgs(
+                exec_=core.ExecActionArgs(command=["python", "-c", stale]),
+                initial_delay_seconds=5, period_seconds=15, timeout_seconds=5,
+            ),
             volume_mounts=[core.VolumeMountArgs(name="code", mount_path=_MOUNT, read_only=True),
                            core.VolumeMountArgs(name="tmp", mount_path="/tmp")],
         )
@@ -349,6 +354,10 @@ class TrafficRegulator(pulumi.ComponentResource):
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
                     spec=core.PodSpecArgs(
                         service_account_name=controller, automount_service_account_token=True,
+                        security_context=core.PodSecurityContextArgs(
+                            run_as_non_root=True, run_as_user=65534, run_as_group=65534,
+                            seccomp_profile=core.SeccompProfileArgs(type="RuntimeDefault"),
+                        ),
                         containers=[container],
                         volumes=[core.VolumeArgs(name="code", config_map=core.ConfigMapVolumeSourceArgs(
                                      name=controller)),
