@@ -80,21 +80,31 @@ def _namespace(resource: PolicyResource) -> str | None:
     return namespace if isinstance(namespace, str) else None
 
 
-def _regulators(stack: StackIndex) -> list[Regulator]:
+def _regulators(stack: StackIndex, report: ReportViolation) -> list[Regulator]:
+    """The stack's traffic regulators. A regulator whose facts are missing (its ``gateway``, ``policy`` or
+    ``backends`` input, or a Gateway child with a namespace) is reported, never silently skipped: a rule must
+    not pass for lack of facts."""
     out = []
     gateways = stack.of_type(GATEWAY)
     for component in stack.of_type(REGULATOR_TYPE):
         props = component.props
         gateway, policy = props.get("gateway"), props.get("policy")
-        if not isinstance(gateway, str) or not isinstance(policy, str):
+        services = frozenset(str(as_map(b).get("service")) for b in as_list(props.get("backends"))
+                             if isinstance(as_map(b).get("service"), str))
+        missing = [name for name, ok in (("gateway", isinstance(gateway, str)), ("policy", isinstance(policy, str)),
+                                         ("backends", bool(services))) if not ok]
+        if missing:
+            report(f"traffic regulator '{component.name}' lacks the fact(s) {', '.join(missing)} the serving rules "
+                   "need (its component inputs)", component.urn)
             continue
         owned = [g for g in gateways if g.parent is not None and g.parent.urn == component.urn
                  and object_name(g) == gateway]
         namespace = _namespace(owned[0]) if owned else None
         if namespace is None:
+            report(f"traffic regulator '{component.name}' has no Gateway '{gateway}' child with a namespace",
+                   component.urn)
             continue
-        services = frozenset(str(as_map(b).get("service")) for b in as_list(props.get("backends")))
-        out.append(Regulator(component, namespace, gateway, policy, services))
+        out.append(Regulator(component, namespace, str(gateway), str(policy), services))
     return out
 
 
@@ -137,9 +147,9 @@ def _ingress_services(ingress: PolicyResource) -> Iterator[str]:
 def _inference_routes_through_regulator(args: StackValidationArgs, report: ReportViolation) -> None:
     exposed = set(settings(args.get_config(), _ROUTES_SCHEMA)["exposedServiceTypes"])
     stack = StackIndex(args.resources)
-    regulators = _regulators(stack)
-    if not regulators:
+    if not stack.of_type(REGULATOR_TYPE):
         args.not_applicable("no traffic regulator in the stack")
+    regulators = _regulators(stack, report)
     regulated = {(r.namespace, s): r for r in regulators for s in r.services}
     for route in stack.of_type(*ROUTE_TYPES):
         targets = sorted({backend for backend in _route_backends(route) if backend in regulated})
@@ -203,9 +213,9 @@ def _overrides(policy: PolicyResource, allow_merged_rate_limits: bool) -> str | 
 def _traffic_regulator_covers_routes(args: StackValidationArgs, report: ReportViolation) -> None:
     allow_merged = bool(settings(args.get_config(), _COVERS_SCHEMA)["allowMergedRouteRateLimits"])
     stack = StackIndex(args.resources)
-    regulators = _regulators(stack)
-    if not regulators:
+    if not stack.of_type(REGULATOR_TYPE):
         args.not_applicable("no traffic regulator in the stack")
+    regulators = _regulators(stack, report)
     policies = stack.of_type(BACKEND_TRAFFIC_POLICY)
     for regulator in regulators:
         mine = [p for p in policies if _namespace(p) == regulator.namespace and object_name(p) == regulator.policy]

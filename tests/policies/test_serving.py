@@ -231,3 +231,31 @@ def test_covers_merging_route_policy_without_a_rate_limit_is_fine(pack):
                                                "name": "web"}]})
 
     assert violations(analyze(pack, regulated(extra)), COVERS) == []
+
+
+def _regulator_component(run: Any) -> Any:
+    (component,) = [r for r in run.resources if r.type == "neocloud:kubernetes:TrafficRegulator"]
+    return component
+
+
+def test_regulator_without_its_facts_is_a_violation_not_a_pass(pack):
+    run = regulated()
+    component = _regulator_component(run)
+
+    def no_backends(inputs: dict[str, Any]) -> None:
+        del inputs["backends"]
+        del inputs["gateway"]
+
+    resources = replace_resource(run, component.name, mutate(component, no_backends))
+    for rule in (ROUTES, COVERS):
+        [message] = violations(analyze(pack, run, resources=resources), rule)
+        assert message == ("traffic regulator 'chat-traffic' lacks the fact(s) gateway, backends the serving rules "
+                           "need (its component inputs)")
+
+
+def test_regulator_whose_gateway_is_missing_is_a_violation(pack):
+    run = regulated()
+    resources = [r for r in run.resources if not r.type.endswith(":Gateway")]
+    for rule in (ROUTES, COVERS):
+        [message] = violations(analyze(pack, run, resources=resources), rule)
+        assert message == "traffic regulator 'chat-traffic' has no Gateway 'inference-gateway' child with a namespace"
