@@ -81,6 +81,8 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "environment": plan.get("environment"),
         "region": plan.get("region"),
         "fabric_kind": plan.get("fabric_kind"),
+        "filesystem_kind": plan.get("filesystem_kind"),
+        "rack_power_budget_kw": plan.get("rack_power_budget_kw"),
         "gpus": plan.get("gpus"),
         "total_gpus": plan.get("total_gpus"),
         "nodes": plan.get("nodes"),
@@ -89,6 +91,7 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "cost": _cost(plan.get("cost"), ("per_hour", "per_month")),
         "fabric": {p["name"]: p.get("fabric") for p in pools},
         "storage": plan.get("storage"),
+        "filesystem": run.outputs.get("fsx"),
         "goodput": {p["name"]: p.get("goodput") for p in pools},
         "pools": pools,
         "resource_count": len(run.resources),
@@ -187,8 +190,9 @@ def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
         out.extend(tree if tree is not None else [])
         return "\n".join(out)
     out.append(f"stack {doc['stack']}: cluster '{doc['name']}' on {doc['provider']} ({doc['environment']})")
-    out.append(f"  {doc['gpus']} schedulable GPUs ({doc['total_gpus']} with spares) on {doc['nodes']} nodes, "
-               f"{doc['racks']} racks")
+    racks = f"{doc['racks']:,} racks" if doc["racks"] else "placed by the provider"
+    out.append(f"  {doc['gpus']:,} schedulable GPUs ({doc['total_gpus']:,} with spares) on {doc['nodes']:,} nodes, "
+               f"{racks}")
     out.append("")
     out.append(f"resources ({doc['resource_count']}):")
     if tree is not None:
@@ -198,36 +202,24 @@ def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
             out.append(f"  {count:5d}  {type_}")
     for pool in doc["pools"]:
         out.append("")
-        out.append(f"pool {pool['name']}: {pool['total_nodes']} x {pool['system']} ({pool['nodes']} + "
-                   f"{pool['spares']} spares), {pool['gpus_per_node']} x {pool['gpu']} per node, zone "
+        out.append(f"pool {pool['name']}: {pool['total_nodes']:,} x {pool['system']} ({pool['nodes']:,} + "
+                   f"{pool['spares']:,} spares), {pool['gpus_per_node']} x {pool['gpu']} per node, zone "
                    f"{pool.get('zone') or '-'}, capacity {pool['capacity']['source']}, min {pool['min_nodes']}")
-        out.append(f"  NVLink: {pool['nvlink_domains']} domains of {pool['nvlink_domain_gpus']} GPUs; "
-                   f"{len(pool['scalable_units'])} SU of {pool['nodes_per_su']} nodes")
-        racks = pool["racks"]
-        if racks["count"]:
-            out.append(f"  racks: {racks['count']} ({racks['nodes_per_rack']} nodes per rack, by {racks['basis']})")
-            for group in racks["groups"]:
-                kw = "-" if group.get("kw_per_rack") is None else f"{group['kw_per_rack']:g} kW"
-                out.append(f"    {group['name']}: {group['racks']} x {group['nodes_per_rack']} nodes, {kw} per rack")
-        else:
-            out.append(f"  racks: {racks['basis']}")
+        out.append(f"  NVLink: {pool['nvlink_domains']:,} domains of {pool['nvlink_domain_gpus']} GPUs; "
+                   f"{len(pool['scalable_units']):,} SU of {pool['nodes_per_su']} nodes")
+        out.extend(_rack_lines(pool["racks"], doc.get("rack_power_budget_kw")))
         fabric = pool.get("fabric")
         if fabric:
             out.extend(fabric_lines(fabric))
         else:
-            out.append(f"  fabric: provider-managed ({pool['rails']} network cards per node)")
+            out.append(f"  fabric: built by the provider ({doc.get('fabric_kind')}, {pool['rails']} network cards "
+                       "per node): no switches or cables to buy")
         p = pool["power"]
         out.append(f"  power: {p['it_kw']:g} kW IT, {p['facility_kw']:g} kW facility ({p['basis']})")
         out.extend(_goodput_lines(pool.get("goodput")))
-    storage = doc["storage"] or {}
     out.append("")
-    out.append(f"storage ({storage.get('tier')}): read {storage.get('read_gbps')} GB/s, "
-               f"write {storage.get('write_gbps')} GB/s ({storage.get('read_gbps_per_gpu')} GB/s per GPU), "
-               f"capacity {storage.get('capacity_tib')} TiB")
-    if storage.get("checkpoint_tib") is not None:
-        out.append(f"  checkpoint {storage['checkpoint_tib']} TiB, written in {storage['checkpoint_write_seconds']} s "
-                   f"(limit {storage.get('checkpoint_limit_seconds', '-')} s)")
-    out.append(f"power: {power.get('it', 0):g} kW IT, {power.get('facility', 0):g} kW facility at PUE "
+    out.extend(_storage_lines(doc))
+    out.append(f"power: {power.get('it', 0):,.6g} kW IT, {power.get('facility', 0):,.6g} kW facility at PUE "
                f"{power.get('pue', 0):g}")
     cost = doc["cost"] or {}
     if cost.get("per_hour") is None:
@@ -241,3 +233,42 @@ def render(doc: dict[str, Any], tree: list[str] | None = None) -> str:
                    f"{regulator['full']} req/s over {regulator['window_seconds']} s{cap} "
                    "(per route, per Envoy replica)")
     return "\n".join(out)
+
+
+def _rack_lines(racks: dict[str, Any], budget_kw: float | None) -> list[str]:
+    """Rack groups with their kW against the rack power budget; clouds place nodes themselves."""
+    if not racks["count"]:
+        return ["  racks: placed by the provider"]
+    out = [f"  racks: {racks['count']:,} ({racks['nodes_per_rack']} nodes per rack, by {racks['basis']})"]
+    for group in racks["groups"]:
+        kw = group.get("kw_per_rack")
+        if kw is None:
+            power = "kW unknown (set the system's power in catalog.systems)"
+        elif budget_kw:
+            over = " OVER BUDGET" if kw > budget_kw + 1e-9 else ""
+            power = f"{kw:g} of {budget_kw:g} kW per rack ({kw / budget_kw:.0%}){over}"
+        else:
+            power = f"{kw:g} kW per rack (no racks.power_budget_kw)"
+        out.append(f"    {group['name']}: {group['racks']:,} x {group['nodes_per_rack']} nodes, {power}")
+    return out
+
+
+def _storage_lines(doc: dict[str, Any]) -> list[str]:
+    """Storage targets only where there is a filesystem to meet them, and what was actually sized (FSx)."""
+    storage = doc["storage"] or {}
+    kind = doc.get("filesystem_kind")
+    if kind is None:
+        return ["storage: no shared filesystem (storage.filesystem is not set): no throughput or capacity targets"]
+    out = [f"storage ({kind}, {storage.get('tier')} tier targets): read {storage.get('read_gbps'):,} GB/s, "
+           f"write {storage.get('write_gbps'):,} GB/s ({storage.get('read_gbps_per_gpu')} GB/s per GPU), "
+           f"capacity {storage.get('capacity_tib'):,} TiB"]
+    fsx = doc.get("filesystem")
+    if isinstance(fsx, dict) and fsx.get("storage_capacity_gib") is not None:
+        out.append(f"  FSx for Lustre: {fsx['storage_capacity_gib']:,} GiB ({fsx['storage_capacity_tib']:,} TiB) at "
+                   f"{fsx['per_unit_storage_throughput']} MB/s/TiB = {fsx['throughput_gbps']:,} GB/s, "
+                   f"sized by {fsx['basis']}")
+    if storage.get("checkpoint_tib") is not None:
+        limit = storage.get("checkpoint_limit_seconds", "-")
+        out.append(f"  checkpoint {storage['checkpoint_tib']:,} TiB, written in "
+                   f"{storage['checkpoint_write_seconds']:,} s (limit {limit} s)")
+    return out

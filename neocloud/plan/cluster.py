@@ -108,6 +108,10 @@ class ClusterPlan:
     pools: tuple[PoolPlan, ...]
     storage: StoragePlan
     pue: float
+    rack_power_budget_kw: float | None = None
+    """The spec's racks.power_budget_kw (what the text output compares each rack against)."""
+    filesystem_kind: str | None = None
+    """The spec's storage.filesystem.kind (``None``: no shared filesystem, so no throughput targets to meet)."""
 
     @property
     def gpus(self) -> int:
@@ -145,6 +149,8 @@ class ClusterPlan:
             "environment": self.environment,
             "region": self.region,
             "fabric_kind": self.fabric_kind,
+            "filesystem_kind": self.filesystem_kind,
+            "rack_power_budget_kw": self.rack_power_budget_kw,
             "gpus": self.gpus,
             "total_gpus": self.total_gpus,
             "nodes": self.nodes,
@@ -188,6 +194,8 @@ def build_plan(spec: ClusterSpec) -> ClusterPlan:
         pools=pools,
         storage=storage,
         pue=spec.power.pue,
+        rack_power_budget_kw=spec.racks.power_budget_kw,
+        filesystem_kind=fs.kind if fs else None,
     )
 
 

@@ -40,7 +40,31 @@ def test_plan_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "gb200", "--project-dir", str(REPO)]) == 0
     out = capsys.readouterr().out
     assert "NVLink: 8 domains of 72 GPUs" in out
-    assert "nvl72-su0: 8 x 18 nodes, 120 kW per rack" in out
+    # kW per rack against racks.power_budget_kw (132 in the gb200 stack).
+    assert "nvl72-su0: 8 x 18 nodes, 120 of 132 kW per rack (91%)" in out
+    # No storage.filesystem in that stack: no targets to meet.
+    assert "storage: no shared filesystem (storage.filesystem is not set): no throughput or capacity targets" in out
+    assert "1,497.6 kW facility" in out
+
+
+def test_plan_text_on_a_cloud(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "dev", "--project-dir", str(REPO)]) == 0
+    out = capsys.readouterr().out
+    assert "on 2 nodes, placed by the provider" in out and "0 racks" not in out
+    assert "  racks: placed by the provider" in out
+    assert "fabric: built by the provider (efa, 32 network cards per node): no switches or cables to buy" in out
+    # What FSx was actually sized to (PERSISTENT_2 1,200 GiB minimum at 1000 MB/s/TiB), next to the targets.
+    assert "FSx for Lustre: 1,200 GiB (1.172 TiB) at 1000 MB/s/TiB = 1.172 GB/s, sized by capacity" in out
+    assert "storage (fsx-lustre, good tier targets)" in out
+
+
+def test_rack_lines_flag_racks_over_budget() -> None:
+    from neocloud.cli.plan import _rack_lines
+
+    racks = {"count": 1200, "nodes_per_rack": 4, "basis": "racks.nodes_per_rack",
+             "groups": [{"name": "g", "racks": 1200, "nodes_per_rack": 4, "kw_per_rack": 57.2}]}
+    assert _rack_lines(racks, 41.0)[1] == "    g: 1,200 x 4 nodes, 57.2 of 41 kW per rack (140%) OVER BUDGET"
+    assert _rack_lines(racks, None)[1] == "    g: 1,200 x 4 nodes, 57.2 kW per rack (no racks.power_budget_kw)"
 
 
 def test_fabric_json(capsys: pytest.CaptureFixture[str]) -> None:
