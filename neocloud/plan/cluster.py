@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..catalog import SWITCHES, System
+from ..errors import CONFIG_KEY, SpecError
 from ..spec import ClusterSpec, Pool
 from .cost import PoolCost, pool_cost
 from .fabric import FabricPlan, fabric_for_system
@@ -166,7 +167,17 @@ class ClusterPlan:
 
 
 def build_plan(spec: ClusterSpec) -> ClusterPlan:
-    """Plan a validated spec. Raises ``SpecError`` for inputs that only planning can reject."""
+    """Plan a validated spec. Raises ``SpecError`` for inputs that only planning can reject, naming the config
+    path as spec errors do (``neocloud:cluster.fabric.nodes: ...``)."""
+    try:
+        return _build_plan(spec)
+    except SpecError as error:
+        if error.path.startswith(CONFIG_KEY):
+            raise
+        raise SpecError(f"{CONFIG_KEY}.{error.path}", error.message) from None
+
+
+def _build_plan(spec: ClusterSpec) -> ClusterPlan:
     pools = tuple(_plan_pool(spec, i, pool) for i, pool in enumerate(spec.pools))
     fs = spec.storage.filesystem
     ckpt = spec.storage.checkpoint

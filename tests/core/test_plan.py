@@ -106,7 +106,7 @@ def test_unknown_node_height_needs_another_rack_bound() -> None:
     raw["racks"] = {}
     with pytest.raises(SpecError) as info:
         build_plan(load_cluster_spec(raw))
-    assert info.value.path == "racks" and "catalog.systems.dgx-h100.rack_units" in info.value.message
+    assert info.value.path == "neocloud:cluster.racks" and "catalog.systems.dgx-h100.rack_units" in info.value.message
     # A site value for the height makes rack space the bound: 42U / 8U = 5 nodes.
     raw["catalog"] = {"systems": {"dgx-h100": {"rack_units": 8}}}
     pool = build_plan(load_cluster_spec(raw)).pools[0]

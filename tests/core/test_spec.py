@@ -164,7 +164,7 @@ def test_power_budget_that_fits_no_node() -> None:
     spec = load_cluster_spec(raw)
     with pytest.raises(SpecError) as info:
         build_plan(spec)
-    assert str(info.value).startswith("racks.power_budget_kw: a dgx-h100 node needs 10.2 kW")
+    assert str(info.value).startswith("neocloud:cluster.racks.power_budget_kw: a dgx-h100 node needs 10.2 kW")
 
 
 def test_duplicate_names() -> None:

@@ -21,20 +21,16 @@ from typing import Any
 
 import pulumi_aws as aws
 
-from neocloud import SpecError
 from neocloud.plan import ClusterPlan
 from neocloud.spec import ClusterSpec
 
 from .common import Scope, tags
-from .profile import AwsSettings
+from .profile import VPC_SLICE_BITS, AwsSettings, plan_zones
 
 __all__ = ["LUSTRE_PORTS", "Network", "build_network", "plan_zones", "subnet_cidrs"]
 
 LUSTRE_PORTS: tuple[tuple[int, int], ...] = ((988, 988), (1018, 1023))
 """TCP ports Lustre clients and servers use (FSx for Lustre user guide, VPC access control) [P]."""
-
-_SLICES_BITS = 3
-"""The VPC is cut into 2**3 = 8 equal slices: up to 7 private subnets, the last slice for public subnets."""
 
 
 @dataclass(frozen=True)
@@ -52,38 +48,12 @@ class Network:
     fsx_security_group: aws.ec2.SecurityGroup
 
 
-def plan_zones(spec: ClusterSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(GPU zones, all zones). EKS needs subnets in at least two zones (EKS user guide, "VPC and subnet
-    requirements") [P]; when the spec names too few, the region's next zone letters are added (an assumption
-    ``aws.zones`` overrides)."""
-    gpu: list[str] = []
-    for pool in spec.pools:
-        zone = spec.pool_zone(pool)
-        if zone and zone not in gpu:
-            gpu.append(zone)
-    zones = list(gpu)
-    for zone in spec.settings_of(AwsSettings).zones:
-        if zone not in zones:
-            zones.append(zone)
-    region = spec.region or ""
-    letter = ord("a")
-    while len(zones) < 2 and letter <= ord("z"):
-        candidate = f"{region}{chr(letter)}"
-        if candidate not in zones:
-            zones.append(candidate)
-        letter += 1
-    if len(zones) > 2**_SLICES_BITS - 1:
-        raise SpecError("aws.zones", f"{len(zones)} zones (GPU pools' and aws.zones) exceed the "
-                        f"{2**_SLICES_BITS - 1} private subnets the VPC is cut into")
-    return tuple(gpu), tuple(zones)
-
-
 def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
     """(private CIDRs, public CIDRs) for ``zones`` zones: private subnets are 1/8 of the VPC each (GPU pods take
     VPC addresses through the VPC CNI), public subnets 1/64 (they hold only the NAT gateway and load balancers)."""
     network = ipaddress.IPv4Network(vpc_cidr)
-    slices = list(network.subnets(prefixlen_diff=_SLICES_BITS))
-    public = list(slices[-1].subnets(prefixlen_diff=_SLICES_BITS))
+    slices = list(network.subnets(prefixlen_diff=VPC_SLICE_BITS))
+    public = list(slices[-1].subnets(prefixlen_diff=VPC_SLICE_BITS))
     return [str(s) for s in slices[:zones]], [str(s) for s in public[:zones]]
 
 

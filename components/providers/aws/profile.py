@@ -24,9 +24,11 @@ __all__ = [
     "AWS_NETWORK_LAYERS",
     "CAPACITY_BLOCK_MAX_INSTANCES",
     "PROFILE",
+    "VPC_SLICE_BITS",
     "AwsProfile",
     "AwsSettings",
     "EksLogType",
+    "plan_zones",
 ]
 
 CAPACITY_BLOCK_MAX_INSTANCES = 64
@@ -155,6 +157,35 @@ class AwsSettings(SettingsModel):
     )
 
 
+VPC_SLICE_BITS = 3
+"""The VPC is cut into 2**3 = 8 equal slices: up to 7 private subnets, the last slice for public subnets."""
+
+
+def plan_zones(spec: ClusterSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(GPU zones, all zones): decided once here, read by the network, EKS and the spec checks.
+
+    EKS needs subnets in at least two zones (EKS user guide, "VPC and subnet requirements") [P]; when the spec
+    names too few, the region's next zone letters are added (an assumption ``aws.zones`` overrides).
+    """
+    gpu: list[str] = []
+    for pool in spec.pools:
+        zone = spec.pool_zone(pool)
+        if zone and zone not in gpu:
+            gpu.append(zone)
+    zones = list(gpu)
+    for zone in spec.settings_of(AwsSettings).zones:
+        if zone not in zones:
+            zones.append(zone)
+    region = spec.region or ""
+    letter = ord("a")
+    while len(zones) < 2 and letter <= ord("z"):
+        candidate = f"{region}{chr(letter)}"
+        if candidate not in zones:
+            zones.append(candidate)
+        letter += 1
+    return tuple(gpu), tuple(zones)
+
+
 class AwsProfile(ProviderProfile):
     name = "aws"
     summary = "EFA GPU clusters on EKS: VPC, node groups per placement block, FSx for Lustre, S3."
@@ -226,6 +257,11 @@ class AwsProfile(ProviderProfile):
         for i, zone in enumerate(aws.zones):
             if spec.region and not zone.startswith(spec.region):
                 add((f"aws.zones[{i}]", f"zone '{zone}' is not in region '{spec.region}'"))
+        # Checked with the spec, not when the network is built: no resource is registered before a config error.
+        _, zones = plan_zones(spec)
+        if len(zones) > 2**VPC_SLICE_BITS - 1:
+            add(("aws.zones", f"{len(zones)} zones (GPU pools' and aws.zones) exceed the {2**VPC_SLICE_BITS - 1} "
+                 "private subnets the VPC is cut into"))
         if aws.placement_block_nodes > aws.node_group_max_nodes:
             add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} exceeds aws.node_group_max_nodes "
                  f"{aws.node_group_max_nodes} (one placement block is one EKS managed node group)"))
