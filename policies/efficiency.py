@@ -193,8 +193,13 @@ def _checkpoint_write_time(args: StackValidationArgs, report: ReportViolation) -
     if not checkpoint:
         args.not_applicable("no storage.checkpoint in the spec")
     urn = stack.cluster_resource.urn if stack.cluster_resource else None
-    params = (num(checkpoint.get("model_parameters_billion")) or 0) * 1e9
-    size = params * (num(checkpoint.get("bytes_per_parameter")) or 16.0)
+    # The plan sized the checkpoint (parameters x bytes per parameter); the rule reads it, never recomputes it.
+    planned = num(get_in(stack.cluster, "storage", "checkpoint_bytes"))
+    per_parameter = get_in(stack.cluster, "storage", "checkpoint_bytes_per_parameter")
+    if planned is None:
+        args.not_applicable("the plan has no checkpoint size (storage.checkpoint_bytes)")
+        return
+    size = planned
     limits = [(m, "storage.checkpoint.max_write_minutes") for m in [num(checkpoint.get("max_write_minutes"))] if m]
     if num(cfg["maxWriteMinutes"]):
         limits.append((float(cfg["maxWriteMinutes"]), "policy maxWriteMinutes"))
@@ -215,7 +220,7 @@ def _checkpoint_write_time(args: StackValidationArgs, report: ReportViolation) -
     seconds = size / (write * 1e9)
     if seconds > limit * 60 + 1e-6:
         report(f"a full checkpoint ({fmt(checkpoint.get('model_parameters_billion'))}B parameters x "
-               f"{fmt(checkpoint.get('bytes_per_parameter'))} B = {size / 1e12:.2f} TB) takes {seconds / 60:.1f} min "
+               f"{fmt(per_parameter)} B = {size / 1e12:.2f} TB) takes {seconds / 60:.1f} min "
                f"at {write:.1f} GB/s on {what}; limit {limit:g} min ({source}) needs "
                f"{size / (limit * 60) / 1e9:.1f} GB/s", urn)
 

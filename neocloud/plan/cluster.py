@@ -7,7 +7,7 @@ from typing import Any
 
 from ..catalog import SWITCHES, System
 from ..errors import CONFIG_KEY, SpecError
-from ..spec import ClusterSpec, Pool
+from ..spec import CHECKPOINT_BYTES_PER_PARAMETER, ClusterSpec, Pool
 from .cost import PoolCost, pool_cost
 from .fabric import FabricPlan, fabric_for_system
 from .goodput import FailureModel, PoolGoodput, plan_goodput
@@ -188,7 +188,7 @@ def _build_plan(spec: ClusterSpec) -> ClusterPlan:
         capacity_floor_tib=fs.capacity_tib if fs else None,
         dataset_tib=spec.storage.dataset_tib,
         checkpoint_parameters_billion=ckpt.model_parameters_billion if ckpt else None,
-        checkpoint_bytes_per_parameter=ckpt.bytes_per_parameter if ckpt else 16.0,
+        checkpoint_bytes_per_parameter=ckpt.bytes_per_parameter if ckpt else CHECKPOINT_BYTES_PER_PARAMETER,
         checkpoint_max_write_minutes=ckpt.max_write_minutes if ckpt else None,
         checkpoints_retained=ckpt.retained if ckpt else 1,
     )

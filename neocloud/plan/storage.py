@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from math import ceil
 from typing import Any, Literal
 
+from ..spec import CHECKPOINT_BYTES_PER_PARAMETER
+
 __all__ = ["STORAGE_TIERS_PER_SU", "TIB", "StoragePlan", "size_storage"]
 
 Tier = Literal["good", "better", "best"]
@@ -47,6 +49,9 @@ class StoragePlan:
     checkpoint_write_seconds: float | None
     """Time to write one full checkpoint at ``write_gbps``."""
     checkpoint_limit_seconds: float | None
+    checkpoint_bytes: float | None = None
+    """One full checkpoint: parameters x bytes per parameter (what checkpoint-write-time reads; never recomputed)."""
+    checkpoint_bytes_per_parameter: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +65,7 @@ def size_storage(
     capacity_floor_tib: float | None = None,
     dataset_tib: float = 0.0,
     checkpoint_parameters_billion: float | None = None,
-    checkpoint_bytes_per_parameter: float = 16.0,
+    checkpoint_bytes_per_parameter: float = CHECKPOINT_BYTES_PER_PARAMETER,
     checkpoint_max_write_minutes: float | None = None,
     checkpoints_retained: int = 1,
 ) -> StoragePlan:
@@ -71,7 +76,7 @@ def size_storage(
     if min_gbps_per_gpu is not None:
         read = max(read, min_gbps_per_gpu * gpus)
     write = su_write * scale
-    ckpt_tib = ckpt_seconds = limit_seconds = None
+    ckpt_tib = ckpt_seconds = limit_seconds = ckpt_bytes = None
     capacity = dataset_tib
     if checkpoint_parameters_billion is not None:
         ckpt_bytes = checkpoint_parameters_billion * 1e9 * checkpoint_bytes_per_parameter
@@ -93,4 +98,6 @@ def size_storage(
         checkpoint_tib=None if ckpt_tib is None else round(ckpt_tib, 3),
         checkpoint_write_seconds=None if ckpt_seconds is None else round(ckpt_seconds, 1),
         checkpoint_limit_seconds=limit_seconds,
+        checkpoint_bytes=ckpt_bytes,
+        checkpoint_bytes_per_parameter=None if ckpt_bytes is None else checkpoint_bytes_per_parameter,
     )
