@@ -169,6 +169,11 @@ class ProviderProfile:
         """Whether the nodes' image already carries the GPU driver and container toolkit."""
         return False
 
+    def fabric_resource(self, spec: ClusterSpec) -> str | None:
+        """The extended resource a pod requests for the fabric NICs where the platform names it (``None``: the
+        device plugin the Kubernetes layer installs or knows decides)."""
+        return None
+
     def accepts_system(self, system: System) -> bool:
         return system.kind in self.system_kinds
 

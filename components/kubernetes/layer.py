@@ -88,6 +88,7 @@ class KubernetesLayer(pulumi.ComponentResource):
             kubernetes_version=kube.version, install_gpu_driver=not gpu_driver_preinstalled(spec),
             install_fabric_driver=spec.profile.installs_fabric_driver,
             platform_managed=spec.profile.platform_manages_gpu_stack,
+            fabric_resource_name=spec.profile.fabric_resource(spec),
             kubernetes_provider=k, opts=child,
         )
         queues = plan_team_queues(spec, plan)

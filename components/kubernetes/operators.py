@@ -109,17 +109,19 @@ class GpuOperators(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, fabric_kind: Literal["infiniband", "roce", "efa"], kubernetes_version: str,
                  install_gpu_driver: bool = True, install_fabric_driver: bool = True,
-                 platform_managed: bool = False,
+                 platform_managed: bool = False, fabric_resource_name: str | None = None,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``install_gpu_driver``: let the GPU Operator install the NVIDIA driver and container toolkit (off
         where the node image ships them); ``install_fabric_driver``: let the Network Operator install the DOCA
         driver (off where the node image ships it); ``platform_managed``: the platform runs the GPU Operator and
-        fabric drivers itself (CoreWeave CKS), so nothing is installed and installing would conflict."""
+        fabric drivers itself (CoreWeave CKS), so nothing is installed and installing would conflict;
+        ``fabric_resource_name``: the fabric resource where the platform names it (its provider profile)."""
         super().__init__(self.TYPE, name, {"fabricKind": fabric_kind, "installGpuDriver": install_gpu_driver,
                                            "installFabricDriver": install_fabric_driver,
                                            "platformManaged": platform_managed}, opts)
-        self.fabric_resource = fabric_resource(fabric_kind, platform_managed=platform_managed)
+        self.fabric_resource = fabric_resource_name or fabric_resource(fabric_kind,
+                                                                       platform_managed=platform_managed)
         self.ready: list[pulumi.Resource] = []
         if platform_managed:
             self.register_outputs({})

@@ -1,12 +1,14 @@
 """What providers compute that a program may read (ids, ARNs, endpoints), for runs under mocks.
 
 Only values a program reads belong here; every other output echoes the inputs. Each provider has its own
-module that fills ``OUTPUTS`` and ``INVOKES`` with clearly fake values (account 000000000000).
+module that fills ``OUTPUTS`` and ``INVOKES`` with clearly fake values (account 000000000000): here, or as
+``mock_outputs`` in the provider's own package (``components/providers/<name>/mock_outputs.py``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +31,12 @@ def _load() -> None:
     if not _loaded:
         for module in pkgutil.iter_modules(__path__):
             importlib.import_module(f"{__name__}.{module.name}")
+        from ...profiles import all_profiles
+
+        for profile in all_profiles():
+            name = f"{profile.build_module}.mock_outputs"
+            if importlib.util.find_spec(name) is not None:
+                importlib.import_module(name)
         _loaded = True
 
 
