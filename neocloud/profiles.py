@@ -52,6 +52,7 @@ REGISTRY: Mapping[str, str] = {
     "nebius": "components.providers.nebius.profile",
     "coreweave": "components.providers.coreweave.profile",
     "baremetal": "components.providers.baremetal.profile",
+    "digitalocean": "components.providers.digitalocean.profile",
 }
 """Provider name -> the module whose ``PROFILE`` describes it. One line per provider."""
 

@@ -9,7 +9,7 @@ spec's own description. Values are validated by ``load_cluster_spec`` when a com
 
 from typing import NotRequired, TypedDict
 
-__all__ = ["AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "FabricSpec", "FailureRateSpec", "FilesystemSpec", "GoodputSpec", "KubernetesSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
+__all__ = ["AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "DigitalOceanSettingsSpec", "FabricSpec", "FailureRateSpec", "FilesystemSpec", "GoodputSpec", "KubernetesSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
 
 
 class CapacitySpec(TypedDict):
@@ -84,7 +84,7 @@ class FilesystemSpec(TypedDict):
     """The shared parallel filesystem."""
 
     kind: str
-    """fsx-lustre (aws), nebius-shared (nebius), coreweave-vast (coreweave), or external (yours; sized but not created). (one of: fsx-lustre, nebius-shared, coreweave-vast, external)"""
+    """fsx-lustre (aws), nebius-shared (nebius), coreweave-vast (coreweave), digitalocean-nfs (digitalocean), or external (yours; sized but not created). (one of: fsx-lustre, nebius-shared, coreweave-vast, digitalocean-nfs, external)"""
     tier: NotRequired[str]
     """H100RA Table 6 performance tier the filesystem is sized to. (one of: good, better, best)"""
     capacity_tib: NotRequired[float]
@@ -373,17 +373,46 @@ class CoreWeaveSettingsSpec(TypedDict):
     """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that CKS leaves a taint removed by the acceptance job off."""
 
 
+class DigitalOceanSettingsSpec(TypedDict):
+    """Settings for ``provider: digitalocean`` (VPC, DOKS, GPU node pools, Spaces, NFS). Credentials are not here: pulumi-digitalocean reads ``DIGITALOCEAN_TOKEN`` (or the secret Pulumi config ``digitalocean:token``), and Spaces keys from ``SPACES_ACCESS_KEY_ID`` / ``SPACES_SECRET_ACCESS_KEY``."""
+
+    vpc_cidr: NotRequired[str]
+    """IP range of the cluster's VPC."""
+    system_pool_size: NotRequired[str]
+    """Droplet size of the DOKS default node pool (system pods, Kueue, operators). Changing it REPLACES THE CLUSTER (the default pool is part of the cluster resource); the cluster is protected in prod, so such a change fails there instead of deleting it."""
+    system_nodes: NotRequired[int]
+    """Nodes of the default (CPU) node pool."""
+    sizes: NotRequired[dict[str, str]]
+    """Droplet size slug by catalog system, on top of the built-in fabric-attached ones (hgx-h100: gpu-h100x8-640gb-contracted, hgx-h200: gpu-h200x8-1128gb-fabric-contracted)."""
+    rdma_resource: NotRequired[str]
+    """Extended resource DOKS's RDMA shared device plugin advertises on fabric-attached GPU nodes (`kubectl describe node`); DigitalOcean does not document its name. Required: acceptance and multi-node jobs request it."""
+    api_allowed_cidrs: NotRequired[list[str]]
+    """CIDRs allowed through the DOKS control plane firewall; empty leaves the API open, which prod does not allow."""
+    ha: NotRequired[bool]
+    """Highly available DOKS control plane."""
+    version_prefix: NotRequired[str]
+    """DOKS version prefix for the latest patch release (default: kubernetes.version + '.')."""
+    spaces_region: NotRequired[str]
+    """Spaces region of the buckets (default: the cluster's region)."""
+    bucket_prefix: NotRequired[str]
+    """Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the cluster name."""
+    nfs_performance_tier: NotRequired[str]
+    """DigitalOcean NFS performance tier (storage.filesystem.kind digitalocean-nfs); it can be raised later, never lowered. (one of: standard, high)"""
+    acceptance_taint: NotRequired[bool]
+    """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that DOKS leaves a taint removed by the acceptance job off."""
+
+
 class ClusterSpec(TypedDict):
     """An AI GPU cluster."""
 
     name: str
     """Cluster name; prefixes every resource."""
     provider: str
-    """aws, nebius, coreweave or baremetal. (one of: aws, nebius, coreweave, baremetal)"""
+    """aws, nebius, coreweave, baremetal or digitalocean. (one of: aws, nebius, coreweave, baremetal, digitalocean)"""
     environment: str
     """dev, staging or prod (prod protects stateful resources). (one of: dev, staging, prod)"""
     region: NotRequired[str]
-    """Cloud region (required for aws, nebius, coreweave)."""
+    """Cloud region (required for aws, nebius, coreweave, digitalocean)."""
     zone: NotRequired[str]
     """Default availability zone for pools."""
     pools: list[PoolSpec]
@@ -408,3 +437,5 @@ class ClusterSpec(TypedDict):
     """provider nebius: project, platforms, CIDRs, node groups."""
     coreweave: NotRequired[CoreWeaveSettingsSpec]
     """provider coreweave: zone, org, instance types, CIDRs."""
+    digitalocean: NotRequired[DigitalOceanSettingsSpec]
+    """provider digitalocean: VPC, DOKS pools and sizes, Spaces, NFS."""

@@ -1,0 +1,183 @@
+"""Profile of provider ``digitalocean`` (pure: no Pulumi): the ``digitalocean`` settings section and its checks,
+GPU Droplet size slugs by catalog system, what DOKS manages itself, and the resource types the policies read.
+
+Sources:
+
+- GPU Droplet slugs: DigitalOcean, "Droplet features" (docs.digitalocean.com/products/droplets/details/features/,
+  #gpu-droplets and #contract-gpu-droplet): self-service ``gpu-h100x1-80gb``, ``gpu-h100x8-640gb``,
+  ``gpu-h200x1-141gb``, ``gpu-h200x8-1128gb``; contract-only multi-node (fabric-attached)
+  ``gpu-h100x8-640gb-contracted``,
+  ``gpu-h200x8-1128gb-fabric-contracted``, ``gpu-mi300x8-1536gb-fabric-contracted``,
+  ``gpu-mi325x8-2048gb-fabric-contracted``. "All GPU Droplets have a maximum bandwidth of 10 Gbps public and 25 Gbps
+  private": only the fabric-attached sizes carry an RDMA fabric, so they are the defaults for fabric pools.
+- DOKS installs the NVIDIA and AMD GPU device plugins on clusters with such nodes and the RDMA shared device plugin
+  (k8s-rdma-shared-dev-plugin) where GPU nodes sit on a high-speed fabric ("enabled by default", pulumi-digitalocean
+  ``KubernetesCluster`` nvidiaGpuDevicePlugin / amdGpuDevicePlugin / rdmaSharedDevicePlugin); the GPU node images
+  carry the drivers, so nothing here installs a GPU Operator or driver.
+- Changing the cluster's default node pool replaces the whole cluster (pulumi/pulumi#5049,
+  digitalocean/terraform-provider-digitalocean#303): it is a small CPU pool here, GPU pools are separate
+  ``KubernetesNodePool`` resources, and the cluster is protected in prod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from neocloud._model import IPV4_CIDR, Name, PathProblem, SettingsModel, cidr_problems
+from neocloud.profiles import (
+    BucketShape,
+    NodeSetShape,
+    Problem,
+    ProviderProfile,
+    ResourceTypes,
+    sized_filesystem_problem,
+    unknown_system_problems,
+)
+
+if TYPE_CHECKING:
+    from neocloud.spec import ClusterSpec
+
+__all__ = [
+    "DIGITALOCEAN_SIZES",
+    "PROFILE",
+    "DigitalOceanProfile",
+    "DigitalOceanSettings",
+]
+
+CLUSTER = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+NODE_POOL = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
+VPC = "digitalocean:index/vpc:Vpc"
+BUCKET = "digitalocean:index/spacesBucket:SpacesBucket"
+BUCKET_POLICY = "digitalocean:index/spacesBucketPolicy:SpacesBucketPolicy"
+NFS = "digitalocean:index/nfs:Nfs"
+
+DIGITALOCEAN_SIZES: Mapping[str, str] = {
+    # Multi-node (fabric-attached) GPU Droplets, contract only ("Droplet features", #multi-node) [P].
+    "hgx-h100": "gpu-h100x8-640gb-contracted",
+    "hgx-h200": "gpu-h200x8-1128gb-fabric-contracted",
+    "mi300x-8": "gpu-mi300x8-1536gb-fabric-contracted",
+    "mi325x-8": "gpu-mi325x8-2048gb-fabric-contracted",
+}
+"""DOKS node size by catalog system: the fabric-attached 8-GPU sizes. The self-service ``gpu-h100x8-640gb`` and
+``gpu-h200x8-1128gb`` (25 Gbps private networking, no RDMA fabric) can be set in ``digitalocean.sizes``."""
+
+_SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
+_REGION = r"^[a-z]{3}[0-9]$"
+
+
+class DigitalOceanSettings(SettingsModel):
+    """Settings for ``provider: digitalocean`` (VPC, DOKS, GPU node pools, Spaces, NFS).
+
+    Credentials are not here: pulumi-digitalocean reads ``DIGITALOCEAN_TOKEN`` (or the secret Pulumi config
+    ``digitalocean:token``), and Spaces keys from ``SPACES_ACCESS_KEY_ID`` / ``SPACES_SECRET_ACCESS_KEY``.
+    """
+
+    vpc_cidr: str = Field("10.110.0.0/20", pattern=IPV4_CIDR, description="IP range of the cluster's VPC.")
+    system_pool_size: Annotated[str, Field(pattern=_SLUG)] = Field(
+        "s-4vcpu-8gb", description="Droplet size of the DOKS default node pool (system pods, Kueue, operators). "
+        "Changing it REPLACES THE CLUSTER (the default pool is part of the cluster resource); the cluster is "
+        "protected in prod, so such a change fails there instead of deleting it.",
+    )
+    system_nodes: int = Field(2, ge=1, le=100, description="Nodes of the default (CPU) node pool.")
+    sizes: dict[str, Annotated[str, Field(pattern=_SLUG)]] = Field(
+        default_factory=dict,
+        description="Droplet size slug by catalog system, on top of the built-in fabric-attached ones (hgx-h100: "
+        "gpu-h100x8-640gb-contracted, hgx-h200: gpu-h200x8-1128gb-fabric-contracted).",
+    )
+    rdma_resource: Annotated[str, Field(pattern=r"^[a-z0-9.-]+/[A-Za-z0-9_.-]+$")] | None = Field(
+        None, description="Extended resource DOKS's RDMA shared device plugin advertises on fabric-attached GPU "
+        "nodes (`kubectl describe node`); DigitalOcean does not document its name. Required: acceptance and "
+        "multi-node jobs request it.",
+    )
+    api_allowed_cidrs: list[Annotated[str, Field(pattern=IPV4_CIDR)]] = Field(
+        default_factory=list, max_length=100,
+        description="CIDRs allowed through the DOKS control plane firewall; empty leaves the API open, which prod "
+        "does not allow.",
+    )
+    ha: bool = Field(True, description="Highly available DOKS control plane.")
+    version_prefix: Annotated[str, Field(pattern=r"^1\.[0-9]{2}\.$")] | None = Field(
+        None, description="DOKS version prefix for the latest patch release (default: kubernetes.version + '.').",
+    )
+    spaces_region: Annotated[str, Field(pattern=_REGION)] | None = Field(
+        None, description="Spaces region of the buckets (default: the cluster's region).",
+    )
+    bucket_prefix: Name | None = Field(
+        None, description="Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the "
+        "cluster name.",
+    )
+    nfs_performance_tier: Literal["standard", "high"] = Field(
+        "high", description="DigitalOcean NFS performance tier (storage.filesystem.kind digitalocean-nfs); it can "
+        "be raised later, never lowered.",
+    )
+    acceptance_taint: bool = Field(
+        False, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not "
+        "verified that DOKS leaves a taint removed by the acceptance job off.",
+    )
+
+    @model_validator(mode="after")
+    def _check_cidrs(self) -> DigitalOceanSettings:
+        for problem in cidr_problems("digitalocean", {"vpc_cidr": self.vpc_cidr,
+                                                      "api_allowed_cidrs": list(self.api_allowed_cidrs)}):
+            raise PathProblem(*problem)
+        return self
+
+    def size(self, system: str) -> str | None:
+        """The DOKS node size for a catalog system (spec value first, then the built-in one)."""
+        return self.sizes.get(system) or DIGITALOCEAN_SIZES.get(system)
+
+
+class DigitalOceanProfile(ProviderProfile):
+    name = "digitalocean"
+    summary = "VPC, DOKS with a CPU default pool and GPU node pools by size slug, Spaces buckets, NFS."
+    settings = DigitalOceanSettings
+    settings_description = "provider digitalocean: VPC, DOKS pools and sizes, Spaces, NFS."
+    system_kinds = ("hgx", "amd")
+    filesystem_kinds = ("digitalocean-nfs", "external")
+    required_catalog_fields = ("nic_gbps",)
+    platform_manages_gpu_stack = True
+    zone_per_fabric_pool = False  # DOKS pools live in the cluster's region; DigitalOcean has no zones
+    resource_types: ClassVar[ResourceTypes] = ResourceTypes(
+        node_sets=(NodeSetShape(
+            type=NODE_POOL, kind="DOKS node pool", labels=("labels",), taints=("taints",),
+            sizes=(("minNodes",), ("nodeCount",), ("maxNodes",)), floor=("minNodes", "nodeCount"),
+        ),),
+        buckets=(BucketShape(
+            type=BUCKET, kind="Spaces bucket", versioning_inline=(("versioning", "enabled"), True),
+            policy_types=(BUCKET_POLICY,), canned_acl_input="acl",
+        ),),
+        stateful=(CLUSTER, BUCKET, NFS),
+        other={"vpc": VPC},
+    )
+
+    def fabric_resource(self, spec: ClusterSpec) -> str | None:
+        settings: DigitalOceanSettings = self.settings_of(spec)
+        return settings.rdma_resource
+
+    def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
+        import re
+
+        settings: DigitalOceanSettings = self.settings_of(spec)
+        if spec.region and not re.match(_REGION, spec.region):
+            yield ("region", f"'{spec.region}' is not a DigitalOcean region slug (e.g. nyc2, atl1, tor1)")
+        for i, pool in enumerate(spec.pools):
+            if settings.size(pool.system) is None:
+                yield (f"digitalocean.sizes.{pool.system}", f"required: no verified DigitalOcean GPU Droplet size for "
+                       f"{pool.system} (pools[{i}]); set the slug your account lists (`doctl compute size list`)")
+        yield from unknown_system_problems("digitalocean.sizes", settings.sizes)
+        if settings.system_pool_size.startswith("gpu-"):
+            yield ("digitalocean.system_pool_size", f"'{settings.system_pool_size}' is a GPU size; the default pool "
+                   "runs system pods, and changing it later replaces the cluster: use a CPU size such as s-4vcpu-8gb")
+        if settings.rdma_resource is None:
+            yield ("digitalocean.rdma_resource", "required: the RDMA resource DOKS advertises on fabric-attached GPU "
+                   "nodes (kubectl describe node); acceptance and multi-node jobs request it")
+        if fs := sized_filesystem_problem(spec):
+            yield fs
+        if spec.environment == "prod" and not settings.api_allowed_cidrs:
+            yield ("digitalocean.api_allowed_cidrs", "required in prod: an empty list leaves the Kubernetes API open "
+                   "to the internet")
+
+
+PROFILE = DigitalOceanProfile()
