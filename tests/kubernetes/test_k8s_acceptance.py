@@ -58,7 +58,8 @@ def test_one_job_per_su_group_with_catalog_thresholds(stack: str, line_rate: flo
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_node_is_tested_and_takes_a_whole_node(stack: str) -> None:
     run = run_for(stack)
-    plan = build_plan(load_cluster_spec(cluster_spec(stack)))
+    spec = load_cluster_spec(cluster_spec(stack))
+    plan = build_plan(spec)
     for pool in plan.pools:
         jobs = [j for j in objects_of(run, "Job") if j["metadata"]["labels"][LABEL_POOL] == pool.name]
         assert sum(j["spec"]["completions"] for j in jobs) == pool.total_nodes  # spares included
@@ -66,7 +67,9 @@ def test_every_node_is_tested_and_takes_a_whole_node(stack: str) -> None:
             for container in job["spec"]["template"]["spec"]["initContainers"]:
                 assert container["resources"]["limits"]["nvidia.com/gpu"] == str(pool.system.gpus_per_node)
             nccl = job["spec"]["template"]["spec"]["initContainers"][1]
-            if plan.fabric_kind == "efa":
+            if spec.profile.fabric_resource(spec):  # the platform names it (DigitalOcean: a setting)
+                fabric = str(spec.profile.fabric_resource(spec))
+            elif plan.fabric_kind == "efa":
                 fabric = "vpc.amazonaws.com/efa"
             elif plan.provider == "coreweave":
                 fabric = "rdma/ib"  # CKS's platform-managed RDMA resource (CoreWeave GPUDirect RDMA guide)
