@@ -79,6 +79,8 @@ LIMIT_RANGE = k8s_type("v1", "LimitRange")
 RESOURCE_QUOTA = k8s_type("v1", "ResourceQuota")
 HELM_RELEASE = k8s_type("helm.sh/v3", "Release")
 NIC_CLUSTER_POLICY = k8s_type("mellanox.com/v1alpha1", "NicClusterPolicy")
+GPU_OPERATORS = "neocloud:kubernetes:GpuOperators"
+"""The Kubernetes layer's operators component (components/kubernetes/operators.py ``GpuOperators.TYPE``)."""
 LOCAL_QUEUE = k8s_type(KUEUE_API_VERSION, "LocalQueue")
 GPU = GPU_VENDORS["nvidia"].resource
 """The GPU Operator's device plugin resource (queues name their pool vendor's ``gpu_resource``)."""
@@ -144,6 +146,9 @@ class _Stack:
     topologies: dict[str, list[str]] = field(default_factory=dict)
     releases: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     rdma_resources: list[str] = field(default_factory=list)
+    platform_fabric: list[str] = field(default_factory=list)
+    """Fabric resources a platform-managed GPU stack advertises as the spec names them (``GpuOperators``
+    ``fabricResource``, from the provider profile's ``fabric_resource``, e.g. ``digitalocean.rdma_resource``)."""
 
 
 def _labels(props: Mapping[str, Any]) -> dict[str, str]:
@@ -176,6 +181,8 @@ def _read(index: StackIndex) -> _Stack:
                                              for level in as_list(get_in(p, "spec", "levels"))]
         elif t == HELM_RELEASE:
             out.releases[str(p.get("chart"))] = p
+        elif t == GPU_OPERATORS and p.get("platformManaged") is True and isinstance(p.get("fabricResource"), str):
+            out.platform_fabric.append(str(p["fabricResource"]))
         elif t == NIC_CLUSTER_POLICY:
             config = get_in(p, "spec", "rdmaSharedDevicePlugin", "config")
             try:
@@ -226,7 +233,7 @@ def _advertised(stack: _Stack, provider: str) -> frozenset[str]:
     interfaces through the AWS EFA device plugin, HCAs through the RDMA shared device plugin (NicClusterPolicy),
     and whatever the platform's own device plugins advertise (the provider profile's
     ``platform_device_resources``)."""
-    out = set(stack.rdma_resources)
+    out = set(stack.rdma_resources) | set(stack.platform_fabric)
     if "gpu-operator" in stack.releases:
         out.add(GPU)
     if "aws-efa-k8s-device-plugin" in stack.releases:

@@ -119,7 +119,8 @@ class GpuOperators(pulumi.ComponentResource):
         ``fabric_resource_name``: the fabric resource where the platform names it (its provider profile)."""
         super().__init__(self.TYPE, name, {"fabricKind": fabric_kind, "installGpuDriver": install_gpu_driver,
                                            "installFabricDriver": install_fabric_driver,
-                                           "platformManaged": platform_managed}, opts)
+                                           "platformManaged": platform_managed,
+                                           "fabricResource": fabric_resource_name}, opts)
         self.fabric_resource = fabric_resource_name or fabric_resource(fabric_kind,
                                                                        platform_managed=platform_managed)
         self.ready: list[pulumi.Resource] = []

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from neocloud._model import IPV4_CIDR, Name, PathProblem, SettingsModel, cidr_problems
+from neocloud.catalog import GPU_VENDORS
 from neocloud.profiles import (
     BucketShape,
     NodeSetShape,
@@ -138,6 +139,9 @@ class DigitalOceanProfile(ProviderProfile):
     filesystem_kinds = ("digitalocean-nfs", "external")
     required_catalog_fields = ("nic_gbps",)
     platform_manages_gpu_stack = True
+    # DOKS runs the NVIDIA and AMD device plugins on GPU nodes (pulumi-digitalocean KubernetesCluster docs); the RDMA
+    # resource is the spec's digitalocean.rdma_resource (fabric_resource).
+    platform_device_resources = tuple(v.resource for v in GPU_VENDORS.values())
     zone_per_fabric_pool = False  # DOKS pools live in the cluster's region; DigitalOcean has no zones
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
