@@ -112,7 +112,12 @@ def filesystem_throughput_gbps(props: Mapping[str, Any]) -> float | None:
 
 
 def _filesystems(stack: StackIndex) -> tuple[float | None, str, list[str]]:
-    """(GB/s, what it is, problems) of the cluster's parallel filesystem: FSx resources, else the plan target."""
+    """(GB/s, what it is, problems) of the cluster's parallel filesystem, from the resources that build it.
+
+    Only FSx for Lustre has a throughput model here (capacity x per-TiB throughput, hardware.md [P]); for the other
+    kinds (nebius-shared, coreweave-vast, external) nothing the program registers says what the filesystem
+    delivers, and comparing the plan's own target with itself would prove nothing: (None, reason, []).
+    """
     problems: list[str] = []
     lustre = stack.of_type(LUSTRE)
     if lustre:
@@ -125,11 +130,13 @@ def _filesystems(stack: StackIndex) -> tuple[float | None, str, list[str]]:
             total += gbps
         names = ", ".join(f"'{fs.name}'" for fs in lustre)
         return (None if problems else total), f"FSx for Lustre {names}", problems
-    storage = as_map(get_in(stack.cluster, "storage"))
     fs_kind = get_in(stack.cluster, "filesystem", "kind")
     if fs_kind is None:
-        return None, "", problems
-    return num(storage.get("read_gbps")), f"{fs_kind} filesystem (sized by the plan)", problems
+        return None, "no parallel filesystem", problems
+    if fs_kind == "fsx-lustre":
+        return None, "no FSx for Lustre file system among the resources", problems
+    return None, (f"no throughput model for a {fs_kind} filesystem: nothing registered says what it delivers "
+                  "(only FSx for Lustre is modelled)"), problems
 
 
 # --- storage-throughput-per-gpu ----------------------------------------------------------------------------
@@ -151,7 +158,7 @@ def _storage_throughput(args: StackValidationArgs, report: ReportViolation) -> N
     gbps, what, problems = _filesystems(stack)
     urn = stack.cluster_resource.urn if stack.cluster_resource else None
     if gbps is None and not problems:
-        args.not_applicable("no parallel filesystem")
+        args.not_applicable(what)
     for problem in problems:
         report(f"{problem}: its throughput per GPU cannot be checked", urn)
     if gbps is None or gpus <= 0:
@@ -206,11 +213,10 @@ def _checkpoint_write_time(args: StackValidationArgs, report: ReportViolation) -
     if not limits:
         args.not_applicable("no checkpoint time limit")
     limit, source = min(limits)
-    if stack.of_type(LUSTRE):
-        write, what, problems = _filesystems(stack)
-    else:
-        write = num(get_in(stack.cluster, "storage", "write_gbps"))
-        what, problems = "the planned filesystem", []
+    write, what, problems = _filesystems(stack)
+    if write is None and not problems and get_in(stack.cluster, "filesystem", "kind") is not None:
+        args.not_applicable(what)
+        return
     for problem in problems:
         report(f"{problem}: checkpoint write time cannot be checked", urn)
     if not write:

@@ -75,12 +75,15 @@ def test_storage_throughput_unknown_fsx_throughput(pack):
     assert "FSx file system 'fsx' sets no perUnitStorageThroughput or throughputCapacity" in message
 
 
-def test_storage_throughput_planned_filesystem(pack):
+def test_storage_throughput_not_applicable_without_a_throughput_model(pack):
+    # Only FSx has a throughput model; checking the plan's target against itself would prove nothing.
     spec = spec_with(BASE_BAREMETAL, storage={"filesystem": {"kind": "external", "tier": "good"}})
-    assert violations(analyze(pack, facts_only(spec)), "storage-throughput-per-gpu") == []
     result = analyze(pack, facts_only(spec), {"storage-throughput-per-gpu": {"minReadGbpsPerGpu": 0.156}})
-    [message] = violations(result, "storage-throughput-per-gpu")
-    assert message.startswith("external filesystem (sized by the plan) delivers 13.6 GB/s for 232 GPUs")
+    assert violations(result, "storage-throughput-per-gpu") == []
+    [reason] = not_applicable(result, "storage-throughput-per-gpu")
+    assert reason.startswith("no throughput model for a external filesystem")
+    checkpointed = spec_with(spec, storage={"filesystem": {"kind": "external"}, "checkpoint": CHECKPOINT})
+    assert not_applicable(analyze(pack, facts_only(checkpointed)), "checkpoint-write-time")
 
 
 def test_storage_throughput_not_applicable(pack):
@@ -103,9 +106,9 @@ def test_checkpoint_write_time_slow_filesystem(pack):
 
 
 def test_checkpoint_write_time_policy_limit(pack):
-    result = analyze(pack, facts_only(AWS_FS), {"checkpoint-write-time": {"maxWriteMinutes": 1}})
+    result = analyze(pack, with_fsx(1000, 76800), {"checkpoint-write-time": {"maxWriteMinutes": 0.1}})
     [message] = violations(result, "checkpoint-write-time")
-    assert "takes 1.4 min at 13.6 GB/s on the planned filesystem; limit 1 min (policy maxWriteMinutes)" in message
+    assert "at 75.0 GB/s on FSx for Lustre 'fsx'; limit 0.1 min (policy maxWriteMinutes)" in message
 
 
 def test_checkpoint_write_time_not_applicable(pack):
