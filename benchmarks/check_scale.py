@@ -19,6 +19,7 @@ call; policies/_runtime.py shares one deserialization per request.
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 import sys
 import tempfile
@@ -104,9 +105,12 @@ def end_to_end_100k() -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv[1:]
+    # Timings on a shared machine mean little without its load: print it before and after.
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (1 min) at the start")
     analysis_table(QUICK_TEAMS if quick else TEAMS)
     print()
     end_to_end_100k()
+    print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
 
 
 if __name__ == "__main__":
