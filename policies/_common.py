@@ -279,6 +279,12 @@ class StackIndex:
     def __init__(self, resources: Iterable[PolicyResource]) -> None:
         self.resources = list(resources)
         self.by_urn = {r.urn: r for r in self.resources}
+        self._by_type: dict[str, list[PolicyResource]] = {}
+        """Resources by type, in stack order: ``of_type`` is O(its answer), not O(stack), however often rules
+        call it (a rule calling it per team made check superlinear: benchmarks/check_scale.py)."""
+        self._position = {id(r): i for i, r in enumerate(self.resources)}
+        for r in self.resources:
+            self._by_type.setdefault(r.resource_type, []).append(r)
         self.pools: dict[str, tuple[PolicyResource, Mapping[str, Any]]] = {}
         self.cluster: Mapping[str, Any] | None = None
         self.cluster_resource: PolicyResource | None = None
@@ -296,7 +302,11 @@ class StackIndex:
                 self.cluster_resource = r
 
     def of_type(self, *types: str) -> list[PolicyResource]:
-        return [r for r in self.resources if r.resource_type in types]
+        """The resources of ``types``, in stack order."""
+        found = [r for t in dict.fromkeys(types) for r in self._by_type.get(t, ())]
+        if len(types) > 1:
+            found.sort(key=lambda r: self._position[id(r)])
+        return found
 
     def node_sets(self) -> list[tuple[NodeSet, tuple[PolicyResource, Mapping[str, Any]] | None]]:
         """Every node group / NodePool with the GpuPool it belongs to (None: not a GPU pool's)."""
