@@ -14,6 +14,7 @@ Run ``python -m components._package_types`` after changing the spec; a test fail
 
 from __future__ import annotations
 
+import keyword
 import re
 import types
 import typing
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from neocloud.spec import ClusterSpec
 
-__all__ = ["generate", "main"]
+__all__ = ["generate", "main", "python_name", "spec_name"]
 
 TARGET = Path(__file__).parent / "package" / "_spec_types.py"
 _FIELD_LINE = re.compile(r"^    [a-z_][a-z0-9_]*: ")
@@ -112,8 +113,20 @@ def _class_source(model: type[BaseModel], models: dict[type[BaseModel], None]) -
         text = field.description or field_name
         if notes:
             text = f"{text.rstrip('.')}. ({'; '.join(notes)})"
-        lines += [f"    {field_name}: {rendered}", _docstring(text)]
+        lines += [f"    {python_name(field_name)}: {rendered}", _docstring(text)]
     return "\n".join(lines)
+
+
+def python_name(field_name: str) -> str:
+    """The TypedDict key for a spec field: a Python keyword (the ``lambda`` provider section) gets PEP 8's trailing
+    underscore, which the schema inference drops again (``camel_case('lambda_') == 'lambda'``)."""
+    return f"{field_name}_" if keyword.iskeyword(field_name) else field_name
+
+
+def spec_name(key: str) -> str:
+    """The spec field a TypedDict key stands for (``python_name`` undone)."""
+    bare = key.removesuffix("_")
+    return bare if key.endswith("_") and keyword.iskeyword(bare) else key
 
 
 def generate() -> str:

@@ -6,6 +6,7 @@ import difflib
 import json
 
 import pulumi
+from pulumi.runtime.config import get_config, is_config_secret
 
 from neocloud import CONFIG_KEY, ClusterPlan, ClusterSpec, SpecError, build_plan, load_cluster_spec
 
@@ -40,6 +41,10 @@ def load_cluster() -> tuple[ClusterSpec, ClusterPlan]:
         except json.JSONDecodeError:
             raise SpecError(CONFIG_KEY, "must be an object (a YAML mapping); got a string") from None
         spec = load_cluster_spec(value)
+        for secret_key in spec.profile.secret_config:
+            if get_config(secret_key) is not None and not is_config_secret(secret_key):
+                raise SpecError(secret_key, f"a credential in plaintext config; set it with `pulumi config set "
+                                f"--secret {secret_key} ...` so state and previews keep it encrypted")
         return spec, build_plan(spec)
     except SpecError as error:
         raise ConfigError(error) from None

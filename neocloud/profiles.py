@@ -53,6 +53,7 @@ REGISTRY: Mapping[str, str] = {
     "coreweave": "components.providers.coreweave.profile",
     "baremetal": "components.providers.baremetal.profile",
     "digitalocean": "components.providers.digitalocean.profile",
+    "lambda": "components.providers.lambda_cloud.profile",  # `lambda` is a Python keyword
 }
 """Provider name -> the module whose ``PROFILE`` describes it. One line per provider."""
 
@@ -165,6 +166,8 @@ class ProviderProfile:
     zone_per_fabric_pool: ClassVar[bool] = False
     """A fabric pool must name its zone (policy single-zone-fabric): the fabric does not span zones."""
     resource_types: ClassVar[ResourceTypes] = ResourceTypes()
+    secret_config: ClassVar[tuple[str, ...]] = ()
+    """Stack config keys that hold credentials: the program refuses them unless set with ``--secret``."""
 
     def gpu_driver_preinstalled(self, spec: ClusterSpec) -> bool:
         """Whether the nodes' image already carries the GPU driver and container toolkit."""

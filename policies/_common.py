@@ -47,6 +47,7 @@ __all__ = [
     "requires_facts",
     "schema",
     "settings",
+    "types_with_role",
     "walk_strings",
 ]
 
@@ -236,6 +237,11 @@ def labels_of(props: Mapping[str, Any]) -> dict[str, str]:
             if isinstance(v, str):
                 out[str(k)] = v
     return out
+
+
+def types_with_role(role: str) -> tuple[str, ...]:
+    """Every provider's resource types that play ``role`` (``ResourceTypes.other``, e.g. ``firewall_ruleset``)."""
+    return tuple(dict.fromkeys(t for p in all_profiles() for r, t in p.resource_types.other.items() if r == role))
 
 
 NODE_SET_SHAPES: dict[str, NodeSetShape] = {s.type: s for p in all_profiles() for s in p.resource_types.node_sets}

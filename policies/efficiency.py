@@ -51,9 +51,11 @@ from ._common import (
     requires_facts,
     schema,
     settings,
+    types_with_role,
 )
 
 __all__ = [
+    "CHECKPOINT_FILESYSTEM_MOUNTED",
     "CHECKPOINT_WRITE_TIME",
     "DEV_SCALES_TO_ZERO",
     "FABRIC_LEAF_UTILISATION",
@@ -579,6 +581,48 @@ GOODPUT_FLOOR = StackValidationPolicy(
 )
 
 
+# --- checkpoint-filesystem-mounted -------------------------------------------------------------------------
+
+INSTANCE_GROUP_TYPES = types_with_role("instance_group")
+"""Groups of instances that mount filesystems at launch (``file_system_names``; Lambda attaches a filesystem only
+when an instance launches, so one launched without it can never write a checkpoint there)."""
+
+
+_MOUNT_SCHEMA = schema({
+    "exemptPools": {"type": "array", "items": {"type": "string"}, "default": [],
+                    "description": "Pools whose instances write no checkpoints (e.g. inference pools)."},
+})
+
+
+def _checkpoint_filesystem_mounted(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _MOUNT_SCHEMA)
+    stack = StackIndex(args.resources)
+    checkpoint = as_map(get_in(stack.cluster, "checkpoint")) if stack.cluster is not None else {}
+    groups = stack.of_type(*INSTANCE_GROUP_TYPES)
+    if not checkpoint or not groups:
+        args.not_applicable("no storage.checkpoint" if not checkpoint else "no instance groups")
+        return
+    if not as_map(get_in(stack.cluster, "filesystem")):
+        return  # no shared filesystem: checkpoints go to object storage, nothing to mount
+    for group in groups:
+        owner = stack.pool_of(group)
+        if owner is not None and str(owner[1].get("name")) in cfg["exemptPools"]:
+            continue
+        if not as_list(group.props.get("file_system_names")):
+            report(f"instance group '{group.name}' mounts no filesystem, so its instances cannot write the "
+                   f"{fmt(checkpoint.get('model_parameters_billion'))}B-parameter checkpoint to shared storage "
+                   "(filesystems attach only at launch)", group.urn)
+
+
+CHECKPOINT_FILESYSTEM_MOUNTED = StackValidationPolicy(
+    name="checkpoint-filesystem-mounted",
+    description="When the spec has a checkpoint and a shared filesystem, every instance group mounts it.",
+    validate=_checkpoint_filesystem_mounted,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_MOUNT_SCHEMA,
+)
+
+
 POLICIES = [
     STORAGE_THROUGHPUT_PER_GPU,
     CHECKPOINT_WRITE_TIME,
@@ -588,4 +632,5 @@ POLICIES = [
     QUEUE_QUOTA_WITHIN_CAPACITY,
     DEV_SCALES_TO_ZERO,
     WHOLE_NODE_GPU_REQUESTS,
+    CHECKPOINT_FILESYSTEM_MOUNTED,
 ]

@@ -7,6 +7,7 @@ EFA facts (hardware.md, AWS docs): EFA traffic needs a security group that allow
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -47,6 +48,7 @@ from ._common import (
     num,
     schema,
     settings,
+    types_with_role,
     walk_strings,
 )
 from ._secrets import is_secret
@@ -56,6 +58,7 @@ __all__ = [
     "BUCKET_PUBLIC_ACCESS_BLOCKED",
     "BUCKET_VERSIONING",
     "EFA_SECURITY_GROUP_SELF_ONLY",
+    "FIREWALL_NOT_WORLD_OPEN",
     "IMDSV2_REQUIRED",
     "NO_PLAINTEXT_SECRETS",
     "POLICIES",
@@ -584,6 +587,62 @@ NO_PLAINTEXT_SECRETS = ResourceValidationPolicy(
 )
 
 
+# --- firewall-not-world-open ------------------------------------------------------------------------------
+
+FIREWALL_RULESET_TYPES = types_with_role("firewall_ruleset")
+"""Rulesets of inbound allow rules ``rules: [{protocol, port_range: [min, max], source_network}]`` (Lambda Cloud's
+FirewallRule shape); instances name theirs in ``firewall_ruleset_ids``."""
+INSTANCE_GROUP_TYPES = types_with_role("instance_group")
+
+_FIREWALL_SCHEMA = schema({
+    "ports": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 65535}, "default": [22],
+              "description": "TCP ports that no rule may open to the whole internet (22: SSH)."},
+})
+
+
+def _world_open_ports(rule: Mapping[str, Any], ports: list[int]) -> list[int]:
+    """Which of ``ports`` a FirewallRule opens to every IPv4 address (a /0 source network over tcp or all)."""
+    try:
+        network = ipaddress.IPv4Network(str(rule.get("source_network")), strict=False)
+    except ValueError:
+        return []
+    if network.prefixlen != 0 or rule.get("protocol") not in ("tcp", "all"):
+        return []
+    bounds = [num(p) for p in as_list(rule.get("port_range"))]
+    low, high = (bounds[0], bounds[1]) if len(bounds) == 2 and None not in bounds else (1.0, 65535.0)
+    return [p for p in ports if low <= p <= high]  # type: ignore[operator]
+
+
+def _firewall_not_world_open(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _FIREWALL_SCHEMA)
+    stack = StackIndex(args.resources)
+    rulesets = stack.of_type(*FIREWALL_RULESET_TYPES)
+    groups = stack.of_type(*INSTANCE_GROUP_TYPES)
+    if not rulesets and not groups:
+        args.not_applicable("no firewall rulesets or instance groups")
+    for ruleset in rulesets:
+        for i, rule in enumerate(as_list(ruleset.props.get("rules"))):
+            r = as_map(rule)
+            if opened := _world_open_ports(r, [int(p) for p in cfg["ports"]]):
+                report(f"firewall ruleset '{ruleset.name}' rules[{i}] admits {r.get('protocol')} port "
+                       f"{', '.join(map(str, opened))} from {r.get('source_network')}, the whole internet; list your "
+                       "networks in lambda.firewall_rules", ruleset.urn)
+    for group in groups:
+        if not as_list(group.props.get("firewall_ruleset_ids")) and not stack.deps(group, "firewall_ruleset_ids"):
+            report(f"instance group '{group.name}' has no firewall ruleset, so its instances get only the account's "
+                   "global firewall rules, which no stack declares or checks", group.urn)
+
+
+FIREWALL_NOT_WORLD_OPEN = StackValidationPolicy(
+    name="firewall-not-world-open",
+    description="No firewall ruleset opens SSH (the configured TCP ports) to 0.0.0.0/0, and every instance group "
+    "carries a ruleset of the stack.",
+    validate=_firewall_not_world_open,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_FIREWALL_SCHEMA,
+)
+
+
 POLICIES = [
     IMDSV2_REQUIRED,
     STORAGE_ENCRYPTED,
@@ -593,4 +652,5 @@ POLICIES = [
     EFA_SECURITY_GROUP_SELF_ONLY,
     TENANT_DEFAULT_DENY,
     NO_PLAINTEXT_SECRETS,
+    FIREWALL_NOT_WORLD_OPEN,
 ]

@@ -23,6 +23,12 @@ MISSING_VENDOR = (f"the pinned upstream schemas and chart values are not here ($
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (REPO / "stacks").glob("Pulumi.*.yaml"))
 """Every shipped stack."""
 
+NO_KUBERNETES_STACKS = frozenset({"lambda"})
+"""Shipped stacks with no Kubernetes API (Lambda on-demand instances come without Kubernetes; docs/neoclouds.md).
+tests/lambda_cloud/test_stack.py asserts that this stays true."""
+KUBERNETES_STACKS = [s for s in STACKS if s not in NO_KUBERNETES_STACKS]
+"""Shipped stacks whose provider gives the Kubernetes layer a cluster."""
+
 
 @functools.cache
 def stack_run(stack: str) -> ProgramRun:

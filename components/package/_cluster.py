@@ -9,6 +9,7 @@ import pulumi
 from neocloud import SpecError, build_plan, load_cluster_spec
 
 from .. import cluster as _cluster
+from .._package_types import spec_name
 from ._errors import input_error
 from ._spec_types import ClusterSpec
 
@@ -44,7 +45,10 @@ class GpuCluster(_cluster.GpuCluster):
 
     def __init__(self, name: str, args: GpuClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         try:
-            spec = load_cluster_spec(args.get("cluster"))
+            raw: Any = args.get("cluster")
+            if isinstance(raw, dict):  # keys the package types escape (`lambda_`) back to the spec's names
+                raw = {spec_name(k): v for k, v in raw.items()}
+            spec = load_cluster_spec(raw)
         except SpecError as error:
             raise input_error(error, arg="cluster") from None
         self._spec = spec

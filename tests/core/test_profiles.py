@@ -7,6 +7,7 @@ policies are all driven by the same profiles, and that the domain core still nev
 
 from __future__ import annotations
 
+import keyword
 import re
 import subprocess
 import sys
@@ -25,8 +26,10 @@ def test_every_registered_profile_loads_and_is_named_by_its_registry_line() -> N
     assert [p.name for p in profiles] == list(REGISTRY)
     for p in profiles:
         assert isinstance(p, ProviderProfile)
-        assert REGISTRY[p.name] == f"components.providers.{p.name}.profile"
-        assert p.build_module == f"components.providers.{p.name}"
+        # The package is named after the provider, with `_cloud` where the name is a Python keyword (`lambda`).
+        package = f"{p.name}_cloud" if keyword.iskeyword(p.name) else p.name
+        assert REGISTRY[p.name] == f"components.providers.{package}.profile"
+        assert p.build_module == f"components.providers.{package}"
         assert p.summary and p.fabric_kinds and "external" in p.filesystem_kinds
     with pytest.raises(KeyError, match="unknown provider 'nope'"):
         profile("nope")

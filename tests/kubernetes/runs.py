@@ -9,13 +9,13 @@ from typing import Any
 
 from neocloud.offline import ProgramRun, RecordedResource, run_program
 from neocloud.offline.engine import load_stack_config
-from tests.conftest import REPO, STACKS, stack_run
+from tests.conftest import KUBERNETES_STACKS, REPO, stack_run
 
 EXAMPLE = REPO / "examples" / "serving-on-existing-cluster"
 """The composition example: its own Pulumi project."""
 EXAMPLE_STACK = "dev"
 
-RUNS = [*STACKS, "example"]
+RUNS = [*KUBERNETES_STACKS, "example"]
 """Every program run whose Kubernetes objects must validate: each shipped stack, and the example."""
 
 

@@ -16,7 +16,7 @@ import pytest
 from components.kubernetes.acceptance import ACCEPTANCE_NAMESPACE, all_reduce_script, untaint_script
 from components.labels import ACCEPTANCE_TAINT, GPU_TAINT, LABEL_POOL, LABEL_SU
 from neocloud import build_plan, load_cluster_spec
-from tests.conftest import STACKS
+from tests.conftest import KUBERNETES_STACKS
 from tests.kubernetes.runs import cluster_spec, named, objects_of, run_for
 
 
@@ -55,7 +55,7 @@ def test_one_job_per_su_group_with_catalog_thresholds(stack: str, line_rate: flo
         assert job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_node_is_tested_and_takes_a_whole_node(stack: str) -> None:
     run = run_for(stack)
     spec = load_cluster_spec(cluster_spec(stack))

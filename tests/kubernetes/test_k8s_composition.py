@@ -15,7 +15,7 @@ from neocloud import build_plan, load_cluster_spec
 from neocloud.offline import run_program
 from neocloud.offline.engine import load_stack_config
 from neocloud.plan.slurm import hostlist, slurm_topology
-from tests.conftest import REPO, STACKS
+from tests.conftest import KUBERNETES_STACKS, REPO
 from tests.kubernetes.runs import EXAMPLE, EXAMPLE_STACK, cluster_spec, example_run, objects_of, run_for, stack_config
 
 LAYER = "neocloud:kubernetes:KubernetesLayer"
@@ -29,7 +29,7 @@ def _expand(expression: str) -> list[str]:
     return [f"{prefix}{i:0{len(first)}d}" for i in range(int(first), int(last) + 1)]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_slurm_topology_output_matches_the_plan(stack: str) -> None:
     run = run_for(stack)
     plan = build_plan(load_cluster_spec(cluster_spec(stack)))
@@ -106,7 +106,7 @@ def test_baremetal_provider_kubeconfig_from_secret_config_or_ambient() -> None:
     assert provider.inputs["context"] == "dc1"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_stack_has_the_layer(stack: str) -> None:
     layers = run_for(stack).of_type(LAYER)
     assert len(layers) == 1
@@ -115,7 +115,7 @@ def test_every_stack_has_the_layer(stack: str) -> None:
     assert run_for(stack).outputs["kubernetes"]["queues"] == facts["queues"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_neocloud_plan_shows_the_layer(stack: str) -> None:
     done = subprocess.run([sys.executable, "-m", "neocloud", "plan", stack], cwd=REPO, capture_output=True,
                           text=True, timeout=300)

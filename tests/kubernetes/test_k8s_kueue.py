@@ -10,7 +10,7 @@ import pytest
 from components.labels import GPU_TAINT, LABEL_NVLINK_DOMAIN, LABEL_POOL, LABEL_RACK, LABEL_SU
 from neocloud import SpecError, build_plan, load_cluster_spec
 from neocloud.offline import ProgramRun, run_program
-from tests.conftest import REPO, STACKS
+from tests.conftest import KUBERNETES_STACKS, REPO
 from tests.kubernetes.runs import cluster_spec, named, objects_of, run_for, stack_config
 
 HOST = "kubernetes.io/hostname"
@@ -41,13 +41,13 @@ def test_topology_levels_follow_the_plan(stack: str, pool: str, expected: list[s
 
 
 def test_coreweave_and_nebius_levels_use_their_labels() -> None:
-    if "coreweave" in STACKS:
+    if "coreweave" in KUBERNETES_STACKS:
         run = run_for("coreweave")
         for topology in objects_of(run, "Topology"):
             labels = [level["nodeLabel"] for level in topology["spec"]["levels"]]
             assert labels[0] == "ib.coreweave.cloud/superpod" and labels[-1] == HOST
             assert labels[1] in ("ib.coreweave.cloud/leafgroup", "node.coreweave.cloud/rack")
-    if "nebius" in STACKS:
+    if "nebius" in KUBERNETES_STACKS:
         for topology in objects_of(run_for("nebius"), "Topology"):
             labels = [level["nodeLabel"] for level in topology["spec"]["levels"]]
             assert labels[0] == LABEL_SU and labels[-1] == HOST
@@ -111,7 +111,7 @@ def test_flavors_and_quotas_match_the_spec(stack: str) -> None:
         assert quota_by_pool.get(pool.name, 0) <= pool.gpus  # schedulable GPUs, spares excluded
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_quotas_never_exceed_schedulable_gpus(stack: str) -> None:
     run = run_for(stack)
     plan = build_plan(load_cluster_spec(cluster_spec(stack)))

@@ -7,7 +7,7 @@ import pytest
 from components.kubernetes.charts import ENVOY_GATEWAY
 from neocloud import build_plan, load_cluster_spec
 from neocloud.plan.kubernetes import plan_team_queues
-from tests.conftest import STACKS
+from tests.conftest import KUBERNETES_STACKS
 from tests.kubernetes.runs import cluster_spec, kube_objects, named, objects_of, run_for
 
 PSA = "pod-security.kubernetes.io"
@@ -17,7 +17,7 @@ def teams(stack: str) -> list[dict]:
     return cluster_spec(stack)["kubernetes"]["queues"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_team_is_isolated(stack: str) -> None:
     run = run_for(stack)
     spec = load_cluster_spec(cluster_spec(stack))
@@ -72,7 +72,7 @@ def test_tenant_objects_live_in_their_namespace() -> None:
 
 
 def test_no_regulator_without_spec() -> None:
-    for stack in STACKS:
+    for stack in KUBERNETES_STACKS:
         if cluster_spec(stack)["kubernetes"].get("traffic_regulator") is None:
             run = run_for(stack)
             assert not objects_of(run, "Gateway") and not objects_of(run, "BackendTrafficPolicy")
@@ -81,9 +81,10 @@ def test_no_regulator_without_spec() -> None:
 
 
 def test_pod_security_is_restricted_unless_the_team_asks_for_rdma_privileges() -> None:
-    levels = {(stack, q["team"]): q.get("pod_security") for stack in STACKS for q in teams(stack)}
+    levels = {(stack, q["team"]): q.get("pod_security") for stack in KUBERNETES_STACKS for q in teams(stack)}
     for (stack, team), asked in levels.items():
         ns = named(objects_of(run_for(stack), "Namespace"), team)
         assert ns["metadata"]["labels"][f"{PSA}/enforce"] == (asked or "restricted"), (stack, team)
     assert levels[("staging", "research")] == "privileged"  # multi-node NCCL over InfiniBand needs IPC_LOCK
-    assert sum(1 for level in levels.values() if level is None) >= len(STACKS)  # the default stays restricted
+    # the default stays restricted
+    assert sum(1 for level in levels.values() if level is None) >= len(KUBERNETES_STACKS)

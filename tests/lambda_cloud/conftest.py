@@ -30,3 +30,8 @@ def lambda_api() -> Iterator[FakeLambda]:
 def client(lambda_api: FakeLambda) -> LambdaCloudClient:
     return LambdaCloudClient(api_key=API_KEY, base_url=lambda_api.url, limits=FAST,
                              timeouts=Timeouts(request_s=0.5, call_s=5, max_backoff_s=0.2))
+
+
+from tests.policies.conftest import pack  # noqa: E402  (the session's policy pack process, shared)
+
+__all__ = ["API_KEY", "FAST", "client", "lambda_api", "pack"]

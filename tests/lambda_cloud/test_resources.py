@@ -23,7 +23,7 @@ from components.providers.lambda_cloud.api import Timeouts
 from tests.lambda_cloud.conftest import API_KEY, FAST
 from tests.lambda_cloud.fake_lambda import FakeLambda, Fault
 
-GROUP = {"token": "neocloud-lambda-lam-gpu", "name_prefix": "lam-gpu", "region": "us-east-1",
+GROUP = {"identity": "neocloud-lambda-lam-gpu", "name_prefix": "lam-gpu", "region": "us-east-1",
          "instance_type": "gpu_8x_h100_sxm5", "count": 2, "ssh_key_names": ["ops"], "file_system_names": [],
          "firewall_ruleset_ids": [], "image_family": None, "user_data": None, "tags": {"neocloud-cluster": "lam"},
          "active_timeout_s": 5, "poll_s": 0.01, "keep_partial": False}
@@ -48,7 +48,7 @@ def test_instance_group_lifecycle_and_state(lambda_api: FakeLambda) -> None:
     created = provider.create(dict(GROUP))
     outs = created.outs
     assert len(outs["instance_ids"]) == 2 and outs["ips"][0].startswith("198.51.100.")
-    assert created.id == outs["generation"] and created.id.startswith(GROUP["token"])
+    assert created.id == outs["generation"] and created.id.startswith(GROUP["identity"])
     assert "jupyter" not in repr(outs) and API_KEY not in repr(outs)
     grown = provider.update(created.id, outs, {**GROUP, "count": 3}).outs
     assert grown["instance_ids"][:2] == outs["instance_ids"] and len(grown["instance_ids"]) == 3

@@ -28,7 +28,7 @@ RULES = {
     "dev-scales-to-zero", "whole-node-gpu-requests", "imdsv2-required", "storage-encrypted",
     "bucket-public-access-blocked", "bucket-versioning", "protect-stateful-in-prod", "efa-security-group-self-only",
     "tenant-default-deny", "no-plaintext-secrets", "workloads-admissible", "inference-routes-through-regulator",
-    "traffic-regulator-covers-routes",
+    "traffic-regulator-covers-routes", "firewall-not-world-open", "checkpoint-filesystem-mounted",
 }
 
 

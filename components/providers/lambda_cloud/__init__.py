@@ -1,45 +1,38 @@
 """Provider ``lambda``: Lambda Cloud (the package is ``lambda_cloud``, since ``lambda`` is a Python keyword).
 
-- ``api``: a client for Lambda's Cloud API (standard library only; no Pulumi import), paced to the documented rate
+- ``profile``: what the rest of neocloud asks about Lambda (pure: no Pulumi): settings, checks, resource types.
+- ``api``: a client for Lambda's Cloud API (standard library only, no Pulumi), paced to the documented rate
   limits, with deadlines and retries.
 - ``ops``: idempotent workflows (create-or-adopt by tag or name, wait until active, terminate and wait).
 - ``resources``: Pulumi dynamic resources for instance groups, filesystems, firewall rulesets and SSH keys.
+- ``_build``: the stack's resources from the spec and plan (``build``).
+
+Names below are imported on first use, so the profile imports without Pulumi.
 """
 
 from __future__ import annotations
 
-from .api import (
-    API_BASE_URL,
-    DeadlineExceeded,
-    InsufficientCapacity,
-    LambdaApiError,
-    LambdaCloudClient,
-    NoAnswer,
-    RateLimits,
-    Timeouts,
-)
-from .resources import (
-    API_KEY_CONFIG,
-    API_KEY_ENV,
-    FILESYSTEM_TYPE,
-    FIREWALL_RULESET_TYPE,
-    INSTANCE_GROUP_TYPE,
-    SSH_KEY_TYPE,
-    Filesystem,
-    FirewallRuleset,
-    InstanceGroup,
-    SshKey,
-    firewall_rule_problems,
-)
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from ._build import build, node_labels
+    from .api import API_BASE_URL, DeadlineExceeded, InsufficientCapacity, LambdaApiError, LambdaCloudClient, NoAnswer
+    from .resources import API_KEY_CONFIG, API_KEY_ENV, Filesystem, FirewallRuleset, InstanceGroup, SshKey
+
+_EXPORTS = {
+    **dict.fromkeys(("build", "node_labels"), "._build"),
+    **dict.fromkeys(("API_BASE_URL", "DeadlineExceeded", "InsufficientCapacity", "LambdaApiError",
+                     "LambdaCloudClient", "NoAnswer"), ".api"),
+    **dict.fromkeys(("API_KEY_CONFIG", "API_KEY_ENV", "Filesystem", "FirewallRuleset", "InstanceGroup", "SshKey"),
+                    ".resources"),
+}
 
 __all__ = [
     "API_BASE_URL",
     "API_KEY_CONFIG",
     "API_KEY_ENV",
-    "FILESYSTEM_TYPE",
-    "FIREWALL_RULESET_TYPE",
-    "INSTANCE_GROUP_TYPE",
-    "SSH_KEY_TYPE",
     "DeadlineExceeded",
     "Filesystem",
     "FirewallRuleset",
@@ -48,8 +41,9 @@ __all__ = [
     "LambdaApiError",
     "LambdaCloudClient",
     "NoAnswer",
-    "RateLimits",
     "SshKey",
-    "Timeouts",
-    "firewall_rule_problems",
+    "build",
+    "node_labels",
 ]
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

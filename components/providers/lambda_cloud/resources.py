@@ -45,6 +45,7 @@ from pulumi.dynamic import (
 
 from . import ops
 from .api import API_BASE_URL, LambdaCloudClient, Pacer, RateLimits, Timeouts
+from .profile import _MODULE, API_KEY_CONFIG, FILESYSTEM_TYPE, FIREWALL_RULESET_TYPE, INSTANCE_GROUP_TYPE, SSH_KEY_TYPE
 
 __all__ = [
     "API_KEY_CONFIG",
@@ -65,8 +66,6 @@ __all__ = [
     "firewall_rule_problems",
 ]
 
-API_KEY_CONFIG = "lambda:apiKey"
-"""Secret stack config holding the Lambda Cloud API key."""
 API_KEY_ENV = "LAMBDA_API_KEY"
 """Environment fallback for the API key (the variable Lambda's own curl examples use)."""
 BASE_URL_CONFIG = "lambda:apiBaseUrl"
@@ -74,11 +73,6 @@ BASE_URL_CONFIG = "lambda:apiBaseUrl"
 LAUNCH_INTERVAL_CONFIG = "lambda:launchIntervalSeconds"
 REQUEST_INTERVAL_CONFIG = "lambda:requestIntervalSeconds"
 
-_MODULE = "lambdacloud"
-INSTANCE_GROUP_TYPE = f"pulumi-python:dynamic/{_MODULE}:InstanceGroup"
-FILESYSTEM_TYPE = f"pulumi-python:dynamic/{_MODULE}:Filesystem"
-FIREWALL_RULESET_TYPE = f"pulumi-python:dynamic/{_MODULE}:FirewallRuleset"
-SSH_KEY_TYPE = f"pulumi-python:dynamic/{_MODULE}:SshKey"
 
 _HOSTNAME = re.compile(r"^[a-z0-9][0-9a-z-]{0,62}$")
 """InstanceLaunchRequest.hostname (the instance name is the hostname, so the name obeys it too)."""
@@ -140,18 +134,18 @@ def _changed(olds: Mapping[str, Any], news: Mapping[str, Any], keys: Sequence[st
 
 # -- instances ---------------------------------------------------------------------------------------------------
 
-_INSTANCE_IMMUTABLE = ("token", "name_prefix", "region", "instance_type", "ssh_key_names", "file_system_names",
+_INSTANCE_IMMUTABLE = ("identity", "name_prefix", "region", "instance_type", "ssh_key_names", "file_system_names",
                        "firewall_ruleset_ids", "image_family", "user_data", "tags")
 """Launch-time inputs: Lambda has no call that changes them on a running instance."""
 _INSTANCE_MUTABLE = ("count", "active_timeout_s", "poll_s", "keep_partial")
 
 
 def generation_token(props: Mapping[str, Any]) -> str:
-    """The ``neocloud-token`` tag value: the resource's stable token plus a hash of its launch-time inputs, so a
+    """The ``neocloud-token`` tag value: the resource's stable identity plus a hash of its launch-time inputs, so a
     replacement never adopts the instances of the generation it replaces. At most 128 chars (tag values)."""
-    immutable = {k: props.get(k) for k in _INSTANCE_IMMUTABLE if k != "token"}
+    immutable = {k: props.get(k) for k in _INSTANCE_IMMUTABLE if k != "identity"}
     digest = hashlib.sha256(json.dumps(immutable, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return f"{str(props['token'])[:100]}-{digest}"
+    return f"{str(props['identity'])[:100]}-{digest}"
 
 
 def _launch_spec(props: Mapping[str, Any]) -> ops.LaunchSpec:
@@ -205,7 +199,7 @@ class InstanceGroupProvider(_LambdaProvider):
         if not _HOSTNAME.match(widest):
             failures.append(CheckFailure("name_prefix", f"{widest!r} is not a hostname "
                                          "(^[a-z0-9][0-9a-z-]{0,62}$)"))
-        for key in ("region", "instance_type", "token"):
+        for key in ("region", "instance_type", "identity"):
             if not news.get(key):
                 failures.append(CheckFailure(key, "required"))
         for key, value in (news.get("tags") or {}).items():
@@ -265,14 +259,14 @@ class InstanceGroup(Resource, module=_MODULE, name="InstanceGroup"):
     OUTPUTS: ClassVar[tuple[str, ...]] = ("instance_ids", "ips", "private_ips", "hostnames", "statuses",
                                           "generation")
 
-    def __init__(self, name: str, *, token: str, name_prefix: str, region: str, instance_type: str, count: int,
+    def __init__(self, name: str, *, identity: str, name_prefix: str, region: str, instance_type: str, count: int,
                  ssh_key_names: pulumi.Input[Sequence[str]], file_system_names: pulumi.Input[Sequence[str]] = (),
-                 firewall_ruleset_ids: pulumi.Input[Sequence[str]] = (), image_family: str | None = None,
+                 firewall_ruleset_ids: Sequence[pulumi.Input[str]] = (), image_family: str | None = None,
                  user_data: pulumi.Input[str] | None = None, tags: Mapping[str, str] | None = None,
                  active_timeout_s: float = 1200, poll_s: float = 10, keep_partial: bool = False,
                  provider: InstanceGroupProvider | None = None, opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {
-            "token": token, "name_prefix": name_prefix, "region": region, "instance_type": instance_type,
+            "identity": identity, "name_prefix": name_prefix, "region": region, "instance_type": instance_type,
             "count": count, "ssh_key_names": ssh_key_names, "file_system_names": file_system_names,
             "firewall_ruleset_ids": firewall_ruleset_ids, "image_family": image_family,
             # user_data is write-only in the API (format: password): it may carry secrets.
