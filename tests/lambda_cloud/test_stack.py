@@ -143,7 +143,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(("spec", "path", "message"), [
     (_with("pools.0.system", "hgx-h200"), "neocloud:cluster.lambda.instance_types.hgx-h200",
      "required: no built-in Lambda instance type"),
-    (_with("pools.0.system", "mi300x-8"), "neocloud:cluster.pools[0].system", "is not available with provider"),
+    (_with("pools.0.system", "dgx-h100"), "neocloud:cluster.pools[0].system", "is not available with provider"),
     (_with("lambda", {}), "neocloud:cluster.lambda.ssh_key_name", "required for on-demand pools"),
     (_with("lambda", {"ssh_key_name": "a", "ssh_public_key": "ssh-ed25519 AAAA x"}),
      "neocloud:cluster.lambda.ssh_public_key", "not both"),
