@@ -27,7 +27,7 @@ from policies._admission import (
     untolerated,
     validate_limit_ranges,
 )
-from tests.conftest import STACKS, stack_run
+from tests.conftest import KUBERNETES_STACKS, stack_run
 
 GPU = "nvidia.com/gpu"
 
@@ -133,7 +133,7 @@ def test_node_selector() -> None:
     assert missing_labels({"a": "1", "c": "3"}, {"a": "2"}) == {"a": "1", "c": "3"}
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_tenant_limit_range_gives_no_container_gpus_it_did_not_ask_for(stack: str) -> None:
     """Every tenant LimitRange of every shipped stack, through Kubernetes' defaulting and LimitRanger: a GPU pod
     with a CPU-only sidecar and init container is admitted, and only the container that asked gets GPUs."""

@@ -17,7 +17,7 @@ import yaml
 
 from neocloud.offline import ProgramRun, RecordedResource, load_stack_config, run_program
 from neocloud.offline.analyzer import AnalysisResult, load_policy_config
-from tests.conftest import REPO, STACKS, stack_run
+from tests.conftest import KUBERNETES_STACKS, REPO, stack_run
 from tests.policies.support import PACK, analyze, mutate, not_applicable, violations
 
 RULE = "workloads-admissible"
@@ -43,7 +43,7 @@ def _check(pack: Any, stack: str, resources: list[RecordedResource] | None = Non
     return analyze(pack, run or stack_run(stack), _config(stack), resources=resources)
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_every_shipped_stack_admits_its_canonical_workloads(pack: Any, stack: str) -> None:
     result = _check(pack, stack)
     assert violations(result, RULE) == []
