@@ -22,7 +22,7 @@ from neocloud.offline.checkov import (
     run_checkov,
 )
 from neocloud.offline.render import SECRET_PLACEHOLDER, helm_releases, kubernetes_manifests, write_render
-from tests.conftest import REPO, STACKS, stack_run
+from tests.conftest import KUBERNETES_STACKS, NO_KUBERNETES_STACKS, REPO, STACKS, stack_run
 
 WAIVERS = REPO / ".ci" / "checkov-waivers.yaml"
 
@@ -35,7 +35,16 @@ def _checkov() -> str | None:
     return str(local) if local.is_file() else shutil.which("checkov")
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", sorted(NO_KUBERNETES_STACKS))
+def test_render_of_a_stack_without_kubernetes_writes_its_resources(stack: str, tmp_path: Path) -> None:
+    run = stack_run(stack)
+    summary = write_render(run, tmp_path)
+    assert summary.manifests == 0 and summary.releases == 0
+    document = json.loads((tmp_path / "resources.json").read_text())
+    assert [r["urn"] for r in document["resources"]] == [r.urn for r in run.resources]
+
+
+@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
 def test_render_writes_every_object_release_and_resource(stack: str, tmp_path: Path) -> None:
     run = stack_run(stack)
     summary = write_render(run, tmp_path)

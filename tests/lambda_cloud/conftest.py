@@ -35,3 +35,22 @@ def client(lambda_api: FakeLambda) -> LambdaCloudClient:
 from tests.policies.conftest import pack  # noqa: E402  (the session's policy pack process, shared)
 
 __all__ = ["API_KEY", "FAST", "client", "lambda_api", "pack"]
+
+
+# The offline engine forgets modules that a program run imported for the first time; a later run imports them
+# again, so the provider modules these tests hold could differ from the ones in sys.modules (dill pickles classes
+# by module path, and `except NoAnswer` needs the class the client raises). Pin the ones imported here.
+import sys  # noqa: E402
+
+import components.providers.lambda_cloud._build  # noqa: E402
+import components.providers.lambda_cloud.ops  # noqa: E402
+import components.providers.lambda_cloud.resources  # noqa: E402, F401
+
+_PINNED = {name: module for name, module in sys.modules.items()
+           if name == "components.providers.lambda_cloud" or name.startswith("components.providers.lambda_cloud.")}
+
+
+@pytest.fixture(autouse=True)
+def _same_provider_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, module in _PINNED.items():
+        monkeypatch.setitem(sys.modules, name, module)
