@@ -28,8 +28,10 @@ def lambda_api() -> Iterator[FakeLambda]:
 
 @pytest.fixture
 def client(lambda_api: FakeLambda) -> LambdaCloudClient:
+    """Generous per-request timeouts: on a loaded machine a short one would turn a slow answer into a lost one
+    (the timeout paths are tested with their own clients)."""
     return LambdaCloudClient(api_key=API_KEY, base_url=lambda_api.url, limits=FAST,
-                             timeouts=Timeouts(request_s=0.5, call_s=5, max_backoff_s=0.2))
+                             timeouts=Timeouts(request_s=10, call_s=30, max_backoff_s=0.2))
 
 
 from tests.policies.conftest import pack  # noqa: E402  (the session's policy pack process, shared)

@@ -31,7 +31,7 @@ GROUP = {"identity": "neocloud-lambda-lam-gpu", "name_prefix": "lam-gpu", "regio
 
 def configured(kind: type[resources._LambdaProvider], server: FakeLambda,
                config: dict[str, Any] | None = None) -> Any:
-    provider = kind(limits=FAST, timeouts=Timeouts(request_s=0.5, call_s=5, max_backoff_s=0.1))
+    provider = kind(limits=FAST, timeouts=Timeouts(request_s=10, call_s=30, max_backoff_s=0.1))
     raw = {resources.API_KEY_CONFIG: API_KEY, resources.BASE_URL_CONFIG: server.url} if config is None else config
     provider.configure(ConfigureRequest(Config(raw, "neocloud")))
     return provider
