@@ -103,8 +103,11 @@ def test_check_refuses_what_the_launch_request_would(change: dict[str, Any], pat
 
 def test_filesystem_provider_adopts_and_replaces(lambda_api: FakeLambda) -> None:
     provider = configured(resources.FilesystemProvider, lambda_api)
-    lambda_api.fail("POST /filesystems", Fault("apply-then-drop"))
+    # A filesystem of that name already in the account (e.g. created by a run whose answer was lost; the lost-answer
+    # path itself is test_ops' test_filesystem_create_adopt_and_region_conflict) is adopted, not created twice.
+    provider.client().create_filesystem(name="lam-checkpoints", region="us-east-1")
     created = provider.create({"name": "lam-checkpoints", "region": "us-east-1"})
+    assert len(lambda_api.requests("POST /filesystems")) == 1
     assert created.outs["adopted"] and created.outs["mount_point"] == "/lambda/nfs/lam-checkpoints"
     old = {"name": "lam-checkpoints", "region": "us-east-1"}
     moved = provider.diff(created.id, old, {**old, "region": "us-west-1"})
