@@ -21,7 +21,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.providers.lambda_cloud import resources
 from components.providers.lambda_cloud.api import Timeouts
 from tests.lambda_cloud.conftest import API_KEY, FAST
-from tests.lambda_cloud.fake_lambda import FakeLambda, Fault
+from tests.lambda_cloud.fake_lambda import FakeLambda
 
 GROUP = {"identity": "neocloud-lambda-lam-gpu", "name_prefix": "lam-gpu", "region": "us-east-1",
          "instance_type": "gpu_8x_h100_sxm5", "count": 2, "ssh_key_names": ["ops"], "file_system_names": [],
