@@ -158,6 +158,13 @@ class ProviderProfile:
     nvlink_domain_labels: ClassVar[tuple[str, ...]] = (LABEL_NVLINK_DOMAIN,)
     """Node labels whose value names a node's multi-node NVLink domain (the Topology level a one-domain workload
     is required to stay in)."""
+    network_policy_enforcement: ClassVar[str] = "operator"
+    """Who makes the cluster's CNI enforce NetworkPolicy (policy tenant-default-deny): ``platform`` (the provider's
+    CNI always does), ``addon`` (only where the stack's ``network_policy_addon`` enables it), or ``operator`` (not
+    knowable from the stack: the stack's policy config must name the enforcing CNI the operator verified)."""
+    network_policy_addon: ClassVar[tuple[str, str, str] | None] = None
+    """(resource type, addon name, configuration-values key) of the add-on whose key must be ``"true"`` for the CNI
+    to enforce NetworkPolicy, where ``network_policy_enforcement`` is ``addon``."""
     platform_device_resources: ClassVar[tuple[str, ...]] = ()
     """Extended resources the platform's own device plugins advertise on its GPU nodes (where it manages the GPU
     stack); policy workloads-admissible counts them as advertised."""

@@ -96,9 +96,9 @@ def _related(stack: StackIndex, bucket: Any, types: tuple[str, ...]) -> list[Any
 # --- imdsv2-required ---------------------------------------------------------------------------------------
 
 _IMDS_SCHEMA = schema({
-    "maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2,
-                    "description": "Largest metadataOptions.httpPutResponseHopLimit (2 lets pods on the node reach "
-                    "IMDS; 1 blocks them)."},
+    "maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 1,
+                    "description": "Largest metadataOptions.httpPutResponseHopLimit: 1 keeps IMDS (and the node "
+                    "role) to the node; 2 lets every pod read the node role's credentials (EKS best practices)."},
 })
 
 
@@ -475,7 +475,42 @@ _DENY_SCHEMA = schema({
     "policyTypes": {"type": "array", "items": {"type": "string", "enum": ["Ingress", "Egress"]},
                     "default": ["Ingress"],
                     "description": "Directions a tenant's default-deny NetworkPolicy must deny."},
+    "networkPolicyEnforcedBy": {"type": "string", "default": "",
+                                "description": "Where the provider's profile cannot show it (an existing cluster, a "
+                                "platform whose CNI is not documented here): the CNI the operator verified enforces "
+                                "NetworkPolicy on this cluster (e.g. cilium, calico). Empty: not verified."},
 })
+
+
+def _enforcement_problem(stack: StackIndex, cfg: Mapping[str, Any]) -> str | None:
+    """Why the cluster's CNI would not enforce NetworkPolicies (None: it does), from the provider's profile."""
+    from neocloud.profiles import profile
+
+    provider = str(get_in(stack.cluster, "provider", default=""))
+    try:
+        prof = profile(provider)
+    except KeyError:
+        return f"unknown provider '{provider}': cannot tell whether its CNI enforces NetworkPolicy"
+    if prof.network_policy_enforcement == "platform":
+        return None
+    if prof.network_policy_enforcement == "addon" and prof.network_policy_addon is not None:
+        type_, name, key = prof.network_policy_addon
+        for addon in stack.of_type(type_):
+            if addon.props.get("addonName") != name:
+                continue
+            try:
+                values = json.loads(str(addon.props.get("configurationValues") or "{}"))
+            except ValueError:
+                values = {}
+            if str(as_map(values).get(key)).lower() == "true":
+                return None
+            return (f"the {name} add-on '{addon.name}' does not set {key}: \"true\", so the CNI accepts "
+                    f"NetworkPolicies and does not enforce them")
+        return f"no {name} add-on with {key}: \"true\": the {provider} CNI would not enforce NetworkPolicies"
+    if cfg["networkPolicyEnforcedBy"]:
+        return None
+    return (f"provider '{provider}': whether the cluster's CNI enforces NetworkPolicy is not known from the stack; "
+            f"set this policy's networkPolicyEnforcedBy to the CNI you verified enforces it")
 
 
 def _namespace_name(r: Any) -> str | None:
@@ -515,6 +550,9 @@ def _tenant_default_deny(args: StackValidationArgs, report: ReportViolation) -> 
             denied[target].add("Ingress")
         if "Egress" in types and not as_list(spec.get("egress")):
             denied[target].add("Egress")
+    if (problem := _enforcement_problem(stack, cfg)) is not None:
+        urn, (name, ns) = sorted(tenants.items())[0]
+        report(f"tenant namespaces' default-deny NetworkPolicies would not be enforced: {problem}", ns.urn)
     for urn, (name, ns) in sorted(tenants.items()):
         missing = sorted(required - denied[urn])
         if missing:
@@ -525,7 +563,7 @@ def _tenant_default_deny(args: StackValidationArgs, report: ReportViolation) -> 
 TENANT_DEFAULT_DENY = StackValidationPolicy(
     name="tenant-default-deny",
     description="Every tenant namespace has a default-deny NetworkPolicy (all pods selected, no allow rules) for "
-    "the configured directions.",
+    "the configured directions, and the cluster's CNI enforces NetworkPolicy (per the provider's profile).",
     validate=_tenant_default_deny,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_DENY_SCHEMA,

@@ -72,7 +72,7 @@ def _two_pools(cluster: dict[str, Any]) -> None:
 
 def _public_api(cluster: dict[str, Any]) -> None:
     # also: metadata kept to the node (hop limit 1)
-    cluster["aws"] = {"api_public_cidrs": ["203.0.113.0/24"], "zones": ["us-east-1c"], "imds_hop_limit": 1}
+    cluster["aws"] = {"api_public_cidrs": ["203.0.113.0/24"], "zones": ["us-east-1c"], "imds_hop_limit": 2}
 
 
 VARIANTS: dict[str, tuple[str, Mutator | None]] = {

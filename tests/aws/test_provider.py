@@ -228,7 +228,8 @@ def test_every_launch_template_requires_imdsv2_and_encrypts_its_root_volume(vari
     assert len(templates) == len(gpu_templates(variant_run(variant))) + 1  # + the system template
     for template in templates:
         assert template.inputs["metadataOptions"]["httpTokens"] == "required"
-        assert template.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 2
+        # hop limit 1 by default: a pod, one hop behind the node, cannot read the node role (EKS best practices)
+        assert template.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
         (root,) = template.inputs["blockDeviceMappings"]
         assert root["ebs"]["encrypted"] is True
         assert root["deviceName"] == "/dev/xvda"
@@ -237,7 +238,7 @@ def test_every_launch_template_requires_imdsv2_and_encrypts_its_root_volume(vari
 def test_imds_hop_limit_follows_the_setting() -> None:
     templates = aws_resources(variant_run("public_api"), LT)
     assert len(templates) == 2
-    assert {t.inputs["metadataOptions"]["httpPutResponseHopLimit"] for t in templates} == {1}
+    assert {t.inputs["metadataOptions"]["httpPutResponseHopLimit"] for t in templates} == {2}  # the explicit choice
 
 
 def test_eks_secrets_buckets_and_fsx_are_encrypted_with_the_cluster_key() -> None:

@@ -37,7 +37,7 @@ def launch_template(name: str, *, parent: pulumi.Resource | None = None, interfa
                     ebs: dict[str, Any] | None = None, tags: dict[str, str] | None = None) -> aws.ec2.LaunchTemplate:
     kwargs: dict[str, Any] = {
         "instance_type": "p5.48xlarge",
-        "metadata_options": {"http_tokens": http_tokens, "http_endpoint": "enabled", "http_put_response_hop_limit": 2},
+        "metadata_options": {"http_tokens": http_tokens, "http_endpoint": "enabled", "http_put_response_hop_limit": 1},
         "block_device_mappings": [{"device_name": "/dev/xvda",
                                    "ebs": ebs or {"encrypted": "true", "volume_size": 512}}],
     }

@@ -46,10 +46,16 @@ def test_imdsv2_unset_on_instance(pack):
 
 
 def test_imdsv2_hop_limit(pack):
+    two = record(lambda: aws.ec2.LaunchTemplate("lt", metadata_options={
+        "http_tokens": "required", "http_put_response_hop_limit": 2}))
+    # the default is 1: at 2 any pod can complete the IMDSv2 exchange and read the node role's credentials
+    assert violations(analyze(pack, two), "imdsv2-required") == [
+        "lt: metadataOptions.httpPutResponseHopLimit 2 exceeds 1"]
+    assert violations(analyze(pack, two, {"imdsv2-required": {"maxHopLimit": 2}}), "imdsv2-required") == []
     run = record(lambda: aws.ec2.LaunchTemplate("lt", metadata_options={
         "http_tokens": "required", "http_put_response_hop_limit": 3}))
     [message] = violations(analyze(pack, run), "imdsv2-required")
-    assert message == "lt: metadataOptions.httpPutResponseHopLimit 3 exceeds 2"
+    assert message == "lt: metadataOptions.httpPutResponseHopLimit 3 exceeds 1"
     assert violations(analyze(pack, run, {"imdsv2-required": {"maxHopLimit": 3}}), "imdsv2-required") == []
 
 

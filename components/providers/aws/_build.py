@@ -9,7 +9,9 @@ What ``build`` registers (all real ``pulumi-aws`` resources):
   ``pulumi_kubernetes.Provider`` built from it;
 - compute (``nodes``): per GPU pool and placement block a launch template with one EFA interface per network card,
   an EKS managed node group and, on on-demand capacity, a cluster placement group; a CPU system node group;
-- storage (``storage``): FSx for Lustre sized from the plan, S3 buckets.
+- storage (``storage``): FSx for Lustre sized from the plan, S3 buckets;
+- add-ons (``addons``): vpc-cni with network policy, kube-proxy, CoreDNS, the EKS Pod Identity agent and, with
+  FSx, the FSx for Lustre CSI driver with its Pod Identity role.
 
 Resources grow with pools and placement blocks, never with nodes. Pool resources are children of their
 ``GpuPool`` component; the rest are children of the ``GpuCluster``.
@@ -25,6 +27,7 @@ import pulumi_aws as aws
 from neocloud.plan import PlacementBlock, plan_placement_blocks
 
 from .._context import ProviderContext, ProviderResult
+from .addons import build_addons
 from .common import Scope
 from .eks import build_control_plane
 from .network import build_network
@@ -92,10 +95,12 @@ def build(ctx: ProviderContext) -> ProviderResult:
             **sizing.to_dict(),
         }
     buckets = build_buckets(ctx.name, spec, plan, control, scope)
-    # The provider waits for the system nodes: charts the Kubernetes layer installs need somewhere to run.
+    addons = build_addons(ctx.name, spec, plan, control.cluster, system, scope, fsx=fsx_output is not None)
+    # The provider waits for the system nodes and the add-ons: charts the Kubernetes layer installs need somewhere
+    # to run, with DNS, and NetworkPolicies need the CNI's policy agent before tenants rely on them.
     kubernetes_provider = k8s.Provider(
         f"{ctx.name}-k8s", kubeconfig=control.kubeconfig,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[system]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[system, *addons.addons.values()]),
     )
     outputs: dict[str, Any] = {
         "kubeconfig": control.kubeconfig,
@@ -104,5 +109,6 @@ def build(ctx: ProviderContext) -> ProviderResult:
         "buckets": {purpose: bucket.bucket for purpose, bucket in buckets.buckets.items()},
         "placement_blocks": {pool: [b.to_dict() for b in pool_blocks] for pool, pool_blocks in blocks.items()},
         "node_groups": pool_groups,
+        "addons": sorted(addons.addons),
     }
     return ProviderResult(outputs=outputs, kubernetes_provider=kubernetes_provider)

@@ -30,9 +30,11 @@ Launch template facts:
   ``AWS::EC2::CapacityReservation``) configurations, and the reservations added to it; EC2 then matches
   launches with any reservation in the group, Capacity Blocks included (EC2 user guide, cr-groups,
   create-group) [P].
-- IMDSv2 only (``http_tokens: required``). The hop limit (``aws.imds_hop_limit``) is 2 by default so pods, one
-  network hop behind the node, can complete the IMDSv2 token exchange; 1 keeps metadata to the node (EKS security
-  best practices) and breaks agents that read it from pods (aws-load-balancer-controller #3695) [P]/[S].
+- IMDSv2 only (``http_tokens: required``). The hop limit (``aws.imds_hop_limit``) is 1 by default: a pod is one
+  network hop behind the node, so it cannot complete the IMDSv2 token exchange and read the node role's
+  credentials (EKS best practices, "Restrict access to the instance profile assigned to the worker node") [P];
+  platform workloads that call AWS get EKS Pod Identity roles (``addons``). 2 is an explicit choice for an agent
+  that reads metadata from a pod (aws-load-balancer-controller #3695) [S].
 - EKS refuses launch templates that set ``SubnetId``, ``IamInstanceProfile``, ``RequestSpotInstances``,
   ``HibernationOptions`` or ``TerminateInstances`` (EKS API, LaunchTemplateSpecification) [P]: the node group
   supplies subnet and role.

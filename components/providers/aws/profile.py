@@ -104,8 +104,14 @@ class AwsSettings(SettingsModel):
         512, ge=20, le=16384, description="Encrypted gp3 root volume of every node, GiB (images, caches)."
     )
     imds_hop_limit: Literal[1, 2] = Field(
-        2, description="IMDSv2 response hop limit of every node: 2 lets pods reach instance metadata (agents "
-        "without IAM roles for service accounts need it); 1 keeps it to the node (EKS security best practices).",
+        1, description="IMDSv2 response hop limit of every node: 1 (default) keeps instance metadata, and the node "
+        "role's credentials, to the node and its host-network agents (EKS best practices, 'Restrict access to the "
+        "instance profile assigned to the worker node'); platform workloads that call AWS get EKS Pod Identity "
+        "roles. 2 lets every pod read the node role: set it only for an agent that cannot use Pod Identity.",
+    )
+    addon_versions: dict[str, str] = Field(
+        default_factory=dict, description="EKS add-on name -> version to pin (vpc-cni, kube-proxy, coredns, "
+        "eks-pod-identity-agent, aws-fsx-csi-driver); unset: EKS's default for the cluster's Kubernetes version.",
     )
     root_device_name: str = Field(
         "/dev/xvda", pattern=r"^/dev/[a-z0-9]+$",
@@ -197,6 +203,10 @@ class AwsProfile(ProviderProfile):
     filesystem_kinds = ("fsx-lustre", "external")
     required_catalog_fields = ("efa_network_cards",)
     zone_per_fabric_pool = True  # EFA instances belong in one AZ and one placement group (hardware.md AWS [P])
+    # The VPC CNI enforces NetworkPolicy only when its EKS add-on sets enableNetworkPolicy (EKS user guide,
+    # "Restrict Pod network traffic with Kubernetes network policies") [P]; components/providers/aws/addons.py.
+    network_policy_enforcement = "addon"
+    network_policy_addon = ("aws:eks/addon:Addon", "vpc-cni", "enableNetworkPolicy")
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
             type=EKS_NODE_GROUP, kind="node group", labels=("labels",), taints=("taints",),

@@ -152,6 +152,10 @@ class CoreWeaveProfile(ProviderProfile):
     # CKS runs NVIDIA's device plugin (nvidia.com/gpu) and advertises the HCAs as rdma/ib, which pods request
     # (docs.coreweave.com products/networking/hpc-interconnect/use-gpudirect-rdma: "rdma/ib: 1").
     platform_device_resources = ("nvidia.com/gpu", "rdma/ib")
+    # CKS runs Cilium (eBPF) as its CNI, which enforces Kubernetes NetworkPolicy (docs.coreweave.com,
+    # security/tutorials/ebpf-observability: "advanced CNI plugins like Cilium (with eBPF)"; products/cks/reference/
+    # cluster-components).
+    network_policy_enforcement = "platform"
     nvlink_domain_labels = (COREWEAVE_RACK,)  # on GB200 NVL72 the rack is the NVLink domain (hardware.md [P]/[S])
     zone_per_fabric_pool = True  # a CKS cluster and its NodePools live in one Availability Zone
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
