@@ -310,6 +310,9 @@ def tenants(policies: dict[str, dict[str, Any]], *, label: bool = True) -> Any:
 
     def build() -> None:
         facts_components(spec)
+        # EKS: the VPC CNI enforces the policies only with network policy enabled in its add-on
+        aws.eks.Addon("vpc-cni", cluster_name="c", addon_name="vpc-cni",
+                      configuration_values=json.dumps({"enableNetworkPolicy": "true"}))
         research = b.namespace("research")  # a team from the spec's queues
         vision = b.namespace("vision", {"neocloud.io/team": "vision"} if label else {})
         b.namespace("kube-tools")  # not a tenant
