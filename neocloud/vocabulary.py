@@ -49,7 +49,9 @@ __all__ = [
     "LABEL_SYSTEM",
     "LABEL_TEAM",
     "LABEL_TENANT",
+    "PLATFORM_NAMESPACES",
     "PREFIX",
+    "RESERVED_NAMESPACES",
     "SECRET_SIG",
     "SECRET_SIG_KEY",
     "TAG_PLACEMENT_BLOCK",
@@ -154,3 +156,15 @@ SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 """Key of Pulumi's special-value signature in serialized properties (pulumi.runtime.rpc ``_special_sig_key``)."""
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 """Signature value that marks a secret (pulumi.runtime.rpc ``_special_secret_sig``)."""
+
+
+# --- namespaces a team may not take ---------------------------------------------------------------------------
+
+PLATFORM_NAMESPACES = frozenset({
+    "gpu-operator", "nvidia-network-operator", "kueue-system", "envoy-gateway-system", "neocloud-acceptance",
+    "nvidia-dra-driver-gpu",
+})
+"""Namespaces the Kubernetes layer installs its operators, controllers and node acceptance into (tests check every
+non-team namespace the layer creates is listed)."""
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", *PLATFORM_NAMESPACES})
+"""Namespaces no team may be named after: Kubernetes' own (and any ``kube-`` name) and the platform's."""

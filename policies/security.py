@@ -487,6 +487,13 @@ def _enforcement_problem(stack: StackIndex, cfg: Mapping[str, Any]) -> str | Non
     from neocloud.profiles import profile
 
     provider = str(get_in(stack.cluster, "provider", default=""))
+    if not provider:
+        # Components composed on a cluster this stack does not describe (no GpuCluster facts): its CNI is the
+        # cluster owner's fact.
+        if cfg["networkPolicyEnforcedBy"]:
+            return None
+        return ("the stack does not describe the cluster (no GpuCluster), so nothing shows its CNI enforces "
+                "NetworkPolicy; set this policy's networkPolicyEnforcedBy to the CNI you verified enforces it")
     try:
         prof = profile(provider)
     except KeyError:

@@ -279,7 +279,9 @@ class AwsSettingsSpec(TypedDict):
     root_volume_gib: NotRequired[int]
     """Encrypted gp3 root volume of every node, GiB (images, caches)."""
     imds_hop_limit: NotRequired[int]
-    """IMDSv2 response hop limit of every node: 2 lets pods reach instance metadata (agents without IAM roles for service accounts need it); 1 keeps it to the node (EKS security best practices). (one of: 1, 2)"""
+    """IMDSv2 response hop limit of every node: 1 (default) keeps instance metadata, and the node role's credentials, to the node and its host-network agents (EKS best practices, 'Restrict access to the instance profile assigned to the worker node'); platform workloads that call AWS get EKS Pod Identity roles. 2 lets every pod read the node role: set it only for an agent that cannot use Pod Identity. (one of: 1, 2)"""
+    addon_versions: NotRequired[dict[str, str]]
+    """EKS add-on name -> version to pin (vpc-cni, kube-proxy, coredns, eks-pod-identity-agent, aws-fsx-csi-driver); unset: EKS's default for the cluster's Kubernetes version."""
     root_device_name: NotRequired[str]
     """Root device of the node AMI (/dev/xvda for the EKS AL2023 AMIs)."""
     placement_block_nodes: NotRequired[int]

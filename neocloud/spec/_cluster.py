@@ -8,6 +8,7 @@ from pydantic import Field, create_model, model_validator
 
 from ..catalog import SWITCHES, SYSTEMS, System, known_system_names, system_with_overrides
 from ..profiles import ProviderProfile, all_profiles, profile, provider_names
+from ..vocabulary import PLATFORM_NAMESPACES, RESERVED_NAMESPACES
 from ._base import (
     Name,
     _Model,
@@ -132,6 +133,8 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         add(("fabric.kind", f"'{spec.fabric.kind}' with provider '{spec.provider}'; {provider.fabric_note}"
              f"allowed: {', '.join(provider.fabric_kinds)}"))
     seen: set[str] = set()
+    booked: dict[str, int] = {}
+    """Reservation id -> index of the pool that books it."""
     for i, pool in enumerate(spec.pools):
         at = f"pools[{i}]"
         if pool.name in seen:
@@ -159,6 +162,16 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         cap = pool.capacity
         if cap.source == "on-demand" and cap.reservation_ids:
             add((f"{at}.capacity.reservation_ids", "only for source reservation or capacity-block"))
+        # Capacity is booked once: a reservation listed twice, or by two pools, would plan (and pay for) the same
+        # instances twice, and the second node group could never launch them.
+        for j, rid in enumerate(cap.reservation_ids):
+            if cap.reservation_ids.index(rid) != j:
+                add((f"{at}.capacity.reservation_ids[{j}]", f"'{rid}' is listed twice; each reservation once"))
+            elif rid in booked:
+                add((f"{at}.capacity.reservation_ids[{j}]", f"'{rid}' is already pools[{booked[rid]}]'s capacity; "
+                     f"a reservation backs one pool"))
+            else:
+                booked[rid] = i
         if cap.source not in provider.capacity_sources:
             add((f"{at}.capacity.source", f"'{cap.source}' is an AWS capacity source; allowed with "
                  f"'{spec.provider}': {', '.join(provider.capacity_sources)}"))
@@ -174,6 +187,12 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
         at = f"kubernetes.queues[{i}]"
         if queue.team in teams:
             add((f"{at}.team", f"duplicate team '{queue.team}'"))
+        if queue.team in RESERVED_NAMESPACES or queue.team.startswith("kube-"):
+            # A team's name is its namespace: Kubernetes reserves default and the kube- prefix ("Namespaces":
+            # avoid the kube- prefix, reserved for Kubernetes system namespaces), and the layer runs its own
+            # operators and node acceptance in the platform namespaces.
+            add((f"{at}.team", f"'{queue.team}' is a system or platform namespace; a team may not take it over "
+                 f"(reserved: default, kube-*, {', '.join(sorted(PLATFORM_NAMESPACES))})"))
         teams.add(queue.team)
         if queue.pool is not None and queue.pool not in pool_names:
             add((f"{at}.pool", f"unknown pool '{queue.pool}'; pools: {', '.join(pool_names)}"))

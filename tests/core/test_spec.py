@@ -266,3 +266,49 @@ def test_fuzzed_program_registers_nothing_on_bad_config(raw: dict[str, Any]) -> 
     except SpecError as error:
         assert "\n" not in str(error)
         assert error.registered_resources == 0
+
+
+# --- capacity booked once; names a cluster would reject ------------------------------------------------------
+
+def test_a_reservation_listed_twice_is_refused() -> None:
+    raw = stack_cluster("prod")
+    ids = raw["pools"][0]["capacity"]["reservation_ids"]
+    raw["pools"][0]["capacity"]["reservation_ids"] = [ids[0], ids[0]]
+    assert error_for(raw) == (f"neocloud:cluster.pools[0].capacity.reservation_ids[1]: '{ids[0]}' is listed twice; "
+                              "each reservation once")
+
+
+def test_two_pools_on_the_same_capacity_blocks_are_refused() -> None:
+    raw = stack_cluster("prod")
+    second = copy.deepcopy(raw["pools"][0])
+    second["name"] = "train2"
+    raw["pools"].append(second)
+    first_id = raw["pools"][0]["capacity"]["reservation_ids"][0]
+    assert error_for(raw) == (f"neocloud:cluster.pools[1].capacity.reservation_ids[0]: '{first_id}' is already "
+                              "pools[0]'s capacity; a reservation backs one pool")
+
+
+@pytest.mark.parametrize("team", ["kube-system", "kube-flannel", "default", "neocloud-acceptance", "gpu-operator",
+                                  "kueue-system"])
+def test_a_team_may_not_take_over_a_system_or_platform_namespace(team: str) -> None:
+    raw = stack_cluster("dev")
+    raw["kubernetes"]["queues"][0]["team"] = team
+    message = error_for(raw)
+    assert message.startswith(f"neocloud:cluster.kubernetes.queues[0].team: '{team}' is a system or platform "
+                              "namespace; a team may not take it over")
+    assert message.count("\n") == 0
+
+
+def test_the_platform_namespace_list_covers_every_namespace_the_layer_creates() -> None:
+    """PLATFORM_NAMESPACES cannot drift from the layer: every namespace a shipped stack creates is a team's or
+    listed (so a team can never be named after one)."""
+    from neocloud.vocabulary import PLATFORM_NAMESPACES
+    from tests.conftest import stack_run
+
+    for stack in STACKS:
+        run = stack_run(stack)
+        teams = {q["team"] for q in stack_cluster(stack).get("kubernetes", {}).get("queues", [])}
+        created = {r.inputs["metadata"]["name"] for r in run.resources if r.type == "kubernetes:core/v1:Namespace"}
+        created |= {r.inputs["namespace"] for r in run.resources
+                    if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("createNamespace")}
+        assert created - teams <= PLATFORM_NAMESPACES, (stack, created - teams - PLATFORM_NAMESPACES)
