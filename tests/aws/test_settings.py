@@ -113,3 +113,21 @@ def test_bad_aws_settings_stop_the_program_before_any_resource() -> None:
         run_program(REPO, "dev", config=config)
     assert info.value.path == "neocloud:cluster.aws.placement_block_nodes"
     assert info.value.registered_resources == 0
+
+
+def test_node_group_names_eks_would_reject_are_refused() -> None:
+    """EKS node group names take at most 63 characters; '<cluster>-<pool>-b0-ng' plus Pulumi's 8-character
+    auto-name suffix passes 63 once cluster + pool reach 49 characters."""
+    from neocloud import SpecError, load_cluster_spec
+    from tests.aws.support import stack_config
+
+    config, _ = stack_config("dev")
+    raw = config["neocloud:cluster"]
+    raw["name"] = "c" * 20
+    raw["pools"][0]["name"] = "p" * 28  # 48 together: the longest group name is 63 characters
+    load_cluster_spec(raw)
+    raw["pools"][0]["name"] = "p" * 29  # 49
+    with pytest.raises(SpecError) as info:
+        load_cluster_spec(raw)
+    assert str(info.value).startswith("neocloud:cluster.pools[0].name: EKS node group ")
+    assert "would be 64 characters; EKS allows 63" in str(info.value)

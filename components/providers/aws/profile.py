@@ -192,6 +192,12 @@ def plan_zones(spec: ClusterSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(gpu), tuple(zones)
 
 
+EKS_NODE_GROUP_NAME_MAX = 63
+"""Longest EKS managed node group name (EKS API, CreateNodegroup: nodegroupName) [P]."""
+EKS_AUTONAME_SUFFIX = 8
+"""'-' plus the 7 random characters Pulumi's auto-naming appends to a resource name (Pulumi docs) [P]."""
+
+
 class AwsProfile(ProviderProfile):
     name = "aws"
     summary = "EFA GPU clusters on EKS: VPC, node groups per placement block, FSx for Lustre, S3."
@@ -307,6 +313,17 @@ class AwsProfile(ProviderProfile):
                     if aws.reservation_instances.get(rid, 0) > CAPACITY_BLOCK_MAX_INSTANCES:
                         add((f"aws.reservation_instances.{rid}", f"{aws.reservation_instances[rid]} exceeds the "
                              f"{CAPACITY_BLOCK_MAX_INSTANCES} instances one Capacity Block holds"))
+        # EKS node group names take at most 63 characters (EKS API, CreateNodegroup: nodegroupName) [P]; the
+        # program names each block's group '<cluster>-<pool>-b<block>-ng' and Pulumi's auto-naming appends '-' and
+        # 7 random characters (Pulumi docs, "Resource names", auto-naming) [P].
+        for i, pool in enumerate(spec.pools):
+            blocks = max(-(-pool.total_nodes // aws.placement_block_nodes), len(pool.capacity.reservation_ids), 1)
+            longest = f"{spec.name}-{pool.name}-b{blocks - 1}-ng"
+            length = len(longest) + EKS_AUTONAME_SUFFIX
+            if length > EKS_NODE_GROUP_NAME_MAX:
+                room = EKS_NODE_GROUP_NAME_MAX - length + len(spec.name) + len(pool.name)
+                add((f"pools[{i}].name", f"EKS node group '{longest}-xxxxxxx' would be {length} characters; EKS "
+                     f"allows {EKS_NODE_GROUP_NAME_MAX}: shorten the cluster or pool name (together at most {room})"))
         for rid in aws.reservation_instances:
             if rid not in reservations:
                 add((f"aws.reservation_instances.{rid}", f"'{rid}' is not in any pool's capacity.reservation_ids"))
