@@ -142,6 +142,10 @@ class DigitalOceanProfile(ProviderProfile):
     # DOKS runs the NVIDIA and AMD device plugins on GPU nodes (pulumi-digitalocean KubernetesCluster docs); the RDMA
     # resource is the spec's digitalocean.rdma_resource (fabric_resource).
     platform_device_resources = tuple(v.resource for v in GPU_VENDORS.values())
+    # DOKS runs Cilium as a managed component (docs.digitalocean.com products/kubernetes/how-to/customize-coredns:
+    # "managed components pre-installed ... such as workloads, policies, Cilium, and CoreDNS"), which enforces
+    # Kubernetes NetworkPolicy.
+    network_policy_enforcement = "platform"
     zone_per_fabric_pool = False  # DOKS pools live in the cluster's region; DigitalOcean has no zones
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
