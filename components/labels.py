@@ -8,6 +8,7 @@ from __future__ import annotations
 from neocloud.catalog import GPU_VENDORS, System
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.vocabulary import (
+    ACCEPTANCE_LABEL,
     ACCEPTANCE_TAINT,
     LABEL_ACCELERATOR,
     LABEL_CLUSTER,
@@ -22,6 +23,8 @@ from neocloud.vocabulary import (
 )
 
 __all__ = [
+    "ACCEPTANCE_LABEL",
+    "ACCEPTANCE_LABELS",
     "ACCEPTANCE_TAINT",
     "GPU_TAINT",
     "LABEL_ACCELERATOR",
@@ -38,6 +41,10 @@ __all__ = [
     "gpu_taint",
     "pool_labels",
 ]
+
+ACCEPTANCE_LABELS = {ACCEPTANCE_LABEL["key"]: ACCEPTANCE_LABEL["value"]}
+"""Node labels of a node set whose nodes join with ``ACCEPTANCE_TAINT`` (so the acceptance DaemonSet finds them)."""
+
 
 def gpu_taint(system: System) -> dict[str, str]:
     """Keeps non-GPU pods off GPU nodes: the key is the vendor's GPU resource (``nvidia.com/gpu``,

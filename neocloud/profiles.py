@@ -37,6 +37,7 @@ __all__ = [
     "NodeSetShape",
     "Problem",
     "ProviderProfile",
+    "RepairPath",
     "ResourceTypes",
     "all_profiles",
     "floor_problem",
@@ -78,6 +79,8 @@ class NodeSetShape:
     """Paths of the size fields (each reported as its dotted path)."""
     floor: tuple[str, ...]
     """Dotted size paths whose first present value is the node set's lower bound."""
+    auto_repair: tuple[str, ...] = ()
+    """Path of the boolean that turns on the platform's node auto-repair for this node set (empty: none)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,40 @@ class ResourceTypes:
             types |= {b.type, *b.versioning_types, *b.policy_types, *b.public_access_block_types, *b.acl_types,
                       *b.lifecycle_types}
         return types
+
+
+@dataclass(frozen=True, slots=True)
+class RepairPath:
+    """How a provider repairs a GPU node that NVSentinel quarantined and drained."""
+
+    kind: str
+    """``node-auto-repair`` (the node group repairs or replaces it), ``platform`` (the provider's own automation)
+    or ``remediation-request`` (NVSentinel's fault-remediation files a maintenance request for a repair
+    system)."""
+    summary: str
+    source: str
+    """The provider documentation that says so."""
+
+    @property
+    def nvsentinel_remediation(self) -> bool:
+        """Whether NVSentinel's fault-remediation module files the request (no platform repair loop)."""
+        return self.kind == "remediation-request"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "summary": self.summary, "source": self.source}
+
+
+REMEDIATION_REQUEST = RepairPath(
+    kind="remediation-request",
+    summary="NVSentinel's fault-remediation creates a maintenance custom resource (RebootNode, TerminateNode, "
+    "GPUReset) after quarantine and drain; the site's break-fix system acts on it",
+    source="docs.nvidia.com/nvsentinel/v1.30.0/configuration/fault-remediation",
+)
+"""The default: no platform repair loop, so NVSentinel files an external remediation request."""
+
+NGC_PYTORCH_IMAGE = "nvcr.io/nvidia/pytorch:25.08-py3"
+"""NGC PyTorch container: PyTorch, NCCL and the InfiniBand verbs userspace (NCCL's IB transport, also used for
+RoCE). Not for EFA: it lacks NCCL's EFA transport (aws-ofi-nccl)."""
 
 
 class ProviderProfile:
@@ -175,6 +212,10 @@ class ProviderProfile:
     resource_types: ClassVar[ResourceTypes] = ResourceTypes()
     secret_config: ClassVar[tuple[str, ...]] = ()
     """Stack config keys that hold credentials: the program refuses them unless set with ``--secret``."""
+    repair: ClassVar[RepairPath] = REMEDIATION_REQUEST
+    """Who repairs a quarantined GPU node (NVSentinel is wired to it)."""
+    acceptance_image: ClassVar[str] = NGC_PYTORCH_IMAGE
+    """Default node-acceptance image: it must carry the NCCL network transport of the provider's fabric."""
 
     def gpu_driver_preinstalled(self, spec: ClusterSpec) -> bool:
         """Whether the nodes' image already carries the GPU driver and container toolkit."""

@@ -8,6 +8,7 @@ Pure constants, no imports: the policy pack and the offline engine read them too
 from __future__ import annotations
 
 __all__ = [
+    "ACCEPTANCE_LABEL",
     "ACCEPTANCE_TAINT",
     "AWS_NETWORK_LAYER_LABEL",
     "ENVOY_GATEWAY_API_VERSION",
@@ -17,6 +18,7 @@ __all__ = [
     "GATEWAY_API_GRPC_ROUTE",
     "GATEWAY_API_HTTP_ROUTE",
     "GATEWAY_API_VERSION",
+    "HELM_RELEASE",
     "HOSTNAME",
     "K8S_CRONJOB",
     "K8S_DEPLOYMENT",
@@ -94,7 +96,10 @@ HOSTNAME = "kubernetes.io/hostname"
 """The well-known node label; Kueue allows it only as the last Topology level."""
 
 ACCEPTANCE_TAINT = {"key": f"{PREFIX}/acceptance", "value": "pending", "effect": "NoSchedule"}
-"""Put on new GPU nodes; the node acceptance job removes it when NCCL and DCGM tests pass."""
+"""Put on new GPU nodes; the node's acceptance pod removes it when the node passes (and only then)."""
+ACCEPTANCE_LABEL = {"key": f"{PREFIX}/acceptance", "value": "pending"}
+"""Put on new GPU nodes with ``ACCEPTANCE_TAINT``: a DaemonSet cannot select nodes by taint, so the per-node
+acceptance DaemonSet selects this label; the acceptance pod removes both when the node passes."""
 
 AWS_NETWORK_LAYER_LABEL = "topology.k8s.aws/network-node-layer-{}"
 """EKS's node label for DescribeInstanceTopology network layer N (1 = farthest from the instance; Amazon EKS user
@@ -123,6 +128,8 @@ def k8s_type(api_version: str, kind: str) -> str:
 
 
 K8S_NAMESPACE = k8s_type("v1", "Namespace")
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+"""pulumi-kubernetes' Helm release resource (not a Kubernetes object: policies read its chart, version, values)."""
 K8S_SECRET = k8s_type("v1", "Secret")
 K8S_POD = k8s_type("v1", "Pod")
 K8S_PVC = k8s_type("v1", "PersistentVolumeClaim")

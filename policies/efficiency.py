@@ -25,6 +25,7 @@ from neocloud.catalog import GPU_VENDORS
 from neocloud.profiles import all_profiles
 from neocloud.spec import LLAMA3_EFFECTIVE_TRAINING_TIME
 from neocloud.vocabulary import (
+    HELM_RELEASE,
     K8S_CRONJOB,
     K8S_DEPLOYMENT,
     K8S_JOB,
@@ -36,6 +37,8 @@ from neocloud.vocabulary import (
 )
 
 from ._common import (
+    FACTS,
+    NODE_SET_SHAPES,
     POOL_TYPE,
     MissingFact,
     StackIndex,
@@ -61,6 +64,7 @@ __all__ = [
     "FABRIC_LEAF_UTILISATION",
     "GOODPUT_FLOOR",
     "HOT_SPARE_RATIO",
+    "NODE_REMEDIATION_IN_PROD",
     "POLICIES",
     "QUEUE_QUOTA_WITHIN_CAPACITY",
     "STORAGE_THROUGHPUT_PER_GPU",
@@ -620,6 +624,78 @@ CHECKPOINT_FILESYSTEM_MOUNTED = StackValidationPolicy(
     validate=_checkpoint_filesystem_mounted,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_MOUNT_SCHEMA,
+# --- node-remediation-in-prod -------------------------------------------------------------------------------
+
+NODE_HEALTH_TYPE = "neocloud:kubernetes:NodeHealth"
+NVSENTINEL_CHART = "oci://ghcr.io/nvidia/nvsentinel"
+"""NVIDIA NVSentinel's Helm chart (github.com/NVIDIA/NVSentinel release notes' install line)."""
+GPU_OPERATOR_CHART = "gpu-operator"
+
+_REMEDIATION_SCHEMA = schema({
+    "environments": {"type": "array", "items": {"type": "string"}, "default": ["prod"],
+                     "description": "Environments whose GPU nodes must be health-checked and remediated."},
+})
+
+
+def _release_of(stack: StackIndex, chart: str) -> list[Any]:
+    return [r for r in stack.of_type(HELM_RELEASE) if r.props.get("chart") == chart]
+
+
+def _node_remediation(args: StackValidationArgs, report: ReportViolation) -> None:
+    cfg = settings(args.get_config(), _REMEDIATION_SCHEMA)
+    stack = StackIndex(args.resources)
+    environment = stack.environment()
+    if not stack.pools:
+        args.not_applicable("no GpuPool")
+    if environment not in cfg["environments"]:
+        args.not_applicable(f"environment '{environment}' is not one of {', '.join(cfg['environments'])}")
+    urn = stack.cluster_resource.urn if stack.cluster_resource else None
+    releases = _release_of(stack, NVSENTINEL_CHART)
+    if not releases:
+        report(f"{environment} GPU pools without NVSentinel ({NVSENTINEL_CHART}): a failing GPU stays in service "
+               f"and stops every job that spans it; set kubernetes.node_health.enabled", urn)
+        return
+    for release in releases:
+        values = as_map(release.props.get("values"))
+        version = release.props.get("version")
+        if not isinstance(version, str) or not version or version == "latest":
+            report(f"NVSentinel release '{release.name}' pins no chart version", release.urn)
+        if get_in(values, "global", "dryRun") is True:
+            report(f"NVSentinel release '{release.name}' runs in dry-run mode (global.dryRun): it only logs what it "
+                   f"would cordon and drain", release.urn)
+        for module in ("gpuHealthMonitor", "faultQuarantine", "nodeDrainer"):
+            if get_in(values, "global", module, "enabled") is not True:
+                report(f"NVSentinel release '{release.name}' does not enable global.{module}.enabled", release.urn)
+    for operator in _release_of(stack, GPU_OPERATOR_CHART):
+        if get_in(as_map(operator.props.get("values")), "dcgm", "enabled") is not True:
+            report(f"GPU Operator release '{operator.name}' runs no standalone DCGM (dcgm.enabled): NVSentinel's GPU "
+                   f"health monitor connects to it", operator.urn)
+    health = stack.of_type(NODE_HEALTH_TYPE)
+    repair = as_map(get_in(health[0].props, FACTS, "repair")) if health else {}
+    kind = repair.get("kind")
+    if not kind:
+        report("no repair path recorded for NVSentinel (NodeHealth facts): quarantined nodes are never repaired", urn)
+    elif kind == "remediation-request":
+        for release in releases:
+            if get_in(as_map(release.props.get("values")), "global", "faultRemediation", "enabled") is not True:
+                report(f"NVSentinel release '{release.name}' files no remediation request "
+                       f"(global.faultRemediation.enabled) and the provider has no repair loop of its own", release.urn)
+    elif kind == "node-auto-repair":
+        for ns, owner in stack.node_sets():
+            path = NODE_SET_SHAPES[ns.resource.resource_type].auto_repair
+            if owner is not None and path and get_in(ns.resource.props, *path) is not True:
+                report(f"{ns.kind} '{ns.resource.name}' of pool '{owner[1].get('name')}' has no node auto-repair "
+                       f"({'.'.join(path)}): quarantined nodes are never replaced", ns.resource.urn)
+
+
+NODE_REMEDIATION_IN_PROD = StackValidationPolicy(
+    name="node-remediation-in-prod",
+    description="GPU pools of the listed environments run NVIDIA NVSentinel (pinned, not dry-run, health monitor, "
+    "quarantine and drain on; the GPU Operator's standalone DCGM) wired to the provider's repair path (EKS node "
+    "auto-repair on every GPU node group, or NVSentinel's remediation request where the provider has none).",
+    validate=_node_remediation,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=_REMEDIATION_SCHEMA,
 )
 
 
@@ -627,6 +703,7 @@ POLICIES = [
     STORAGE_THROUGHPUT_PER_GPU,
     CHECKPOINT_WRITE_TIME,
     GOODPUT_FLOOR,
+    NODE_REMEDIATION_IN_PROD,
     HOT_SPARE_RATIO,
     FABRIC_LEAF_UTILISATION,
     QUEUE_QUOTA_WITHIN_CAPACITY,

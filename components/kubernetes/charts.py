@@ -107,6 +107,9 @@ def gpu_operator_values(*, install_driver: bool, rdma: bool, host_mofed: bool = 
         "daemonsets": {"tolerations": node_tolerations()},
         "driver": {"enabled": install_driver, "rdma": {"enabled": rdma, "useHostMofed": host_mofed}},
         "toolkit": {"enabled": install_driver},
+        # Standalone DCGM host engine: NVIDIA NVSentinel's GPU health monitor connects to it (NVSentinel README:
+        # "enable DCGM standalone mode (required)"); the exporter then uses it too.
+        "dcgm": {"enabled": True},
         "dcgmExporter": {"enabled": True, "serviceMonitor": {"enabled": True}},
         "node-feature-discovery": {"worker": {"tolerations": [control_plane, *node_tolerations()]}},
     }

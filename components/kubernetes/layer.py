@@ -14,10 +14,11 @@ from typing import Any
 import pulumi
 
 from neocloud import ClusterPlan, ClusterSpec
-from neocloud.plan.kubernetes import acceptance_tests, plan_team_queues, traffic_ramp
+from neocloud.plan.kubernetes import acceptance_pools, acceptance_tests, plan_team_queues, traffic_ramp
 
 from .acceptance import NodeAcceptance
 from .charts import ENVOY_GATEWAY
+from .health import NodeHealth
 from .kueue import KueueScheduling
 from .operators import GpuOperators
 from .tenants import Tenant
@@ -61,6 +62,8 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
         "queues": [q.to_dict() for q in plan_team_queues(spec, plan)],
         "schedulable_gpus": {p.name: p.gpus for p in plan.pools},
         "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
+        "node_acceptance": [p.to_dict() for p in acceptance_pools(spec, plan)],
+        "node_health": {**kube.node_health.model_dump(), "repair": spec.profile.repair.to_dict()},
         "traffic_regulator": None if regulator is None else {
             **regulator.model_dump(), "team": kube.regulated_team(), "ramp": traffic_ramp(regulator).to_dict(),
         },
@@ -109,10 +112,18 @@ class KubernetesLayer(pulumi.ComponentResource):
             opts=child,
         )
         self.acceptance = NodeAcceptance(
-            f"{name}-acceptance", tests=acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups),
-            fabric_resource=self.operators.fabric_resource,
+            f"{name}-acceptance", pools=acceptance_pools(spec, plan),
+            sweeps=acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups),
+            fabric_resource=self.operators.fabric_resource, sweep_schedule=kube.acceptance.sweep_schedule,
             kubernetes_version=kube.version, depends_on=self.operators.ready, kubernetes_provider=k, opts=child,
         )
+        self.health: NodeHealth | None = None
+        if kube.node_health.enabled:
+            self.health = NodeHealth(
+                f"{name}-health", repair=spec.profile.repair, dry_run=kube.node_health.dry_run,
+                kubernetes_version=kube.version, depends_on=list(self.operators.ready), kubernetes_provider=k,
+                opts=child,
+            )
         self.traffic_regulator: TrafficRegulator | None = None
         regulator = kube.traffic_regulator
         if regulator is not None and regulated is not None:

@@ -9,6 +9,7 @@ runs and reports; a step that writes nothing is a failure):
   state from ``/sys/class/infiniband`` (or ``ibstat`` when present), checked against the expectation.
 - ``dcgm --in FILE --rc FILE --out FILE``: reads what ``dcgmi diag -r LEVEL -j`` wrote (the DCGM container runs it
   under ``timeout``; exit 124 is a deadline) and records pass/fail.
+- ``retry``: delete this pod (after the retry wait), so the DaemonSet runs the checks again.
 - ``report --results DIR``: all steps passed -> remove the acceptance taint and label from this node (JSON patch
   with ``test`` ops, so exactly those and only if unchanged) and set the node condition ``True``; otherwise leave
   the taint, set the condition ``False`` with the reason, and post an Event on the node.
@@ -142,6 +143,13 @@ def cmd_report(args):
     return 1
 
 
+def cmd_retry(args):
+    """Delete this pod so that its DaemonSet runs every check again (a rejected node keeps its taint meanwhile)."""
+    api = Api()
+    api.call("DELETE", f"/api/v1/namespaces/{os.environ['POD_NAMESPACE']}/pods/{os.environ['POD_NAME']}")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="node-acceptance")
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -157,8 +165,10 @@ def main(argv=None):
     d.add_argument("--level", default="3")
     r = sub.add_parser("report")
     r.add_argument("--results", required=True)
+    sub.add_parser("retry")
     args = parser.parse_args(argv)
-    return {"verify": cmd_verify, "dcgm": cmd_dcgm, "report": cmd_report}[args.cmd](args) or 0
+    commands = {"verify": cmd_verify, "dcgm": cmd_dcgm, "report": cmd_report, "retry": cmd_retry}
+    return commands[args.cmd](args) or 0
 
 
 if __name__ == "__main__":

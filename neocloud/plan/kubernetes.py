@@ -10,13 +10,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..errors import SpecError
+from ..node import expectation_for
 from ..spec import ClusterSpec, TrafficRegulator
 from .cluster import ClusterPlan, PoolPlan
 from .traffic import RampConfig, default_floor
 
 __all__ = [
     "AcceptanceTest",
+    "PoolAcceptance",
     "TeamQueue",
+    "acceptance_pools",
     "acceptance_tests",
     "fabric_gbytes_per_node",
     "plan_team_queues",
@@ -155,3 +159,67 @@ def traffic_ramp(regulator: TrafficRegulator) -> RampConfig:
     return RampConfig(floor=floor, full=full, window_seconds=regulator.slow_start_seconds,
                       per_replica=regulator.per_replica_requests_per_second,
                       step_seconds=regulator.ramp_step_seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolAcceptance:
+    """Per-node acceptance of one pool: what every node that joins the pool must show and pass, on its own."""
+
+    pool: str
+    system: str
+    gpus_per_node: int
+    gpu_resource: str
+    """The GPU extended resource the acceptance pod requests (all of its node's GPUs)."""
+    expectation: dict[str, Any]
+    """``neocloud.node.NodeExpectation`` fields for the node's hardware check."""
+    nvlink_gbytes_per_gpu: float
+    """One direction of the catalog's NVLink GB/s per GPU (the catalog gives both directions: 900 on HGX H100)."""
+    min_busbw_gbytes: float
+    """Intra-node all-reduce pass threshold: ``nvlink_gbytes_per_gpu x busbw_fraction`` (bus bandwidth is
+    normalized to per-GPU link bandwidth, NVIDIA nccl-tests doc/PERFORMANCE.md)."""
+    image: str
+    dcgm_level: int
+    dcgm_timeout_seconds: int
+    verify_timeout_seconds: int
+    nccl_timeout_seconds: int
+    retry_seconds: int
+
+    @property
+    def name(self) -> str:
+        """Kubernetes object name of the pool's acceptance DaemonSet."""
+        return f"accept-{self.pool}"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["name"] = self.name
+        return out
+
+
+def acceptance_pools(spec: ClusterSpec, plan: ClusterPlan) -> tuple[PoolAcceptance, ...]:
+    """One per-node acceptance per pool (one DaemonSet each: objects grow with pools, never with nodes).
+    Raises ``SpecError`` where the catalog cannot say what a node must show."""
+    settings = spec.kubernetes.acceptance
+    image = settings.image or spec.profile.acceptance_image
+    out = []
+    for pool in plan.pools:
+        system = pool.system
+        try:
+            expect = expectation_for(system, min_driver=settings.min_driver)
+        except KeyError as error:
+            raise SpecError(f"pools[{pool.index}].system", str(error.args[0]).replace("; pass --product-name",
+                                                                                     "")) from None
+        if system.nvlink_gbps_per_gpu is None:
+            raise SpecError(f"catalog.systems.{system.name}.nvlink_gbps_per_gpu",
+                            "node acceptance needs the NVLink GB/s per GPU for its intra-node all-reduce threshold")
+        one_way = system.nvlink_gbps_per_gpu / 2
+        out.append(PoolAcceptance(
+            pool=pool.name, system=system.name, gpus_per_node=system.gpus_per_node,
+            gpu_resource=system.gpu_vendor.resource, expectation=asdict(expect),
+            nvlink_gbytes_per_gpu=one_way,
+            min_busbw_gbytes=round(one_way * spec.kubernetes.acceptance_busbw_fraction, 3),
+            image=image, dcgm_level=settings.dcgm_level, dcgm_timeout_seconds=settings.dcgm_timeout_minutes * 60,
+            verify_timeout_seconds=settings.verify_timeout_minutes * 60,
+            nccl_timeout_seconds=settings.nccl_timeout_minutes * 60,
+            retry_seconds=int(settings.retry_hours * 3600),
+        ))
+    return tuple(out)

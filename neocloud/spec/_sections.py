@@ -262,6 +262,42 @@ class TrafficRegulator(_Model):
         return self
 
 
+class Acceptance(_Model):
+    """Per-node acceptance: every GPU node that joins (at any time) is checked on its own before it takes work."""
+
+    image: str | None = Field(
+        None, min_length=1, description="Image of the verify and NCCL steps; it must carry NCCL's transport for the "
+        "fabric. Default: the provider's (NGC PyTorch for InfiniBand/RoCE, an AWS Deep Learning Container with "
+        "aws-ofi-nccl for EFA).",
+    )
+    dcgm_level: int = Field(
+        3, ge=1, le=4, description="dcgmi diag level: 1 quick (seconds), 2 medium (~2 min), 3 long hardware "
+        "diagnostics (~15 min), 4 extended (NVIDIA DCGM dcgmi diag reference).",
+    )
+    dcgm_timeout_minutes: int = Field(
+        45, ge=1, le=24 * 60, description="Deadline of the DCGM diagnostic (level 3 normally takes ~15 minutes).",
+    )
+    verify_timeout_minutes: int = Field(5, ge=1, le=120, description="Deadline of the hardware check.")
+    nccl_timeout_minutes: int = Field(15, ge=1, le=24 * 60, description="Deadline of the intra-node all-reduce.")
+    min_driver: str | None = Field(
+        None, pattern=r"^\d+(\.\d+){0,2}$", description="Lowest acceptable GPU driver version (e.g. 550.54.15).",
+    )
+    retry_hours: float = Field(
+        6, gt=0, le=24 * 30, description="A rejected node is checked again after this long (it keeps its taint).",
+    )
+    sweep_schedule: str = Field(
+        "0 6 * * 0", pattern=r"^\S+ \S+ \S+ \S+ \S+$",
+        description="Cron schedule of the multi-node NCCL sweep per SU that names slow nodes (needs the SU idle).",
+    )
+
+
+class NodeHealth(_Model):
+    """Continuous health and remediation (NVIDIA NVSentinel), wired to the provider's repair path."""
+
+    enabled: bool = Field(True, description="Install NVSentinel (the node-remediation-in-prod policy requires it).")
+    dry_run: bool = Field(False, description="NVSentinel logs what it would do instead of cordoning and draining.")
+
+
 class Kubernetes(_Model):
     """The Kubernetes layer."""
 
@@ -273,7 +309,12 @@ class Kubernetes(_Model):
     acceptance_busbw_fraction: float = Field(
         0.8, gt=0, le=1,
         description="Node acceptance passes when NCCL all-reduce bus bandwidth reaches this fraction of the "
-        "fabric line rate per node (NIC Gbit/s x rails, or EFA Gbit/s); a site choice, not a hardware fact.",
+        "reference: NVLink GB/s per GPU (one direction) for the intra-node test, the fabric line rate per node "
+        "(NIC Gbit/s x rails, or EFA Gbit/s) for the multi-node sweep; a site choice, not a hardware fact.",
+    )
+    acceptance: Acceptance = Field(default_factory=Acceptance, description="Per-node acceptance of joining nodes.")  # type: ignore[arg-type]
+    node_health: NodeHealth = Field(
+        default_factory=NodeHealth, description="NVSentinel health monitoring and remediation."  # type: ignore[arg-type]
     )
 
     def regulated_team(self) -> str | None:

@@ -1,169 +1,167 @@
-"""Node acceptance: one Job per SU group, every node tested, thresholds from the catalog's fabric bandwidth,
-the acceptance taint tolerated and removed only through the untaint step's narrow RBAC."""
+"""Per-node acceptance as the program renders it: one DaemonSet per pool that runs only on pending nodes and
+tolerates only the acceptance and GPU taints; every step under a deadline; thresholds and images from the catalog
+and the provider profile; least-privilege RBAC; node sets that join nodes pending; a multi-node sweep per SU.
+
+Kubernetes behaviour these encode: a DaemonSet places one pod on every node matching its ``nodeSelector`` whose
+taints the pod tolerates, and removes the pod from a node that stops matching (Kubernetes DaemonSet docs,
+"Running Pods on select Nodes"); a pod cannot select nodes by taint, hence the acceptance label; an Indexed Job's
+pods are ``<job>-<index>.<subdomain>`` for the headless Service the subdomain names (Job docs, Indexed
+completion mode); ``$(VAR)`` in a container command is expanded by the kubelet from the container's env."""
 
 from __future__ import annotations
 
-import http.server
-import json
-import os
-import subprocess
-import sys
-import threading
-from pathlib import Path
-
 import pytest
 
-from components.kubernetes.acceptance import ACCEPTANCE_NAMESPACE, all_reduce_script, untaint_script
-from components.labels import ACCEPTANCE_TAINT, GPU_TAINT, LABEL_POOL, LABEL_SU
+from components.kubernetes.acceptance import (
+    ACCEPTANCE_NAMESPACE,
+    DCGM_IMAGE,
+    intranode_script,
+    sweep_script,
+)
+from components.labels import ACCEPTANCE_LABEL, ACCEPTANCE_TAINT, LABEL_POOL, LABEL_SU
 from neocloud import build_plan, load_cluster_spec
-from tests.conftest import KUBERNETES_STACKS
+from neocloud.node import acceptance_program
+from tests.conftest import STACKS
 from tests.kubernetes.runs import cluster_spec, named, objects_of, run_for
+from tests.kubernetes.test_k8s_kueue import run_with
+
+NGC = "nvcr.io/nvidia/pytorch:25.08-py3"
+AWS_DLC = "public.ecr.aws/deep-learning-containers/pytorch-training:2.7.1-gpu-py312-cu128-ubuntu22.04-ec2"
 
 
-@pytest.mark.parametrize(("stack", "line_rate", "groups"), [
-    # DGX H100: 8 x 400 Gbit/s CX-7 (H100RA [P]) = 400 GB/s per node; 31 nodes in 1 SU.
-    ("staging", 400.0, {("h100", 0): 31}),
-    # GB200 NVL72 tray: 4 x 400 Gbit/s (GB200RA [P]) = 200 GB/s; 144 trays = 1 SU of 8 racks.
-    ("gb200", 200.0, {("nvl72", 0): 144}),
-    # p5.48xlarge: 3,200 Gbit/s EFA (AWS-P5EFA [P]) = 400 GB/s; AWS labels placement blocks as SUs
-    # (two Capacity Blocks of 64 instances).
-    ("prod", 400.0, {("train", 0): 64, ("train", 1): 64}),
-])
-def test_one_job_per_su_group_with_catalog_thresholds(stack: str, line_rate: float, groups: dict) -> None:
-    run = run_for(stack)
-    fraction = cluster_spec(stack)["kubernetes"].get("acceptance_busbw_fraction", 0.8)
-    jobs = objects_of(run, "Job")
-    assert {(j["metadata"]["labels"][LABEL_POOL], int(j["metadata"]["labels"][LABEL_SU])): j["spec"]["completions"]
-            for j in jobs} == groups
-    for job in jobs:
-        spec = job["spec"]
-        pod = spec["template"]["spec"]
-        assert spec["completionMode"] == "Indexed" and spec["parallelism"] == spec["completions"]
-        assert spec["backoffLimit"] == 0
-        assert pod["nodeSelector"] == {LABEL_POOL: job["metadata"]["labels"][LABEL_POOL],
-                                       LABEL_SU: job["metadata"]["labels"][LABEL_SU]}
-        tolerated = {(t["key"], t["effect"]) for t in pod["tolerations"]}
-        assert {(ACCEPTANCE_TAINT["key"], ACCEPTANCE_TAINT["effect"]), (GPU_TAINT["key"], GPU_TAINT["effect"])} \
-            <= tolerated
-        dcgm, nccl = pod["initContainers"]
-        assert "dcgmi diag" in dcgm["command"][-1]
-        env = {e["name"]: e.get("value") for e in nccl["env"]}
-        assert float(env["MIN_BUSBW_GBYTES"]) == pytest.approx(line_rate * fraction)
-        assert f"--nnodes={spec['completions']}" in nccl["command"][-1]
-        (untaint,) = pod["containers"]
-        assert {e["name"]: e.get("value") for e in untaint["env"]}["TAINT_KEY"] == ACCEPTANCE_TAINT["key"]
-        assert job["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
+def _daemonsets(stack: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {d["metadata"]["labels"][LABEL_POOL]: d for d in objects_of(run_for(stack), "DaemonSet")
+            if d["metadata"].get("namespace") == ACCEPTANCE_NAMESPACE}
 
 
-@pytest.mark.parametrize("stack", KUBERNETES_STACKS)
-def test_every_node_is_tested_and_takes_a_whole_node(stack: str) -> None:
-    run = run_for(stack)
-    spec = load_cluster_spec(cluster_spec(stack))
-    plan = build_plan(spec)
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_daemonset_per_pool_on_pending_nodes_only(stack: str) -> None:
+    plan = build_plan(load_cluster_spec(cluster_spec(stack)))
+    daemonsets = _daemonsets(stack)
+    assert set(daemonsets) == {p.name for p in plan.pools}
     for pool in plan.pools:
-        jobs = [j for j in objects_of(run, "Job") if j["metadata"]["labels"][LABEL_POOL] == pool.name]
-        assert sum(j["spec"]["completions"] for j in jobs) == pool.total_nodes  # spares included
-        for job in jobs:
-            for container in job["spec"]["template"]["spec"]["initContainers"]:
-                assert container["resources"]["limits"]["nvidia.com/gpu"] == str(pool.system.gpus_per_node)
-            nccl = job["spec"]["template"]["spec"]["initContainers"][1]
-            if spec.profile.fabric_resource(spec):  # the platform names it (DigitalOcean: a setting)
-                fabric = str(spec.profile.fabric_resource(spec))
-            elif plan.fabric_kind == "efa":
-                fabric = "vpc.amazonaws.com/efa"
-            elif plan.provider == "coreweave":
-                fabric = "rdma/ib"  # CKS's platform-managed RDMA resource (CoreWeave GPUDirect RDMA guide)
-            else:
-                fabric = "rdma/rdma_shared_device_a"
-            expected = str(pool.system.efa_network_cards) if plan.fabric_kind == "efa" else "1"
-            assert nccl["resources"]["limits"][fabric] == expected
+        pod = daemonsets[pool.name]["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {LABEL_POOL: pool.name, ACCEPTANCE_LABEL["key"]: ACCEPTANCE_LABEL["value"]}
+        # Exactly the acceptance taint and the vendor's GPU taint: a node cordoned or tainted for anything else
+        # (NVSentinel's quarantine, NoExecute) gets no acceptance pod.
+        assert sorted((t["key"], t["effect"]) for t in pod["tolerations"]) == sorted([
+            (ACCEPTANCE_TAINT["key"], ACCEPTANCE_TAINT["effect"]), (pool.system.gpu_vendor.resource, "NoSchedule")])
+        for step in pod["initContainers"]:
+            if "resources" in step:
+                assert step["resources"]["limits"] == {pool.system.gpu_vendor.resource:
+                                                       str(pool.system.gpus_per_node)}
+        assert daemonsets[pool.name]["metadata"]["annotations"]["pulumi.com/skipAwait"] == "true"
 
 
-def test_rbac_lets_the_job_patch_nodes_and_nothing_else() -> None:
+@pytest.mark.parametrize(("stack", "image", "busbw"), [
+    # HGX H100: 900 GB/s NVLink per GPU both ways (catalog) -> 450 one way x 0.8 = 360 GB/s bus bandwidth.
+    ("staging", NGC, 360.0),
+    # GB200 NVL72 tray: 1,800 GB/s -> 900 x 0.8 = 720.
+    ("gb200", NGC, 720.0),
+    # p5 on EFA: the AWS Deep Learning Container (NCCL's EFA transport, aws-ofi-nccl), never the NGC image.
+    ("prod", AWS_DLC, 360.0),
+    ("dev", AWS_DLC, 360.0),
+])
+def test_steps_deadlines_thresholds_and_the_providers_image(stack: str, image: str, busbw: float) -> None:
+    (daemonset,) = _daemonsets(stack).values()
+    pod = daemonset["spec"]["template"]["spec"]
+    verify, dcgm, dcgm_result, nccl = pod["initContainers"]
+    (report,) = pod["containers"]
+    assert {verify["image"], dcgm_result["image"], nccl["image"], report["image"]} == {image}
+    assert dcgm["image"] == DCGM_IMAGE
+    assert "--timeout" in verify["command"] and verify["command"][verify["command"].index("--timeout") + 1] == "300"
+    # DCGM level 3 by default (long hardware diagnostics), under a 45-minute deadline.
+    assert "timeout 2700 dcgmi diag --host 127.0.0.1:5557 -r 3 -j" in dcgm["command"][-1]
+    assert nccl["command"][-1].startswith("timeout 900 torchrun --standalone --nproc-per-node=")
+    env = {e["name"]: e.get("value") for e in nccl["env"]}
+    assert float(env["MIN_BUSBW_GBYTES"]) == pytest.approx(busbw)
+    assert "report --results /results && exec sleep infinity; sleep 21600; exec python3" in report["command"][-1]
+    report_env = {e["name"]: e.get("value") for e in report["env"]}
+    assert (report_env["TAINT_KEY"], report_env["ACCEPTANCE_LABEL"]) == (ACCEPTANCE_TAINT["key"],
+                                                                         ACCEPTANCE_LABEL["key"])
+
+
+def test_dcgm_level_image_and_deadlines_are_spec_fields() -> None:
+    cluster = cluster_spec("staging")
+    cluster["kubernetes"]["acceptance"] = {"image": "registry.example.com/qualified/pytorch:1", "dcgm_level": 4,
+                                           "dcgm_timeout_minutes": 120, "min_driver": "550.54.15"}
+    run = run_with("staging", cluster)
+    (daemonset,) = [d for d in objects_of(run, "DaemonSet") if d["metadata"]["name"] == "accept-h100"]
+    _, dcgm, _, nccl = daemonset["spec"]["template"]["spec"]["initContainers"]
+    assert "timeout 7200 dcgmi diag --host 127.0.0.1:5557 -r 4 -j" in dcgm["command"][-1]
+    assert nccl["image"] == "registry.example.com/qualified/pytorch:1"
+    config = named(objects_of(run, "ConfigMap"), "acceptance-scripts", ACCEPTANCE_NAMESPACE)
+    assert '"min_driver": "550.54.15"' in config["data"]["expect-h100.json"]
+
+
+def test_the_pod_runs_the_bundled_checks_and_scripts() -> None:
+    config = named(objects_of(run_for("staging"), "ConfigMap"), "acceptance-scripts", ACCEPTANCE_NAMESPACE)
+    assert config["data"]["node_acceptance.py"] == acceptance_program()
+    for name in ("node_acceptance.py", "nccl_intranode.py", "nccl_sweep.py"):
+        compile(config["data"][name], name, "exec")
+    assert config["data"]["nccl_intranode.py"] == intranode_script()
+    assert config["data"]["nccl_sweep.py"] == sweep_script()
+    assert '"gpus": 8' in config["data"]["expect-h100.json"] and '"rails": 8' in config["data"]["expect-h100.json"]
+
+
+def test_rbac_is_least_privilege() -> None:
     run = run_for("staging")
     role = named(objects_of(run, "ClusterRole"), "neocloud-node-acceptance")
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]}]
-    binding = named(objects_of(run, "ClusterRoleBinding"), "neocloud-node-acceptance")
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "node-acceptance",
-                                    "namespace": ACCEPTANCE_NAMESPACE}]
-    # One headless rendezvous Service for every Job: it selects every acceptance pod, and each Job's pods use it
-    # as their subdomain, so rank 0 is <job>-0.<service>.
-    services = [o for o in objects_of(run, "Service") if o["metadata"].get("namespace") == ACCEPTANCE_NAMESPACE]
-    (service,) = services
-    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"] is True
-    jobs = objects_of(run, "Job")
-    assert jobs
-    for job in jobs:
-        pod = job["spec"]["template"]
-        assert pod["spec"]["serviceAccountName"] == "node-acceptance"
-        assert pod["spec"]["subdomain"] == service["metadata"]["name"]
-        assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
-        torchrun = pod["spec"]["initContainers"][1]["command"][-1]
-        assert f"--master-addr={job['metadata']['name']}-0.{service['metadata']['name']} " in torchrun
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
+                             {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]}]
+    events = named(objects_of(run, "Role"), "neocloud-node-acceptance-events", "default")
+    assert events["rules"] == [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]
+    retry = named(objects_of(run, "Role"), "node-acceptance-retry", ACCEPTANCE_NAMESPACE)
+    assert retry["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]}]
+    for kind in ("ClusterRoleBinding", "RoleBinding"):
+        for binding in objects_of(run, kind):
+            if "acceptance" in binding["metadata"]["name"]:
+                assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "node-acceptance",
+                                                "namespace": ACCEPTANCE_NAMESPACE}]
 
 
-def test_scripts_compile() -> None:
-    compile(all_reduce_script(), "all_reduce.py", "exec")
-    compile(untaint_script(), "untaint.py", "exec")
+@pytest.mark.parametrize(("stack", "groups"), [
+    ("staging", {("h100", 0): 31}),
+    ("gb200", {("nvl72", 0): 144}),
+    # AWS labels placement blocks as SUs (two Capacity Blocks of 64 instances).
+    ("prod", {("train", 0): 64, ("train", 1): 64}),
+])
+def test_multi_node_sweep_per_su_on_accepted_nodes(stack: str, groups: dict) -> None:  # type: ignore[type-arg]
+    run = run_for(stack)
+    sweeps = objects_of(run, "CronJob")
+    assert {(c["metadata"]["labels"][LABEL_POOL], int(c["metadata"]["labels"][LABEL_SU])):
+            c["spec"]["jobTemplate"]["spec"]["completions"] for c in sweeps} == groups
+    (service,) = [s for s in objects_of(run, "Service") if s["metadata"].get("namespace") == ACCEPTANCE_NAMESPACE]
+    for cron in sweeps:
+        assert cron["spec"]["concurrencyPolicy"] == "Forbid" and cron["spec"]["schedule"] == "0 6 * * 0"
+        job = cron["spec"]["jobTemplate"]["spec"]
+        assert job["completionMode"] == "Indexed" and job["parallelism"] == job["completions"]
+        assert job["activeDeadlineSeconds"] == 900  # nothing waits for GPUs without a deadline
+        pod = job["template"]["spec"]
+        assert pod["subdomain"] == service["metadata"]["name"]
+        assert service["spec"]["selector"].items() <= job["template"]["metadata"]["labels"].items()
+        assert [t["key"] for t in pod["tolerations"]] == ["nvidia.com/gpu"]  # accepted nodes only
+        (container,) = pod["containers"]
+        assert f"--master-addr=$(JOB_NAME)-0.{service['metadata']['name']} " in container["command"][-1]
+        assert "JOB_NAME" in {e["name"] for e in container["env"]}
 
 
-class _FakeApiServer(http.server.BaseHTTPRequestHandler):
-    node: dict = {}
-    patches: list = []
-
-    def do_GET(self) -> None:
-        body = json.dumps(self.node).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_PATCH(self) -> None:
-        assert self.headers["Content-Type"] == "application/json-patch+json"
-        assert self.headers["Authorization"] == "Bearer sa-token"
-        self.patches.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.mark.parametrize("has_taint", [True, False])
-def test_untaint_removes_exactly_the_acceptance_taint(tmp_path: Path, has_taint: bool) -> None:
-    acceptance = {"key": ACCEPTANCE_TAINT["key"], "value": "pending", "effect": "NoSchedule"}
-    gpu = {"key": GPU_TAINT["key"], "value": "present", "effect": "NoSchedule"}
-    _FakeApiServer.node = {"spec": {"taints": [gpu, acceptance] if has_taint else [gpu]}}
-    _FakeApiServer.patches = []
-    server = http.server.HTTPServer(("127.0.0.1", 0), _FakeApiServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        (tmp_path / "token").write_text("sa-token")
-        script = tmp_path / "untaint.py"
-        script.write_text(untaint_script())
-        env = {**os.environ, "NODE_NAME": "gpu-node-7", "TAINT_KEY": ACCEPTANCE_TAINT["key"],
-               "SERVICEACCOUNT_DIR": str(tmp_path), "KUBERNETES_API_URL": f"http://127.0.0.1:{server.server_port}"}
-        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30)
-    finally:
-        server.shutdown()
-    assert done.returncode == 0, done.stderr
-    if has_taint:
-        assert _FakeApiServer.patches == [("/api/v1/nodes/gpu-node-7", [
-            {"op": "test", "path": "/spec/taints/1", "value": acceptance},
-            {"op": "remove", "path": "/spec/taints/1"},
-        ])]
-    else:
-        assert _FakeApiServer.patches == []
-
-
-def test_coreweave_installs_no_gpu_or_network_operator() -> None:
-    # "Do not install the NVIDIA GPU Operator on CKS clusters" (CoreWeave GPU driver management docs): the
-    # platform runs it and the fabric drivers.
-    run = run_for("coreweave")
-    releases = [r.inputs.get("chart") for r in run.of_type("kubernetes:helm.sh/v3:Release")]
-    assert "gpu-operator" not in releases and "network-operator" not in releases
-    assert not run.of_type("kubernetes:mellanox.com/v1alpha1:NicClusterPolicy")
-    staging = run_for("staging")
-    assert "gpu-operator" in [r.inputs.get("chart") for r in staging.of_type("kubernetes:helm.sh/v3:Release")]
+def test_node_sets_join_nodes_pending() -> None:
+    """A GPU node set that registers its nodes with the acceptance taint also labels them, so the DaemonSet sees
+    them (CoreWeave and Nebius make the taint a setting, off by default on CKS)."""
+    key, value = ACCEPTANCE_LABEL["key"], ACCEPTANCE_LABEL["value"]
+    groups = [r for r in run_for("prod").of_type("aws:eks/nodeGroup:NodeGroup") if r.inputs.get("taints")]
+    assert groups
+    for group in groups:
+        assert group.inputs["labels"][key] == value
+        assert ACCEPTANCE_TAINT["key"] in {t["key"] for t in group.inputs["taints"]}
+    for stack, taint in (("coreweave", False), ("coreweave", True)):
+        cluster = cluster_spec(stack)
+        cluster.setdefault("coreweave", {})["acceptance_taint"] = taint
+        for pool in objects_of(run_with(stack, cluster), "NodePool"):
+            tainted = ACCEPTANCE_TAINT["key"] in {t["key"] for t in pool["spec"].get("nodeTaints", [])}
+            assert tainted is taint and (pool["spec"]["nodeLabels"].get(key) == value) is taint
+    for group in run_for("nebius").of_type("nebius:index/mk8sV1NodeGroup:Mk8sV1NodeGroup"):
+        template = group.inputs["template"]
+        tainted = ACCEPTANCE_TAINT["key"] in {t["key"] for t in template.get("taints") or []}
+        assert (template["metadata"]["labels"].get(key) == value) is tainted

@@ -69,9 +69,9 @@ def test_aws_b200_has_four_layers_and_ultraservers_schedule_by_nvlink_domain() -
     # p6-b200: 4 layers (hardware.md [P]); an UltraServer is one NVLink domain (AWS-EKS [P]).
     assert levels(run, "b200") == [*AWS, "topology.k8s.aws/network-node-layer-4", HOST]
     assert levels(run, "gb") == [LABEL_NVLINK_DOMAIN, HOST]
-    gb_job = named(objects_of(run, "Job"), "accept-gb-su0")
-    assert gb_job["spec"]["completions"] == 18
-    assert gb_job["spec"]["template"]["spec"]["initContainers"][1]["resources"]["limits"] == {
+    gb_sweep = named(objects_of(run, "CronJob"), "sweep-gb-su0")["spec"]["jobTemplate"]["spec"]
+    assert gb_sweep["completions"] == 18
+    assert gb_sweep["template"]["spec"]["containers"][0]["resources"]["limits"] == {
         "nvidia.com/gpu": "4", "vpc.amazonaws.com/efa": "4"}
 
 
@@ -161,10 +161,10 @@ def test_layer_objects_scale_with_pools_teams_and_sus_not_nodes() -> None:
         cluster["racks"].pop("max_nodes_per_rack", None)
         run = run_with("staging", cluster)
         layer = [r for r in run.resources if r.type.startswith("kubernetes:") and r.type.rsplit(":", 1)[-1]
-                 not in ("Job", "Service")]
-        return len(layer), len(objects_of(run, "Job"))
+                 != "CronJob"]
+        return len(layer), len(objects_of(run, "CronJob"))
 
-    small, small_jobs = counts(29)
-    big, big_jobs = counts(4 * 32 - 2)  # 4 SUs
-    assert small == big
-    assert (small_jobs, big_jobs) == (1, 4)
+    small, small_sweeps = counts(29)
+    big, big_sweeps = counts(4 * 32 - 2)  # 4 SUs
+    assert small == big  # per-node acceptance is one DaemonSet per pool, whatever the node count
+    assert (small_sweeps, big_sweeps) == (1, 4)  # the multi-node sweep is per SU

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from components.kubernetes.charts import EFA_DEVICE_PLUGIN, ENVOY_GATEWAY, GPU_OPERATOR, KUEUE, NETWORK_OPERATOR
+from components.kubernetes.health import NVSENTINEL, NVSENTINEL_DOCUMENTED_VALUES
 from tests.conftest import VENDOR
 from tests.kubernetes.runs import RUNS, kube_objects, kubernetes_version, objects_of, run_for
 from tests.kubernetes.schemas import (
@@ -128,6 +129,11 @@ def test_helm_values_keys_exist_upstream(name: str, vendor) -> None:
             assert _leaf_paths(values) == KUEUE_VALUES_PATHS, "no Kueue values.yaml is vendored: set only " \
                 "the documented manager configuration"
             continue
+        if chart == NVSENTINEL.chart:
+            # No NVSentinel chart is vendored (shared/vendor/SOURCES.md): every key must be one its versioned
+            # documentation defines.
+            assert set(_leaf_paths(values)) <= set(NVSENTINEL_DOCUMENTED_VALUES), "undocumented NVSentinel value"
+            continue
         assert chart in CHART_VALUES, f"unknown chart {chart}"
         upstream = yaml.safe_load(CHART_VALUES[chart].read_text())
         assert values_paths_missing(values, upstream) == [], chart
@@ -153,6 +159,8 @@ def test_chart_versions_pinned(name: str, vendor) -> None:
         elif chart == GPU_OPERATOR.chart:
             assert version == "v26.7.0"
             assert release.inputs["repositoryOpts"]["repo"] == "https://helm.ngc.nvidia.com/nvidia"
+        elif chart == NVSENTINEL.chart:
+            assert version == "v1.30.0"  # a published NVSentinel release with versioned docs
         else:
             assert (chart, version) == (ENVOY_GATEWAY.chart, "v1.9.0")
 

@@ -57,6 +57,10 @@ class Recorder(http.server.BaseHTTPRequestHandler):
         self.requests.append(("POST", self.path, self.headers["Content-Type"], self._body()))
         self._reply({})
 
+    def do_DELETE(self) -> None:
+        self.requests.append(("DELETE", self.path, "", None))
+        self._reply({})
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -180,3 +184,11 @@ def test_dcgm_deadline_and_failure(tmp_path, api) -> None:
          "--out", str(results / "dcgm.json"))
     assert json.loads((results / "dcgm.json").read_text()) == {
         "step": "dcgm", "passed": False, "problems": ["dcgm: GPU Memory: fail on GPU 3 (DBE detected)"]}
+
+
+def test_retry_deletes_its_own_pod_so_the_daemonset_checks_again(tmp_path, api) -> None:
+    env = pod(tmp_path, api)
+    done = step(tmp_path, {**env, "POD_NAME": "accept-h100-x7k2p", "POD_NAMESPACE": "neocloud-acceptance"}, "retry")
+    assert done.returncode == 0, done.stderr
+    assert Recorder.requests == [("DELETE", "/api/v1/namespaces/neocloud-acceptance/pods/accept-h100-x7k2p", "",
+                                  None)]

@@ -55,6 +55,7 @@ from neocloud.spec import ClusterSpec
 from neocloud.vocabulary import LABEL_ROLE, TAG_RESERVATION, TAG_RESERVATIONS
 
 from ...labels import (
+    ACCEPTANCE_LABELS,
     ACCEPTANCE_TAINT,
     LABEL_CLUSTER,
     LABEL_NVLINK_DOMAIN,
@@ -136,7 +137,7 @@ def efa_interfaces(cards: int, primary_groups: list[Any], efa_group: Any, *, fir
 def block_labels(plan: ClusterPlan, pool: PoolPlan, block: PlacementBlock) -> dict[str, str]:
     """Node labels of a block's node group: the pool's, the SU (= placement block on AWS) and, where the block is
     one multi-node NVLink domain (an UltraServer), the domain."""
-    labels = dict(pool_labels(plan, pool))
+    labels = {**pool_labels(plan, pool), **ACCEPTANCE_LABELS}  # nodes join with ACCEPTANCE_TAINT (_taints)
     labels[LABEL_SU] = str(block.index)
     if pool.system.nvlink_domain_nodes > 1 and block.domains == 1:
         labels[LABEL_NVLINK_DOMAIN] = str(block.first_domain)

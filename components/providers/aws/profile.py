@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field
 
 from neocloud._model import IPV4_CIDR, SettingsModel
-from neocloud.profiles import BucketShape, NodeSetShape, Problem, ProviderProfile, ResourceTypes, floor_problem
+from neocloud.profiles import (
+    BucketShape,
+    NodeSetShape,
+    Problem,
+    ProviderProfile,
+    RepairPath,
+    ResourceTypes,
+    floor_problem,
+)
 from neocloud.vocabulary import HOSTNAME, LABEL_NVLINK_DOMAIN, aws_layer_label
 
 if TYPE_CHECKING:
@@ -213,11 +221,24 @@ class AwsProfile(ProviderProfile):
     # "Restrict Pod network traffic with Kubernetes network policies") [P]; components/providers/aws/addons.py.
     network_policy_enforcement = "addon"
     network_policy_addon = ("aws:eks/addon:Addon", "vpc-cni", "enableNetworkPolicy")
+    repair = RepairPath(
+        kind="node-auto-repair",
+        summary="EKS node auto-repair on the GPU managed node groups (nodeRepairConfig): the EKS node monitoring "
+        "agent's AcceleratedHardwareReady condition makes EKS reboot or replace the instance",
+        source="docs.aws.amazon.com/eks/latest/userguide/node-repair.html",
+    )
+    # AWS Deep Learning Container for EC2/EKS: PyTorch with the EFA installer and NCCL's EFA transport
+    # (aws-ofi-nccl, the libnccl-ofi package in its release notes); listed in aws/deep-learning-containers
+    # available_images.md as pytorch-training:2.7.1-gpu-py312-cu128-ubuntu22.04-ec2. The NGC image has no EFA
+    # transport, so no EFA node would pass acceptance with it.
+    acceptance_image = "public.ecr.aws/deep-learning-containers/pytorch-training:2.7.1-gpu-py312-cu128-ubuntu22.04-ec2"
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
             type=EKS_NODE_GROUP, kind="node group", labels=("labels",), taints=("taints",),
             sizes=(("scalingConfig", "minSize"), ("scalingConfig", "desiredSize"), ("scalingConfig", "maxSize")),
             floor=("scalingConfig.minSize",),
+            # NodeGroup nodeRepairConfig.enabled (EKS API NodeRepairConfig; EKS user guide, node-repair).
+            auto_repair=("nodeRepairConfig", "enabled"),
         ),),
         buckets=(BucketShape(
             type=S3_BUCKET, kind="S3 bucket", name_input="bucket", versioning_types=(S3_VERSIONING,),

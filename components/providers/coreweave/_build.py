@@ -29,7 +29,7 @@ from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 from neocloud.vocabulary import LABEL_PURPOSE
 
-from ...labels import LABEL_SU, cluster_tags, pool_labels
+from ...labels import ACCEPTANCE_LABELS, LABEL_SU, cluster_tags, pool_labels
 from .._buckets import lifecycle_rule
 from .._context import ProviderContext, ProviderResult
 from .._neocloud import (
@@ -79,7 +79,8 @@ def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[
         "autoscaling": autoscaling,
         "minNodes": pool.min_nodes,
         "maxNodes": total,
-        "nodeLabels": nodepool_labels(plan, pool),
+        "nodeLabels": {**nodepool_labels(plan, pool),
+                       **(ACCEPTANCE_LABELS if spec.settings_of(CoreWeaveSettings).acceptance_taint else {})},
         "nodeTaints": gpu_taints(pool.system, spec.settings_of(CoreWeaveSettings).acceptance_taint),
     }
     if autoscaling and spec.settings_of(CoreWeaveSettings).scale_down_strategy:

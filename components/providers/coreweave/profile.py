@@ -20,6 +20,7 @@ from neocloud.profiles import (
     NodeSetShape,
     Problem,
     ProviderProfile,
+    RepairPath,
     ResourceTypes,
     floor_problem,
     sized_filesystem_problem,
@@ -158,6 +159,12 @@ class CoreWeaveProfile(ProviderProfile):
     network_policy_enforcement = "platform"
     nvlink_domain_labels = (COREWEAVE_RACK,)  # on GB200 NVL72 the rack is the NVLink domain (hardware.md [P]/[S])
     zone_per_fabric_pool = True  # a CKS cluster and its NodePools live in one Availability Zone
+    repair = RepairPath(
+        kind="platform",
+        summary="CoreWeave's node lifecycle automation: a node whose fault is solved by reboot is rebooted and "
+        "re-verified in the cluster; one that needs triage leaves it and CKS delivers a replacement node",
+        source="docs.coreweave.com/platform/fleet-management/node-lifecycle/state-transitions",
+    )
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
             type=NODEPOOL, kind="NodePool", labels=("spec", "nodeLabels"), taints=("spec", "nodeTaints"),

@@ -29,7 +29,7 @@ from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.spec import ClusterSpec
 from neocloud.vocabulary import LABEL_ROLE
 
-from ...labels import LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, pool_labels
+from ...labels import ACCEPTANCE_LABELS, LABEL_CLUSTER, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, pool_labels
 from .._buckets import lifecycle_rule
 from .._context import ProviderContext, ProviderResult
 from .._neocloud import (
@@ -141,7 +141,8 @@ def _gpu_template(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan, *, gpu_c
         "gpu_cluster": {"id": gpu_cluster_id},
         "boot_disk": {"type": "NETWORK_SSD", "size_gibibytes": settings.boot_disk_gib},
         "network_interfaces": [{"subnet_id": subnet_id}],
-        "metadata": {"labels": {**pool_labels(plan, pool), **extra_labels}},
+        "metadata": {"labels": {**pool_labels(plan, pool), **extra_labels,
+                                **(ACCEPTANCE_LABELS if settings.acceptance_taint else {})}},
         "taints": _taints(pool.system, settings.acceptance_taint),
     }
     if settings.drivers_preset:
