@@ -323,6 +323,11 @@ def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSet
             f"> {RESULTS}/dcgm.raw; echo $? > {RESULTS}/dcgm.rc")
     nccl = (f"timeout {p.nccl_timeout_seconds} torchrun --standalone --nproc-per-node={p.gpus_per_node} "
             f"/acceptance/nccl_intranode.py || true")
+    if p.min_busbw_gbytes is None:
+        problem = (f"nccl: no intra-node bus-bandwidth threshold for {p.system}: set "
+                   f"catalog.systems.{p.system}.nvlink_gbps_per_gpu")
+        nccl = "echo " + json.dumps(json.dumps({"step": "nccl", "passed": False, "problems": [problem]})) + \
+            f" > {RESULTS}/nccl.json"
     report = (f"python3 {PROGRAM} report --results {RESULTS} && exec sleep infinity; "
               f"sleep {p.retry_seconds}; exec python3 {PROGRAM} retry")
     gpu_taint = {"key": p.gpu_resource, "effect": GPU_TAINT["effect"]}
@@ -358,7 +363,7 @@ def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSet
                     ),
                     core.ContainerArgs(
                         name="nccl", image=p.image, command=["/bin/sh", "-c", nccl],
-                        env=[core.EnvVarArgs(name="MIN_BUSBW_GBYTES", value=f"{p.min_busbw_gbytes:g}"),
+                        env=[core.EnvVarArgs(name="MIN_BUSBW_GBYTES", value=f"{p.min_busbw_gbytes or 0:g}"),
                              core.EnvVarArgs(name="ALL_REDUCE_BYTES", value=str(ALL_REDUCE_BYTES)),
                              core.EnvVarArgs(name="RESULT", value=f"{RESULTS}/nccl.json")],
                         resources=gpu_resources,

@@ -172,9 +172,10 @@ class PoolAcceptance:
     """The GPU extended resource the acceptance pod requests (all of its node's GPUs)."""
     expectation: dict[str, Any]
     """``neocloud.node.NodeExpectation`` fields for the node's hardware check."""
-    nvlink_gbytes_per_gpu: float
-    """One direction of the catalog's NVLink GB/s per GPU (the catalog gives both directions: 900 on HGX H100)."""
-    min_busbw_gbytes: float
+    nvlink_gbytes_per_gpu: float | None
+    """One direction of the catalog's NVLink GB/s per GPU (the catalog gives both directions: 900 on HGX H100);
+    ``None`` where the catalog does not verify it (then no node can pass: set the catalog override)."""
+    min_busbw_gbytes: float | None
     """Intra-node all-reduce pass threshold: ``nvlink_gbytes_per_gpu x busbw_fraction`` (bus bandwidth is
     normalized to per-GPU link bandwidth, NVIDIA nccl-tests doc/PERFORMANCE.md)."""
     image: str
@@ -208,15 +209,14 @@ def acceptance_pools(spec: ClusterSpec, plan: ClusterPlan) -> tuple[PoolAcceptan
         except KeyError as error:
             raise SpecError(f"pools[{pool.index}].system", str(error.args[0]).replace("; pass --product-name",
                                                                                      "")) from None
-        if system.nvlink_gbps_per_gpu is None:
-            raise SpecError(f"catalog.systems.{system.name}.nvlink_gbps_per_gpu",
-                            "node acceptance needs the NVLink GB/s per GPU for its intra-node all-reduce threshold")
-        one_way = system.nvlink_gbps_per_gpu / 2
+        # Without a verified NVLink figure there is no threshold: the NCCL step then fails every node with a reason
+        # naming the override (catalog.systems.<system>.nvlink_gbps_per_gpu), instead of passing unmeasured.
+        one_way = None if system.nvlink_gbps_per_gpu is None else system.nvlink_gbps_per_gpu / 2
         out.append(PoolAcceptance(
             pool=pool.name, system=system.name, gpus_per_node=system.gpus_per_node,
             gpu_resource=system.gpu_vendor.resource, expectation=asdict(expect),
             nvlink_gbytes_per_gpu=one_way,
-            min_busbw_gbytes=round(one_way * spec.kubernetes.acceptance_busbw_fraction, 3),
+            min_busbw_gbytes=None if one_way is None else round(one_way * spec.kubernetes.acceptance_busbw_fraction, 3),
             image=image, dcgm_level=settings.dcgm_level, dcgm_timeout_seconds=settings.dcgm_timeout_minutes * 60,
             verify_timeout_seconds=settings.verify_timeout_minutes * 60,
             nccl_timeout_seconds=settings.nccl_timeout_minutes * 60,

@@ -202,6 +202,8 @@ def test_gpu_node_labels_and_taints_come_from_the_plan() -> None:
         assert group.inputs["labels"] == {
             "neocloud.io/cluster": "prod", "neocloud.io/pool": "train", "neocloud.io/system": "p5.48xlarge",
             "neocloud.io/accelerator": "H100-SXM", "neocloud.io/su": str(index),
+            # with the acceptance taint: the per-node acceptance DaemonSet selects this label
+            "neocloud.io/acceptance": "pending",
         }
         assert group.inputs["taints"] == [
             {"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"},

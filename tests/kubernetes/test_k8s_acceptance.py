@@ -165,3 +165,15 @@ def test_node_sets_join_nodes_pending() -> None:
         template = group.inputs["template"]
         tainted = ACCEPTANCE_TAINT["key"] in {t["key"] for t in template.get("taints") or []}
         assert (template["metadata"]["labels"].get(key) == value) is tainted
+
+
+def test_a_system_without_a_verified_nvlink_figure_fails_acceptance_with_the_override_to_set() -> None:
+    # p4d.24xlarge: hardware.md verifies no NVLink figure for it, so there is no honest threshold.
+    cluster = cluster_spec("dev")
+    cluster["pools"][0]["system"] = "p4d.24xlarge"
+    run = run_with("dev", cluster)
+    (daemonset,) = [d for d in objects_of(run, "DaemonSet") if d["metadata"]["name"] == "accept-train"]
+    nccl = daemonset["spec"]["template"]["spec"]["initContainers"][3]
+    assert "torchrun" not in nccl["command"][-1]
+    assert "set catalog.systems.p4d.24xlarge.nvlink_gbps_per_gpu" in nccl["command"][-1]
+    assert nccl["command"][-1].endswith("> /results/nccl.json")

@@ -22,7 +22,8 @@ from tests.policies.support import BASE_BAREMETAL, PACK, analyze, facts_componen
 RULES = {
     "rack-power-budget", "nvlink-domain-whole", "rail-alignment", "fabric-nonblocking", "single-zone-fabric",
     "no-placement-group-on-reserved-capacity", "no-overlapping-gpu-pools", "topology-labels-consistent",
-    "storage-throughput-per-gpu", "checkpoint-write-time", "goodput-floor", "hot-spare-ratio",
+    "storage-throughput-per-gpu", "checkpoint-write-time", "goodput-floor", "node-remediation-in-prod",
+    "hot-spare-ratio",
     "fabric-leaf-utilisation",
     "queue-quota-within-capacity",
     "dev-scales-to-zero", "whole-node-gpu-requests", "imdsv2-required", "storage-encrypted",
