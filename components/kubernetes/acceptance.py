@@ -22,7 +22,7 @@ under its own deadline and each writing its result to a shared ``emptyDir``:
    ``retry_hours`` the pod deletes itself so the DaemonSet runs the checks again.
 
 The ServiceAccount may get/patch nodes and patch ``nodes/status`` (cluster-wide: a DaemonSet's nodes are not known
-in advance), create Events in ``default`` (where node events live) and delete pods in its own namespace.
+in advance), and create Events and delete pods in its own namespace.
 
 Multi-node NCCL is a separate, periodic sweep per SU (a CronJob; objects grow with SUs): an Indexed Job across the
 SU's accepted nodes pairs each node with both neighbours and names the node whose pairs are slow, instead of one
@@ -235,15 +235,16 @@ class NodeAcceptance(pulumi.ComponentResource):
                                       name="neocloud-node-acceptance"),
             subjects=subject, opts=child_opts(self, k, [role, sa]),
         )
+        # Events about a node may live in any namespace (`kubectl describe node` lists a cluster-scoped object's
+        # events from all namespaces), so they go to the acceptance namespace and nothing is granted in `default`.
         events = rbac.Role(
-            f"{name}-events", metadata=meta("neocloud-node-acceptance-events", namespace="default"),
-            rules=[rbac.PolicyRuleArgs(api_groups=[""], resources=["events"], verbs=["create"])],
-            opts=child_opts(self, k),
+            f"{name}-events", metadata=meta("node-acceptance-events", namespace=namespace),
+            rules=[rbac.PolicyRuleArgs(api_groups=[""], resources=["events"], verbs=["create"])], opts=in_ns,
         )
         events_binding = rbac.RoleBinding(
-            f"{name}-events", metadata=meta("neocloud-node-acceptance-events", namespace="default"),
+            f"{name}-events", metadata=meta("node-acceptance-events", namespace=namespace),
             role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
-                                      name="neocloud-node-acceptance-events"),
+                                      name="node-acceptance-events"),
             subjects=subject, opts=child_opts(self, k, [events, sa]),
         )
         pods = rbac.Role(
@@ -411,6 +412,7 @@ def _sweep_job_spec(test: AcceptanceTest, fabric_resource: str, image: str,
                                                         **SWEEP_LABEL}),
             spec=core.PodSpecArgs(
                 subdomain=RENDEZVOUS_SERVICE, restart_policy="Never",
+                automount_service_account_token=False,  # the sweep only measures; it calls no API
                 node_selector={LABEL_POOL: test.pool, LABEL_SU: str(test.su)},
                 # Accepted nodes only: the GPU taint is tolerated, the acceptance taint is not.
                 tolerations=[core.TolerationArgs(key=test.gpu_resource, operator="Exists",

@@ -133,12 +133,13 @@ def cmd_report(args):
             api.call("PATCH", f"/api/v1/nodes/{node}", patch, "application/json-patch+json")
         print(f"accepted: {node}")
         return 0
+    namespace = os.environ.get("POD_NAMESPACE", "default")
     event = {"apiVersion": "v1", "kind": "Event",
-             "metadata": {"generateName": f"{node}.acceptance-", "namespace": "default"},
+             "metadata": {"generateName": f"{node}.acceptance-", "namespace": namespace},
              "involvedObject": {"kind": "Node", "name": node, "uid": node, "apiVersion": "v1"},
              "reason": reason, "message": message, "type": "Warning", "firstTimestamp": now, "lastTimestamp": now,
              "count": 1, "source": {"component": "neocloud-node-acceptance", "host": node}}
-    api.call("POST", "/api/v1/namespaces/default/events", event)
+    api.call("POST", f"/api/v1/namespaces/{namespace}/events", event)
     print(f"rejected: {node}: {message}", file=sys.stderr)
     return 1
 

@@ -109,7 +109,7 @@ def test_rbac_is_least_privilege() -> None:
     role = named(objects_of(run, "ClusterRole"), "neocloud-node-acceptance")
     assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "patch"]},
                              {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["patch"]}]
-    events = named(objects_of(run, "Role"), "neocloud-node-acceptance-events", "default")
+    events = named(objects_of(run, "Role"), "node-acceptance-events", ACCEPTANCE_NAMESPACE)
     assert events["rules"] == [{"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]
     retry = named(objects_of(run, "Role"), "node-acceptance-retry", ACCEPTANCE_NAMESPACE)
     assert retry["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["delete"]}]

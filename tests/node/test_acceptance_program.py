@@ -101,7 +101,8 @@ def pod(tmp_path: Path, api: str, *, xml: str | None = None) -> dict[str, str]:
     (tmp_path / "expect.json").write_text(json.dumps(asdict(expectation_for(SYSTEMS["dgx-h100"]))))
     (tmp_path / "results").mkdir()
     return {"PATH": f"{bin_dir}:/usr/bin:/bin", "KUBERNETES_API_URL": api, "SERVICEACCOUNT_DIR": str(sa),
-            "NODE_NAME": "gpu-1", "TAINT_KEY": TAINT["key"], "ACCEPTANCE_LABEL": LABEL}
+            "NODE_NAME": "gpu-1", "TAINT_KEY": TAINT["key"], "ACCEPTANCE_LABEL": LABEL,
+            "POD_NAMESPACE": "neocloud-acceptance"}
 
 
 def step(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -150,7 +151,7 @@ def test_node_with_a_missing_gpu_keeps_its_taint_with_a_condition_and_an_event(t
     [condition] = status[3]["status"]["conditions"]  # type: ignore[index]
     assert (condition["status"], condition["reason"]) == ("False", "GpusFailed")
     assert condition["message"] == "gpus: found 7 NVIDIA H100 80GB HBM3, expected 8"
-    assert event[:2] == ("POST", "/api/v1/namespaces/default/events")
+    assert event[:2] == ("POST", "/api/v1/namespaces/neocloud-acceptance/events")
     body = dict(event[3])  # type: ignore[call-overload]
     body["metadata"] = {**body["metadata"], "name": "gpu-1.acceptance-x"}  # the server fills generateName
     kubernetes_validate.validate(body, "1.33", strict=True)
