@@ -259,7 +259,8 @@ class NodeAcceptance(pulumi.ComponentResource):
         )
         data = {"node_acceptance.py": acceptance_program(), "nccl_intranode.py": intranode_script(),
                 "nccl_sweep.py": sweep_script()}
-        data.update({f"expect-{p.pool}.json": json.dumps(p.expectation, sort_keys=True) for p in pools})
+        data.update({f"expect-{p.pool}.json": json.dumps(p.expectation, sort_keys=True) for p in pools
+                     if p.expectation is not None})
         scripts = k8s.core.v1.ConfigMap(f"{name}-scripts", metadata=meta("acceptance-scripts", namespace=namespace),
                                         data=data, opts=in_ns)
         service = k8s.core.v1.Service(
@@ -332,6 +333,11 @@ def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSet
     report = (f"python3 {PROGRAM} report --results {RESULTS} && exec sleep infinity; "
               f"sleep {p.retry_seconds}; exec python3 {PROGRAM} retry")
     gpu_taint = {"key": p.gpu_resource, "effect": GPU_TAINT["effect"]}
+    verify = ["python3", PROGRAM, "verify", "--expect", f"/acceptance/expect-{p.pool}.json",
+              "--out", f"{RESULTS}/verify.json", "--timeout", str(p.verify_timeout_seconds)]
+    if p.unverifiable is not None:
+        verify = ["/bin/sh", "-c", "echo " + json.dumps(json.dumps(
+            {"step": "verify", "passed": False, "problems": [p.unverifiable]})) + f" > {RESULTS}/verify.json"]
     return k8s.apps.v1.DaemonSetSpecArgs(
         selector=k8s.meta.v1.LabelSelectorArgs(match_labels=labels),
         template=core.PodTemplateSpecArgs(
@@ -346,9 +352,7 @@ def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSet
                 ],
                 init_containers=[
                     core.ContainerArgs(
-                        name="verify", image=p.image,
-                        command=["python3", PROGRAM, "verify", "--expect", f"/acceptance/expect-{p.pool}.json",
-                                 "--out", f"{RESULTS}/verify.json", "--timeout", str(p.verify_timeout_seconds)],
+                        name="verify", image=p.image, command=verify,
                         resources=gpu_resources, volume_mounts=[scripts, results],
                     ),
                     core.ContainerArgs(

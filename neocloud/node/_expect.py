@@ -14,6 +14,7 @@ NVIDIA_SMI_PRODUCT_NAMES = MappingProxyType({
     # prints on DGX H100 / p5, and GFD's nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3); the others likewise.
     # A GPU missing here (B300, AMD MI300X) cannot be verified by name: pass --product-name.
     "A100-SXM-80GB": "NVIDIA A100-SXM4-80GB",
+    "A100-SXM-40GB": "NVIDIA A100-SXM4-40GB",
     "H100-SXM": "NVIDIA H100 80GB HBM3",
     "H200-SXM": "NVIDIA H200",
     "B200": "NVIDIA B200",
@@ -27,6 +28,7 @@ NVLINKS_PER_GPU = MappingProxyType({
     # NV18 between every pair on DGX H100), Blackwell 18 x NVLink5 (1.8 TB/s), A100 SXM 12 x NVLink3 (600 GB/s),
     # L40S none (PCIe only, hardware.md).
     "A100-SXM-80GB": 12,
+    "A100-SXM-40GB": 12,
     "H100-SXM": 18,
     "H200-SXM": 18,
     "B200": 18,

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..errors import SpecError
 from ..node import expectation_for
 from ..spec import ClusterSpec, TrafficRegulator
 from .cluster import ClusterPlan, PoolPlan
@@ -170,8 +169,10 @@ class PoolAcceptance:
     gpus_per_node: int
     gpu_resource: str
     """The GPU extended resource the acceptance pod requests (all of its node's GPUs)."""
-    expectation: dict[str, Any]
-    """``neocloud.node.NodeExpectation`` fields for the node's hardware check."""
+    expectation: dict[str, Any] | None
+    """``neocloud.node.NodeExpectation`` fields for the node's hardware check (``None``: see ``unverifiable``)."""
+    unverifiable: str | None
+    """Why the catalog cannot say what a node must show (the verify step then fails every node with it)."""
     nvlink_gbytes_per_gpu: float | None
     """One direction of the catalog's NVLink GB/s per GPU (the catalog gives both directions: 900 on HGX H100);
     ``None`` where the catalog does not verify it (then no node can pass: set the catalog override)."""
@@ -198,23 +199,25 @@ class PoolAcceptance:
 
 def acceptance_pools(spec: ClusterSpec, plan: ClusterPlan) -> tuple[PoolAcceptance, ...]:
     """One per-node acceptance per pool (one DaemonSet each: objects grow with pools, never with nodes).
-    Raises ``SpecError`` where the catalog cannot say what a node must show."""
+    What the catalog cannot say fails the affected step on every node, with the reason, rather than the plan."""
     settings = spec.kubernetes.acceptance
     image = settings.image or spec.profile.acceptance_image
     out = []
     for pool in plan.pools:
         system = pool.system
+        # Where the catalog cannot say what the node must show, the verify step fails every node with that reason
+        # instead of passing it unverified (and the plan still builds).
         try:
-            expect = expectation_for(system, min_driver=settings.min_driver)
+            expectation: dict[str, Any] | None = asdict(expectation_for(system, min_driver=settings.min_driver))
+            unverifiable = None
         except KeyError as error:
-            raise SpecError(f"pools[{pool.index}].system", str(error.args[0]).replace("; pass --product-name",
-                                                                                     "")) from None
+            expectation, unverifiable = None, f"verify: {error.args[0].split('; pass')[0]}"
         # Without a verified NVLink figure there is no threshold: the NCCL step then fails every node with a reason
         # naming the override (catalog.systems.<system>.nvlink_gbps_per_gpu), instead of passing unmeasured.
         one_way = None if system.nvlink_gbps_per_gpu is None else system.nvlink_gbps_per_gpu / 2
         out.append(PoolAcceptance(
             pool=pool.name, system=system.name, gpus_per_node=system.gpus_per_node,
-            gpu_resource=system.gpu_vendor.resource, expectation=asdict(expect),
+            gpu_resource=system.gpu_vendor.resource, expectation=expectation, unverifiable=unverifiable,
             nvlink_gbytes_per_gpu=one_way,
             min_busbw_gbytes=None if one_way is None else round(one_way * spec.kubernetes.acceptance_busbw_fraction, 3),
             image=image, dcgm_level=settings.dcgm_level, dcgm_timeout_seconds=settings.dcgm_timeout_minutes * 60,

@@ -177,3 +177,16 @@ def test_a_system_without_a_verified_nvlink_figure_fails_acceptance_with_the_ove
     assert "torchrun" not in nccl["command"][-1]
     assert "set catalog.systems.p4d.24xlarge.nvlink_gbps_per_gpu" in nccl["command"][-1]
     assert nccl["command"][-1].endswith("> /results/nccl.json")
+
+
+def test_a_gpu_the_catalog_cannot_name_fails_verify_with_the_reason() -> None:
+    # B300: hardware.md verifies no nvidia-smi product name (nor anything else) for it.
+    from neocloud.plan.kubernetes import acceptance_pools
+
+    spec_dict = cluster_spec("dev")
+    spec_dict["pools"][0]["system"] = "p6-b300.48xlarge"
+    spec = load_cluster_spec(spec_dict)
+    (pool,) = acceptance_pools(spec, build_plan(spec))
+    assert pool.expectation is None
+    assert pool.unverifiable == "verify: the catalog has no nvidia-smi product name for GPU 'B300' of system " \
+        "'p6-b300.48xlarge'"
