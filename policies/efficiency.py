@@ -624,6 +624,9 @@ CHECKPOINT_FILESYSTEM_MOUNTED = StackValidationPolicy(
     validate=_checkpoint_filesystem_mounted,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_MOUNT_SCHEMA,
+)
+
+
 # --- node-remediation-in-prod -------------------------------------------------------------------------------
 
 NODE_HEALTH_TYPE = "neocloud:kubernetes:NodeHealth"

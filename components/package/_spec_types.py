@@ -9,14 +9,14 @@ spec's own description. Values are validated by ``load_cluster_spec`` when a com
 
 from typing import NotRequired, TypedDict
 
-__all__ = ["AcceptanceSpec", "AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "DigitalOceanSettingsSpec", "FabricSpec", "FailureRateSpec", "FilesystemSpec", "GoodputSpec", "KubernetesSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "NodeHealthSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
+__all__ = ["AcceptanceSpec", "AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "DigitalOceanSettingsSpec", "FabricSpec", "FailureRateSpec", "FilesystemSpec", "GoodputSpec", "KubernetesSpec", "LambdaFirewallRuleSpec", "LambdaSettingsSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "NodeHealthSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
 
 
 class CapacitySpec(TypedDict):
     """Where a pool's machines come from."""
 
     source: NotRequired[str]
-    """on-demand (AWS: launched into a cluster placement group per block), reservation (an On-Demand Capacity Reservation) or capacity-block (EC2 Capacity Blocks for ML). (one of: on-demand, reservation, capacity-block)"""
+    """on-demand (AWS: launched into a cluster placement group per block), reservation (an On-Demand Capacity Reservation) or capacity-block (EC2 Capacity Blocks for ML). (one of: on-demand, reservation, capacity-block, 1-click-cluster)"""
     reservation_ids: NotRequired[list[str]]
     """AWS capacity reservation ids (cr-...) for reservation and capacity-block sources. A Capacity Block holds at most 64 instances, so larger pools list several."""
 
@@ -84,7 +84,7 @@ class FilesystemSpec(TypedDict):
     """The shared parallel filesystem."""
 
     kind: str
-    """fsx-lustre (aws), nebius-shared (nebius), coreweave-vast (coreweave), digitalocean-nfs (digitalocean), or external (yours; sized but not created). (one of: fsx-lustre, nebius-shared, coreweave-vast, digitalocean-nfs, external)"""
+    """fsx-lustre (aws), nebius-shared (nebius), coreweave-vast (coreweave), digitalocean-nfs (digitalocean), lambda-filesystem (lambda), or external (yours; sized but not created). (one of: fsx-lustre, nebius-shared, coreweave-vast, digitalocean-nfs, lambda-filesystem, external)"""
     tier: NotRequired[str]
     """H100RA Table 6 performance tier the filesystem is sized to. (one of: good, better, best)"""
     capacity_tib: NotRequired[float]
@@ -313,7 +313,9 @@ class AwsSettingsSpec(TypedDict):
     root_volume_gib: NotRequired[int]
     """Encrypted gp3 root volume of every node, GiB (images, caches)."""
     imds_hop_limit: NotRequired[int]
-    """IMDSv2 response hop limit of every node: 2 lets pods reach instance metadata (agents without IAM roles for service accounts need it); 1 keeps it to the node (EKS security best practices). (one of: 1, 2)"""
+    """IMDSv2 response hop limit of every node: 1 (default) keeps instance metadata, and the node role's credentials, to the node and its host-network agents (EKS best practices, 'Restrict access to the instance profile assigned to the worker node'); platform workloads that call AWS get EKS Pod Identity roles. 2 lets every pod read the node role: set it only for an agent that cannot use Pod Identity. (one of: 1, 2)"""
+    addon_versions: NotRequired[dict[str, str]]
+    """EKS add-on name -> version to pin (vpc-cni, kube-proxy, coredns, eks-pod-identity-agent, aws-fsx-csi-driver); unset: EKS's default for the cluster's Kubernetes version."""
     root_device_name: NotRequired[str]
     """Root device of the node AMI (/dev/xvda for the EKS AL2023 AMIs)."""
     placement_block_nodes: NotRequired[int]
@@ -436,17 +438,55 @@ class DigitalOceanSettingsSpec(TypedDict):
     """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that DOKS leaves a taint removed by the acceptance job off."""
 
 
+class LambdaFirewallRuleSpec(TypedDict):
+    """One inbound allow rule of the cluster's firewall ruleset (the API's FirewallRule)."""
+
+    protocol: str
+    """tcp, udp, icmp or all. (one of: tcp, udp, icmp, all)"""
+    port_range: NotRequired[list[int]]
+    """Inclusive [min, max] ports; [22, 22] for one port. Required except for icmp, which takes none."""
+    source_network: str
+    """Source IPv4 network in CIDR form, e.g. 203.0.113.0/24 (0.0.0.0/0 is the whole internet)."""
+    description: NotRequired[str]
+    """What the rule is for."""
+
+
+class LambdaSettingsSpec(TypedDict):
+    """Settings for ``provider: lambda`` (on-demand instances, filesystem, firewall ruleset and SSH key; or 1-Click Clusters through the existing-Kubernetes path). Credentials are not here: the provider reads the API key from the secret stack config ``lambda:apiKey`` (`pulumi config set --secret lambda:apiKey ...`) or ``LAMBDA_API_KEY``."""
+
+    kubernetes: NotRequired[str]
+    """none: on-demand instances, no Kubernetes layer. existing: 1-Click Cluster pools and the Kubernetes layer on their cluster through the neocloud:kubeconfig secret. (one of: none, existing)"""
+    instance_types: NotRequired[dict[str, str]]
+    """Instance type by catalog system, on top of the built-in ones (hgx-h100: gpu_8x_h100_sxm5, hgx-b200: gpu_8x_b200_sxm6)."""
+    ssh_key_name: NotRequired[str]
+    """An SSH key already in your Lambda account that the instances accept (Lambda takes exactly one per launch). Or give ssh_public_key to upload one."""
+    ssh_public_key: NotRequired[str]
+    """A public key to upload as '<cluster>-admin' (managed by this stack); instead of ssh_key_name."""
+    firewall_rules: NotRequired[list[LambdaFirewallRuleSpec]]
+    """Inbound allow rules of the cluster's firewall ruleset, associated with every instance; empty allows no inbound traffic at all (policy firewall-not-world-open refuses SSH open to 0.0.0.0/0)."""
+    filesystem_name: NotRequired[str]
+    """Name of the lambda-filesystem (unique per account); default '<cluster>-shared'."""
+    image_family: NotRequired[str]
+    """Machine image family to launch (GET /images); default: Lambda's latest Lambda Stack image."""
+    active_timeout_s: NotRequired[int]
+    """Deadline for every instance of a pool to become active after its launch. Lambda says only that instances 'might take several minutes to launch', so this is a setting."""
+    keep_partial_launches: NotRequired[bool]
+    """When a pool's launch fails part way (e.g. insufficient capacity), keep the instances that did launch, tagged, for the next `pulumi up` to adopt; default: terminate them (nothing bills outside Pulumi's state)."""
+    one_click_cluster_id: NotRequired[str]
+    """ID of the 1-Click Cluster (GET /instances?cluster_id=...), recorded in the outputs."""
+
+
 class ClusterSpec(TypedDict):
     """An AI GPU cluster."""
 
     name: str
     """Cluster name; prefixes every resource."""
     provider: str
-    """aws, nebius, coreweave, baremetal or digitalocean. (one of: aws, nebius, coreweave, baremetal, digitalocean)"""
+    """aws, nebius, coreweave, baremetal, digitalocean or lambda. (one of: aws, nebius, coreweave, baremetal, digitalocean, lambda)"""
     environment: str
     """dev, staging or prod (prod protects stateful resources). (one of: dev, staging, prod)"""
     region: NotRequired[str]
-    """Cloud region (required for aws, nebius, coreweave, digitalocean)."""
+    """Cloud region (required for aws, nebius, coreweave, digitalocean, lambda)."""
     zone: NotRequired[str]
     """Default availability zone for pools."""
     pools: list[PoolSpec]
@@ -473,3 +513,5 @@ class ClusterSpec(TypedDict):
     """provider coreweave: zone, org, instance types, CIDRs."""
     digitalocean: NotRequired[DigitalOceanSettingsSpec]
     """provider digitalocean: VPC, DOKS pools and sizes, Spaces, NFS."""
+    lambda_: NotRequired[LambdaSettingsSpec]
+    """provider lambda: Kubernetes path, instance types, SSH key, firewall rules, filesystem."""
