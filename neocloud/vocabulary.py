@@ -169,7 +169,7 @@ SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 PLATFORM_NAMESPACES = frozenset({
     "gpu-operator", "nvidia-network-operator", "kueue-system", "envoy-gateway-system", "neocloud-acceptance",
-    "nvidia-dra-driver-gpu",
+    "nvidia-dra-driver-gpu", "nvsentinel",
 })
 """Namespaces the Kubernetes layer installs its operators, controllers and node acceptance into (tests check every
 non-team namespace the layer creates is listed)."""

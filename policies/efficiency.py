@@ -630,6 +630,7 @@ CHECKPOINT_FILESYSTEM_MOUNTED = StackValidationPolicy(
 # --- node-remediation-in-prod -------------------------------------------------------------------------------
 
 NODE_HEALTH_TYPE = "neocloud:kubernetes:NodeHealth"
+KUBERNETES_LAYER_TYPE = "neocloud:kubernetes:KubernetesLayer"
 NVSENTINEL_CHART = "oci://ghcr.io/nvidia/nvsentinel"
 """NVIDIA NVSentinel's Helm chart (github.com/NVIDIA/NVSentinel release notes' install line)."""
 GPU_OPERATOR_CHART = "gpu-operator"
@@ -652,6 +653,9 @@ def _node_remediation(args: StackValidationArgs, report: ReportViolation) -> Non
         args.not_applicable("no GpuPool")
     if environment not in cfg["environments"]:
         args.not_applicable(f"environment '{environment}' is not one of {', '.join(cfg['environments'])}")
+    if not stack.of_type(KUBERNETES_LAYER_TYPE):
+        # NVSentinel is a Kubernetes component: GPU instances without a cluster (Lambda on-demand) have none.
+        args.not_applicable("no Kubernetes layer to run NVSentinel in")
     urn = stack.cluster_resource.urn if stack.cluster_resource else None
     releases = _release_of(stack, NVSENTINEL_CHART)
     if not releases:

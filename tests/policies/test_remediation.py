@@ -90,3 +90,9 @@ def test_repair_path_missing(pack):
                               lambda inputs: inputs["neocloud"].pop("repair"))
     [message] = violations(analyze(pack, run, stack_config("prod"), resources=resources), RULE)
     assert message.startswith("no repair path recorded for NVSentinel")
+
+
+def test_not_applicable_without_a_kubernetes_layer(pack):
+    # Lambda on-demand instances: a prod stack with GPU pools but no cluster to run NVSentinel in.
+    assert not_applicable(analyze(pack, stack_run("lambda"), stack_config("lambda")), RULE) == [
+        "no Kubernetes layer to run NVSentinel in"]
