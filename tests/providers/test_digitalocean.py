@@ -90,9 +90,10 @@ def test_gpu_pool_by_slug_with_labels_taints_and_scaling(run: ProgramRun) -> Non
 def test_doks_manages_the_gpu_stack_so_no_operator_is_installed(run: ProgramRun) -> None:
     charts = {r.inputs.get("chart") for r in run.of_type("kubernetes:helm.sh/v3:Release")}
     assert "gpu-operator" not in charts and "network-operator" not in charts
-    job = next(r for r in run.of_type("kubernetes:batch/v1:Job"))
-    pod = job.inputs["spec"]["template"]["spec"]
-    (nccl,) = [c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "nccl-all-reduce"]
+    # The multi-node NCCL sweep crosses the fabric, so it requests the platform's RDMA device.
+    (sweep,) = run.of_type("kubernetes:batch/v1:CronJob")
+    pod = sweep.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (nccl,) = [c for c in pod.get("initContainers", []) + pod["containers"] if c["name"] == "nccl-sweep"]
     assert nccl["resources"]["limits"]["rdma/hca_shared_devices_a"] == "1"  # the stack's digitalocean.rdma_resource
 
 
