@@ -207,6 +207,9 @@ class ProviderProfile:
     stack); policy workloads-admissible counts them as advertised."""
     bills_idle_nodes: ClassVar[bool] = True
     """Idle GPU nodes cost money (owned racks do not: non-prod pools there need not scale to zero)."""
+    scale_to_zero_advice: ClassVar[str] = "set pools[].min_nodes: 0"
+    """How a non-prod pool stops billing while idle (policy dev-scales-to-zero's advice): an autoscaling floor of 0
+    where node groups autoscale."""
     zone_per_fabric_pool: ClassVar[bool] = False
     """A fabric pool must name its zone (policy single-zone-fabric): the fabric does not span zones."""
     resource_types: ClassVar[ResourceTypes] = ResourceTypes()

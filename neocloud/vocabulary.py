@@ -54,6 +54,7 @@ __all__ = [
     "PLATFORM_NAMESPACES",
     "PREFIX",
     "RESERVED_NAMESPACES",
+    "SECRET_PLACEHOLDER",
     "SECRET_SIG",
     "SECRET_SIG_KEY",
     "TAG_PLACEMENT_BLOCK",
@@ -163,6 +164,8 @@ SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 """Key of Pulumi's special-value signature in serialized properties (pulumi.runtime.rpc ``_special_sig_key``)."""
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 """Signature value that marks a secret (pulumi.runtime.rpc ``_special_secret_sig``)."""
+SECRET_PLACEHOLDER = "[secret]"
+"""What every offline output (render, ``plan --json`` digests, stack config echoes) shows for a secret's value."""
 
 
 # --- namespaces a team may not take ---------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pulumi_policy import (
 
 from components.providers.aws.profile import LUSTRE
 from neocloud.catalog import GPU_VENDORS
-from neocloud.profiles import all_profiles
+from neocloud.profiles import all_profiles, profile
 from neocloud.spec import LLAMA3_EFFECTIVE_TRAINING_TIME
 from neocloud.vocabulary import (
     HELM_RELEASE,
@@ -440,7 +440,8 @@ def _dev_scales_to_zero(args: StackValidationArgs, report: ReportViolation) -> N
         min_nodes = num(facts.get("min_nodes"))
         if min_nodes:
             report(f"pool '{name}' ({facts.get('environment')}) keeps at least {min_nodes:g} nodes "
-                   f"({fmt(facts.get('gpus_per_node'))} GPUs each) running; set pools[].min_nodes: 0", resource.urn)
+                   f"({fmt(facts.get('gpus_per_node'))} GPUs each) running; "
+                   f"{profile(str(facts.get('provider'))).scale_to_zero_advice}", resource.urn)
     for ns, owner in stack.node_sets():
         if owner is None or str(owner[1].get("name")) not in pools:
             continue

@@ -18,19 +18,22 @@ from collections.abc import Sequence
 
 from ..errors import CrashError, SpecError, first_line, where_raised
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_CODES", "EXIT_CRASH", "EXIT_FAILED", "EXIT_OK", "build_parser", "main",
-           "version"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_BROKEN_PIPE", "EXIT_CODES", "EXIT_CRASH", "EXIT_FAILED", "EXIT_OK",
+           "build_parser", "main", "version"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_CRASH = 3
+EXIT_BROKEN_PIPE = 128 + 13
+"""The reader of stdout went away (128 + SIGPIPE, what a shell reports for a filter killed by the signal)."""
 EXIT_CODES = {
     EXIT_OK: "ok",
     EXIT_FAILED: "a mandatory policy violation or a failed check",
     EXIT_BAD_INPUT: "bad input: one line naming the config path or flag and what is allowed",
     EXIT_CRASH: "a crash: the Pulumi program, the policy pack or neocloud did not run to its end (an exception, "
     "an early exit or a deadline); the first line of the error and where to look",
+    EXIT_BROKEN_PIPE: "the reader of stdout went away (e.g. `| head`); nothing more is printed",
 }
 DEBUG_ENV = "NEOCLOUD_DEBUG"
 """Set to 1 to get the full traceback of a crash on stderr."""
@@ -80,6 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.run(args)
+        sys.stdout.flush()  # inside the try: a reader that went away is seen here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader closed the pipe (`neocloud catalog | head`): stop quietly, as a Unix filter killed by SIGPIPE
+        # does (exit 128 + SIGPIPE). Python's docs ("Note on SIGPIPE", library/signal.html) point stdout at devnull
+        # so the final flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except SpecError as error:
         for line in error.lines():  # every problem, one line each
             print(f"neocloud: error: {line}", file=sys.stderr)

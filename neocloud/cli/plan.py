@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import CrashError, SpecError
 from ..offline import ProgramError, ProgramRun, load_stack_config, run_program
 from ..offline.engine import RecordedResource
+from ..offline.render import masked_inputs
 from .fabric import fabric_lines
 
 __all__ = ["add_stack_arguments", "input_digests", "plan_document", "register", "run_stack",
@@ -101,9 +102,6 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
     }
 
 
-SECRET_MASK = "[secret]"
-
-
 def _cost(cost: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     given = cost if isinstance(cost, dict) else {}
     return {key: given.get(key) for key in keys}
@@ -111,13 +109,10 @@ def _cost(cost: Any, keys: tuple[str, ...]) -> dict[str, Any]:
 
 def input_digests(resource: RecordedResource) -> dict[str, str]:
     """Top-level input -> a short sha256 of its value, so a saved plan can tell which inputs changed
-    (``neocloud diff``) without carrying the inputs. A secret input (one holding a Pulumi secret anywhere) is
-    hashed as a mask, never as its value."""
-    out = {}
-    for key, value in sorted(resource.inputs.items()):
-        shown = SECRET_MASK if key in resource.secret_paths else value
-        out[key] = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return out
+    (``neocloud diff``) without carrying the inputs. Hashed after ``masked_inputs``, the one masking ``render``
+    uses too, so a secret anywhere in an input is hashed as its placeholder, never as its value."""
+    return {key: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+            for key, value in sorted(masked_inputs(resource).items())}
 
 
 def traffic_regulator_summary(outputs: Any) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..documents import check_plain, did_you_mean, load_yaml, read_text
 from ..errors import CONFIG_KEY, CrashError, SpecError, first_line, where_raised
-from ..vocabulary import SECRET_SIG, SECRET_SIG_KEY
+from ..vocabulary import SECRET_PLACEHOLDER, SECRET_SIG, SECRET_SIG_KEY
 
 __all__ = [
     "MAX_CONFIG_BYTES",
@@ -162,7 +162,7 @@ def load_stack_config(project_dir: Path, stack: str) -> tuple[dict[str, Any], li
             raise SpecError(f"{shown}: config.{key}", "unknown config key;"
                             f"{did_you_mean(key, NEOCLOUD_CONFIG_KEYS) or ''} known: {', '.join(NEOCLOUD_CONFIG_KEYS)}")
         if isinstance(value, dict) and set(value) == {"secure"}:
-            config[key] = "[secret]"
+            config[key] = SECRET_PLACEHOLDER
             secret_keys.append(key)
         else:
             config[key] = value

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from ..vocabulary import SECRET_SIG, SECRET_SIG_KEY
+from ..vocabulary import SECRET_PLACEHOLDER, SECRET_SIG, SECRET_SIG_KEY
 from .engine import ProgramRun, RecordedResource
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-SECRET_PLACEHOLDER = "[secret]"
 UNKNOWN_PLACEHOLDER = "[unknown]"
 """A value the engine would only know after deploy (none under the mocks' up mode; kept visible, never dropped)."""
 

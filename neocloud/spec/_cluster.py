@@ -173,8 +173,9 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
             else:
                 booked[rid] = i
         if cap.source not in provider.capacity_sources:
-            add((f"{at}.capacity.source", f"'{cap.source}' is an AWS capacity source; allowed with "
-                 f"'{spec.provider}': {', '.join(provider.capacity_sources)}"))
+            offered_by = [p.name for p in all_profiles() if cap.source in p.capacity_sources]
+            add((f"{at}.capacity.source", f"'{cap.source}' is a capacity source of {', '.join(offered_by)}, not of "
+                 f"'{spec.provider}'; allowed with '{spec.provider}': {', '.join(provider.capacity_sources)}"))
         problems.extend(provider.pool_problems(spec, i, pool, system))
         sys_eff = spec.system(pool)
         missing = [f for f in sys_eff.unverified if f in provider.required_catalog_fields]

@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from neocloud.cli import main
-from neocloud.cli.plan import SECRET_MASK, input_digests, plan_document
+from neocloud.cli.plan import input_digests, plan_document
 from neocloud.diff import diff_plans, resource_key
+from neocloud.vocabulary import SECRET_PLACEHOLDER as SECRET_MASK
 from tests.conftest import REPO, stack_run
 
 

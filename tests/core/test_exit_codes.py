@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neocloud.cli import EXIT_BAD_INPUT, EXIT_CODES, EXIT_CRASH, build_parser, main
+from neocloud.cli import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_CODES, EXIT_CRASH, build_parser, main
 from tests.conftest import REPO
 
 GUARD = 180
@@ -78,6 +78,23 @@ def test_exit_codes_are_in_the_help_and_the_readme() -> None:
         assert f"  {code}  {meaning.split(':')[0]}" in help_text
         assert f"| {code} |" in readme
     assert EXIT_BAD_INPUT == 2 and EXIT_CRASH == 3
+
+
+def test_a_closed_pipe_stops_quietly_with_128_plus_sigpipe() -> None:
+    """`neocloud catalog | head`: the reader goes away before the output is written. Python ignores SIGPIPE and
+    raises BrokenPipeError on the write (docs: library/signal.html, "Note on SIGPIPE"); that is not a crash of
+    neocloud, so no "crash" line and no traceback, and not 0 either: the output was not all delivered."""
+    proc = subprocess.Popen([sys.executable, "-m", "neocloud", "catalog"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first write
+    try:
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=GUARD)
+    finally:
+        proc.kill()
+    assert code == EXIT_BROKEN_PIPE == 141
+    assert err == ""
 
 
 # --- the policy pack: a hang, a crash, an empty pack --------------------------------------------------------

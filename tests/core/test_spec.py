@@ -312,3 +312,11 @@ def test_the_platform_namespace_list_covers_every_namespace_the_layer_creates() 
         created |= {r.inputs["namespace"] for r in run.resources
                     if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("createNamespace")}
         assert created - teams <= PLATFORM_NAMESPACES, (stack, created - teams - PLATFORM_NAMESPACES)
+
+
+def test_a_capacity_source_of_another_provider_names_who_offers_it() -> None:
+    raw = stack_cluster("coreweave")
+    raw["pools"][0]["capacity"] = {"source": "capacity-block"}
+    message = error_for(raw)
+    assert message == ("neocloud:cluster.pools[0].capacity.source: 'capacity-block' is a capacity source of aws, "
+                       "not of 'coreweave'; allowed with 'coreweave': on-demand")

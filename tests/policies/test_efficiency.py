@@ -210,6 +210,30 @@ def test_dev_pool_keeps_nodes(pack):
     ]
 
 
+def test_dev_scales_to_zero_advice_comes_from_the_provider() -> None:
+    """Lambda on-demand instances do not autoscale (the Lambda profile refuses any other min_nodes), so the rule
+    must not advise a min_nodes: 0 the spec would refuse; it says what stops the billing there."""
+    from neocloud import load_cluster_spec
+    from tests.core.test_spec import error_for, stack_cluster
+
+    raw = stack_cluster("lambda")
+    raw["pools"][0]["min_nodes"] = 0
+    assert "Lambda on-demand instances do not autoscale" in error_for(raw)  # the advice other clouds get is refused
+    del raw["pools"][0]["min_nodes"]
+    raw["environment"] = "dev"
+    load_cluster_spec(raw)  # valid
+
+
+def test_dev_lambda_pool_keeps_nodes(pack):
+    from tests.core.test_spec import stack_cluster
+
+    raw = stack_cluster("lambda")
+    raw["environment"] = "dev"
+    messages = violations(analyze(pack, facts_only(raw)), "dev-scales-to-zero")
+    assert messages and all(m.endswith("Lambda instances do not autoscale: remove the pool from the stack while "
+                                       "idle (`pulumi up` terminates its instances)") for m in messages)
+
+
 @pytest.mark.parametrize("spec", [BASE_AWS, BASE_BAREMETAL], ids=["prod", "baremetal"])
 def test_dev_scales_to_zero_not_applicable(pack, spec):
     assert not_applicable(analyze(pack, facts_only(spec)), "dev-scales-to-zero")

@@ -184,6 +184,10 @@ class LambdaProfile(ProviderProfile):
     fabric_note = ("1-Click Clusters run on NVIDIA Quantum InfiniBand; on-demand instances have no compute fabric "
                    "between them, so ")
     capacity_sources = ("on-demand", ONE_CLICK_CLUSTER)
+    # On-demand instances are billed while they run and do not autoscale (pool_problems refuses another min_nodes),
+    # so the only way an idle pool stops billing is to terminate its instances.
+    scale_to_zero_advice = ("Lambda instances do not autoscale: remove the pool from the stack while idle "
+                            "(`pulumi up` terminates its instances)")
     filesystem_kinds = (FILESYSTEM_KIND, "external")
     secret_config = (API_KEY_CONFIG,)  # the API key: full access to every API operation (access-security docs)
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
