@@ -307,6 +307,14 @@ class StackIndex:
                 self.cluster = as_map(r.props.get(FACTS))
                 self.cluster_resource = r
 
+    def report_pools_without_facts(self, report: Any) -> int:
+        """Report every GpuPool without its plan facts as a violation of the running rule (a pool the rule cannot
+        check is never a pass); returns how many there were."""
+        for pool in self.pools_without_facts:
+            report_missing(report, MissingFact("neocloud", None, subject=f"GpuPool '{pool.name}'", urn=pool.urn,
+                                               kind="plan facts"))
+        return len(self.pools_without_facts)
+
     def of_type(self, *types: str) -> list[PolicyResource]:
         """The resources of ``types``, in stack order."""
         found = [r for t in dict.fromkeys(types) for r in self._by_type.get(t, ())]

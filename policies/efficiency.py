@@ -553,8 +553,9 @@ _GOODPUT_SCHEMA = schema({
 def _goodput_floor(args: StackValidationArgs, report: ReportViolation) -> None:
     cfg = settings(args.get_config(), _GOODPUT_SCHEMA)
     stack = StackIndex(args.resources)
-    if not stack.pools:
+    if not stack.pools and not stack.pools_without_facts:
         args.not_applicable("no GpuPool")
+    stack.report_pools_without_facts(report)
     floor = float(cfg["minExpectedGoodput"])
     for name, (resource, facts) in sorted(stack.pools.items()):
         goodput = as_map(facts.get("goodput"))
@@ -650,7 +651,7 @@ def _node_remediation(args: StackValidationArgs, report: ReportViolation) -> Non
     cfg = settings(args.get_config(), _REMEDIATION_SCHEMA)
     stack = StackIndex(args.resources)
     environment = stack.environment()
-    if not stack.pools:
+    if not stack.pools and not stack.pools_without_facts:  # a pool without its facts is still a GPU pool
         args.not_applicable("no GpuPool")
     if environment not in cfg["environments"]:
         args.not_applicable(f"environment '{environment}' is not one of {', '.join(cfg['environments'])}")

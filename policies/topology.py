@@ -162,9 +162,7 @@ def _nvlink_domain_whole(args: StackValidationArgs, report: ReportViolation) -> 
             continue
         if domain_nodes > 1:
             multi[n] = rf
-    for pool in stack.pools_without_facts:
-        report_missing(report, MissingFact("neocloud", None, subject=f"GpuPool '{pool.name}'", urn=pool.urn,
-                                           kind="plan facts"))
+    stack.report_pools_without_facts(report)
     if not multi and not unchecked:
         args.not_applicable("no pool has NVLink domains spanning several nodes")
     for name, (resource, facts) in sorted(multi.items()):
@@ -247,9 +245,7 @@ def _rail_alignment(args: StackValidationArgs, report: ReportViolation) -> None:
     stack = StackIndex(args.resources)
     if not stack.pools and not stack.pools_without_facts:
         args.not_applicable("no GPU pools")
-    for pool in stack.pools_without_facts:
-        report_missing(report, MissingFact("neocloud", None, subject=f"GpuPool '{pool.name}'", urn=pool.urn,
-                                           kind="plan facts"))
+    stack.report_pools_without_facts(report)
     for name, (resource, facts) in sorted(stack.pools.items()):
         try:  # rails and GPUs per node are what this rule compares: missing ones are a violation, not 0 == 0
             gpus = int(fact_number(facts, "gpus_per_node", subject=f"pool '{name}'", urn=resource.urn, minimum=1,
@@ -341,10 +337,7 @@ def _fabric_nonblocking(args: StackValidationArgs, report: ReportViolation) -> N
     allowed, source = min(limits) if limits else (1.0, "non-blocking default")
     skipped = []
     unchecked = 0
-    for pool in stack.pools_without_facts:
-        unchecked += 1
-        report_missing(report, MissingFact("neocloud", None, subject=f"GpuPool '{pool.name}'", urn=pool.urn,
-                                           kind="plan facts"))
+    unchecked += stack.report_pools_without_facts(report)
     for name, (resource, facts) in sorted(stack.pools.items()):
         try:
             # Every number the checks compare must be there: a fabric without tiers or uplinks is unchecked, not
@@ -575,8 +568,9 @@ def _no_overlapping_gpu_pools(args: StackValidationArgs, report: ReportViolation
     cfg = settings(args.get_config(), _OVERLAP_SCHEMA)
     pool_label = str(cfg["poolLabel"])
     stack = StackIndex(args.resources)
-    if not stack.pools:
+    if not stack.pools and not stack.pools_without_facts:
         args.not_applicable("no GPU pools")
+    stack.report_pools_without_facts(report)
     # Node label sets: one per EKS node group, else one per pool (its plan labels).
     lts = {lt.urn: lt for lt in stack.of_type(LAUNCH_TEMPLATE)}
     nodes: list[tuple[str, str, bool, dict[str, str], str]] = []  # (pool, what, efa, labels, urn)

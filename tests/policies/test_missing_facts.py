@@ -87,7 +87,8 @@ def test_a_gpu_pool_without_facts_is_a_violation(pack: PolicyPackProcess, bareme
     resources = [mutate(r, lambda inputs: inputs.pop("neocloud")) if r.type == POOL else r
                  for r in baremetal.resources]
     result = analyze(pack, baremetal, resources=resources)
-    for policy in ("fabric-nonblocking", "hot-spare-ratio", "rail-alignment", "nvlink-domain-whole"):
+    for policy in ("fabric-nonblocking", "hot-spare-ratio", "rail-alignment", "nvlink-domain-whole", "goodput-floor",
+                   "no-overlapping-gpu-pools"):
         [message] = violations(result, policy)
         assert "plan fact 'neocloud' is missing" in message
 
