@@ -1,9 +1,8 @@
 """Pinned Helm charts and the values the layer sets on them.
 
 Every chart version is pinned here, in code. Every values key set below exists in the chart's upstream
-``values.yaml`` at that version (vendored in ``shared/vendor/``; Kueue's is not, so the layer sets only its
-documented ``managerConfig.controllerManagerConfigYaml``); ``tests/kubernetes`` walks the captured Release
-``values`` input to check it.
+``values.yaml`` at that version (vendored in ``shared/vendor/``); ``tests/kubernetes`` walks the captured
+Release ``values`` input to check it.
 """
 
 from __future__ import annotations
@@ -23,10 +22,14 @@ __all__ = [
     "ENVOY_GATEWAY",
     "GPU_OPERATOR",
     "KUEUE",
+    "KUEUE_BACKOFF_BASE_SECONDS",
+    "KUEUE_BACKOFF_MAX_SECONDS",
+    "KUEUE_FEATURE_GATES",
     "NETWORK_OPERATOR",
     "ChartPin",
     "efa_device_plugin_values",
     "gpu_operator_values",
+    "kueue_configuration",
     "kueue_values",
     "network_operator_values",
     "node_tolerations",
@@ -162,8 +165,65 @@ KUEUE_CONFIGURATION: Mapping[str, Any] = {
 """Kueue's Configuration: the chart default plus ``resources.quotaCheckStrategy: IgnoreUndeclared``."""
 
 
-def kueue_values() -> dict[str, Any]:
-    """Kueue chart values: only the manager configuration (Topology-Aware Scheduling is beta and on by default
-    since Kueue v0.14, pkg/features/kube_features.go, so no feature gate is set)."""
-    return {"managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(dict(KUEUE_CONFIGURATION),
-                                                                            sort_keys=False)}}
+KUEUE_BACKOFF_BASE_SECONDS = 60
+"""First requeue delay after an eviction; it doubles per requeue (Kueue's documented default, "Setup
+All-or-nothing with ready Pods", Requeuing Strategy)."""
+KUEUE_BACKOFF_MAX_SECONDS = 3600
+"""Longest requeue delay (Kueue's documented default, same section)."""
+
+KUEUE_FEATURE_GATES: Mapping[str, bool] = {
+    # Node hot swap: with a Topology whose lowest level is the node (kubernetes.io/hostname, as every Topology
+    # here), TAS replaces a failed or deleted node of a running workload with another node of the same domain,
+    # keeping the rest of its assignment (Kueue v0.19.2 concepts/topology_aware_scheduling, "Hot swap support").
+    # The SU's hot spares are those nodes.
+    "TASFailedNodeReplacement": True,
+    # A node counts as failed once it is not Ready and the workload's pods on it ended (same page, "Replace Node
+    # on Pod termination"): what NVSentinel's drain produces.
+    "TASReplaceNodeOnPodTermination": True,
+    # An untolerated NoSchedule/NoExecute taint (NVSentinel's cordon) marks the node failed once the workload's
+    # pods left it (same page, "Replace Node on Node Taints").
+    "TASReplaceNodeOnNodeTaints": True,
+    # One replacement attempt; if no spare fits, the workload is evicted and requeued at once instead of
+    # waiting (same page, "Fast Hot swap").
+    "TASFailedNodeReplacementFailFast": True,
+}
+"""Kueue v0.19.2 feature gates the layer relies on for failed-node recovery. All four are beta and on by default
+at v0.19.2 (pkg/features/kube_features.go); they are set explicitly so the behaviour does not change with a chart
+upgrade's defaults (values.yaml ``controllerManager.featureGates``: a list of ``{name, enabled}``)."""
+
+
+def kueue_configuration(*, pods_ready_timeout_minutes: int, recovery_timeout_minutes: int,
+                        requeue_limit: int | None) -> dict[str, Any]:
+    """Kueue's Configuration: ``KUEUE_CONFIGURATION`` plus ``waitForPodsReady``. An admitted workload whose pods
+    are not all ready within the timeout, or a running one that lost a pod (a drained node) and got no ready
+    replacement within the recovery timeout, is evicted and requeued with exponential backoff; the topology-aware
+    scheduling docs recommend ``recoveryTimeout`` so a workload never waits forever for a replacement node
+    ("Hot swap support"). ``blockAdmission`` stays false: TAS, not sequential admission, prevents the
+    deadlock it addresses ("Setup All-or-nothing with ready Pods")."""
+    strategy: dict[str, Any] = {
+        # Creation: a requeued workload goes back to its original place in the queue, not to the back.
+        "timestamp": "Creation",
+        "backoffBaseSeconds": KUEUE_BACKOFF_BASE_SECONDS,
+        "backoffMaxSeconds": KUEUE_BACKOFF_MAX_SECONDS,
+    }
+    if requeue_limit is not None:
+        strategy["backoffLimitCount"] = requeue_limit
+    return {**KUEUE_CONFIGURATION, "waitForPodsReady": {
+        "timeout": f"{pods_ready_timeout_minutes}m",
+        "recoveryTimeout": f"{recovery_timeout_minutes}m",
+        "blockAdmission": False,
+        "requeuingStrategy": strategy,
+    }}
+
+
+def kueue_values(*, pods_ready_timeout_minutes: int = 30, recovery_timeout_minutes: int = 30,
+                 requeue_limit: int | None = None) -> dict[str, Any]:
+    """Kueue chart values (keys of the v0.19.2 chart's values.yaml, vendored): the manager configuration and the
+    failed-node feature gates. Topology-Aware Scheduling itself is beta and on by default since Kueue v0.14
+    (pkg/features/kube_features.go), so its gate is not set. The defaults are ``kubernetes.recovery``'s."""
+    config = kueue_configuration(pods_ready_timeout_minutes=pods_ready_timeout_minutes,
+                                 recovery_timeout_minutes=recovery_timeout_minutes, requeue_limit=requeue_limit)
+    return {
+        "controllerManager": {"featureGates": [{"name": k, "enabled": v} for k, v in KUEUE_FEATURE_GATES.items()]},
+        "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(config, sort_keys=False)},
+    }

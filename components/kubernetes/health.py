@@ -10,10 +10,10 @@ project README), so the GPU Operator values set ``dcgm.enabled`` wherever this i
 Who repairs is the provider's: the profile's ``repair`` (``RepairPath``) says whether NVSentinel's own
 fault-remediation files the request (bare metal, platforms without a documented repair loop) or the platform
 repairs nodes itself (EKS node auto-repair on the managed node groups; CoreWeave's node lifecycle automation). A
-drained node's work resumes on a hot spare: ClusterQueue quotas never count the spares (the
-queue-quota-within-capacity policy), so the Kueue flavor keeps idle, accepted nodes while the workload stays
-admitted, and the evicted pods its controller recreates land there. (How Kueue's Topology-Aware Scheduling
-re-places a pod from a failed node depends on its failed-node handling; only a real cluster shows it.)
+drained node's work resumes on a hot spare through Kueue (``kueue.py``): NVSentinel's cordon is an untolerated
+NoSchedule taint and its drain ends the workload's pods there, which is when Kueue's TAS treats the node as failed
+and hot-swaps it for a spare of the same domain; if none fits, ``waitForPodsReady`` evicts and requeues the
+workload, which fits again because quotas exclude the spares.
 
 Only values documented for this chart version are set (``NVSENTINEL_DOCUMENTED_VALUES`` names the page of each).
 """

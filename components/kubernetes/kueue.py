@@ -4,6 +4,13 @@ Objects (all ``kueue.x-k8s.io/v1beta2``, Kueue v0.19.2): one ``Topology`` and on
 pool, one ``ClusterQueue`` per team (in its cohort, with its borrowing limit) and one ``LocalQueue`` in the
 team's namespace, and the ``WorkloadPriorityClass`` set. Kueue itself is installed from its OCI Helm chart so
 the CRDs exist before the objects.
+
+A drained node's work resumes on a hot spare through Kueue's documented mechanisms (v0.19.2): node hot swap
+(``TASFailedNodeReplacement``: a running workload's failed node is replaced by another node of the same topology
+domain; the SU's spares are such nodes) and, where no spare fits, eviction and requeuing by ``waitForPodsReady``
+(``charts.kueue_configuration``). Requeued, the workload is admitted again because ClusterQueue quotas never
+count the spares (spec check and policy queue-quota-within-capacity) while TAS counts every Ready, schedulable
+node of the flavor, spares included (concepts/topology_aware_scheduling, "Capacity calculation").
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import pulumi
 from neocloud.catalog import GPU_VENDORS
 from neocloud.plan import ClusterPlan, PoolPlan
 from neocloud.plan.kubernetes import TeamQueue
+from neocloud.spec import Recovery
 from neocloud.vocabulary import KUEUE_API_VERSION
 
 from ..labels import LABEL_POOL, gpu_taint
@@ -95,14 +103,19 @@ class KueueScheduling(pulumi.ComponentResource):
     TYPE = "neocloud:kubernetes:KueueScheduling"
 
     def __init__(self, name: str, *, plan: ClusterPlan, queues: Sequence[TeamQueue],
-                 team_namespaces: Mapping[str, pulumi.Input[str]],
+                 team_namespaces: Mapping[str, pulumi.Input[str]], recovery: Recovery | None = None,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        """``team_namespaces`` maps each team to its namespace name (an Output, so LocalQueues wait for it)."""
+        """``team_namespaces`` maps each team to its namespace name (an Output, so LocalQueues wait for it);
+        ``recovery``: Kueue's requeuing after a node failure (default: ``kubernetes.recovery``'s defaults)."""
+        recovery = recovery or Recovery()
         levels = {p.name: list(kueue_levels(plan, p)) for p in plan.pools}
         super().__init__(self.TYPE, name, {"levels": levels, "queues": [q.to_dict() for q in queues]}, opts)
         k = kubernetes_provider
-        self.release = helm_release(f"{name}-kueue", KUEUE, kueue_values(), namespace=KUEUE.namespace,
+        values = kueue_values(pods_ready_timeout_minutes=recovery.pods_ready_timeout_minutes,
+                              recovery_timeout_minutes=recovery.recovery_timeout_minutes,
+                              requeue_limit=recovery.requeue_limit)
+        self.release = helm_release(f"{name}-kueue", KUEUE, values, namespace=KUEUE.namespace,
                                     opts=child_opts(self, k), create_namespace=True)
         after = child_opts(self, k, [self.release])
         self.topologies: dict[str, CustomObject] = {}

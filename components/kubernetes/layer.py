@@ -64,6 +64,7 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
         "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
         "node_acceptance": [p.to_dict() for p in acceptance_pools(spec, plan)],
         "node_health": {**kube.node_health.model_dump(), "repair": spec.profile.repair.to_dict()},
+        "recovery": kube.recovery.model_dump(),
         "traffic_regulator": None if regulator is None else {
             **regulator.model_dump(), "team": kube.regulated_team(), "ramp": traffic_ramp(regulator).to_dict(),
         },
@@ -108,8 +109,8 @@ class KubernetesLayer(pulumi.ComponentResource):
         }
         self.kueue = KueueScheduling(
             f"{name}-kueue", plan=plan, queues=queues,
-            team_namespaces={team: t.namespace for team, t in self.tenants.items()}, kubernetes_provider=k,
-            opts=child,
+            team_namespaces={team: t.namespace for team, t in self.tenants.items()}, recovery=kube.recovery,
+            kubernetes_provider=k, opts=child,
         )
         self.acceptance = NodeAcceptance(
             f"{name}-acceptance", pools=acceptance_pools(spec, plan),

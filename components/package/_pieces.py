@@ -150,4 +150,4 @@ class KueueScheduling(_kueue.KueueScheduling):
         queues = plan_team_queues(spec, plan)
         self.queue_names = pulumi.Output.from_input([q.team for q in queues])
         super().__init__(name, plan=plan, queues=queues, team_namespaces={q.team: q.team for q in queues},
-                         opts=opts)
+                         recovery=spec.kubernetes.recovery, opts=opts)

@@ -9,7 +9,7 @@ spec's own description. Values are validated by ``load_cluster_spec`` when a com
 
 from typing import NotRequired, TypedDict
 
-__all__ = ["AcceptanceSpec", "AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "DigitalOceanSettingsSpec", "FabricSpec", "FailureRateSpec", "FilesystemSpec", "GoodputSpec", "KubernetesSpec", "LambdaFirewallRuleSpec", "LambdaSettingsSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "NodeHealthSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
+__all__ = ["AcceptanceSpec", "AwsSettingsSpec", "BackendSpec", "BucketSpec", "CapacitySpec", "CatalogOverridesSpec", "CheckpointSpec", "ClusterSpec", "CoreWeaveSettingsSpec", "DigitalOceanSettingsSpec", "FabricSpec", "FailureRateSpec", "FilesystemSpec", "GoodputSpec", "KubernetesSpec", "LambdaFirewallRuleSpec", "LambdaSettingsSpec", "NebiusPlatformSpec", "NebiusSettingsSpec", "NodeHealthSpec", "PoolSpec", "PowerSpec", "QueueSpec", "RacksSpec", "RecoverySpec", "StorageSpec", "SystemOverrideSpec", "TrafficRegulatorSpec"]
 
 
 class CapacitySpec(TypedDict):
@@ -247,6 +247,17 @@ class NodeHealthSpec(TypedDict):
     """NVSentinel logs what it would do instead of cordoning and draining."""
 
 
+class RecoverySpec(TypedDict):
+    """How a workload whose node failed resumes: Kueue's waitForPodsReady timeouts and requeuing (Kueue v0.19.2, "Setup All-or-nothing with ready Pods"). Node hot swap (Topology-Aware Scheduling) is always on."""
+
+    pods_ready_timeout_minutes: NotRequired[int]
+    """An admitted workload whose pods are not all ready within this long is evicted and requeued (Kueue waitForPodsReady.timeout; Kueue's default is 30 minutes)."""
+    recovery_timeout_minutes: NotRequired[int]
+    """A running workload that lost a pod (a drained node) and has no ready replacement within this long is evicted and requeued, so it never waits forever for a replacement node (Kueue waitForPodsReady.recoveryTimeout; Kueue's default is the timeout)."""
+    requeue_limit: NotRequired[int]
+    """Requeues after which Kueue deactivates the workload (Kueue requeuingStrategy.backoffLimitCount). Default: none, Kueue requeues without end, waiting 60 s doubling to 3600 s between tries."""
+
+
 class KubernetesSpec(TypedDict):
     """The Kubernetes layer."""
 
@@ -262,6 +273,8 @@ class KubernetesSpec(TypedDict):
     """Per-node acceptance of joining nodes."""
     node_health: NotRequired[NodeHealthSpec]
     """NVSentinel health monitoring and remediation."""
+    recovery: NotRequired[RecoverySpec]
+    """How a workload resumes after a node fails: Kueue requeuing and node hot swap onto spares."""
 
 
 class PowerSpec(TypedDict):

@@ -298,6 +298,26 @@ class NodeHealth(_Model):
     dry_run: bool = Field(False, description="NVSentinel logs what it would do instead of cordoning and draining.")
 
 
+class Recovery(_Model):
+    """How a workload whose node failed resumes: Kueue's waitForPodsReady timeouts and requeuing (Kueue v0.19.2,
+    "Setup All-or-nothing with ready Pods"). Node hot swap (Topology-Aware Scheduling) is always on."""
+
+    pods_ready_timeout_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="An admitted workload whose pods are not all ready within this long is "
+        "evicted and requeued (Kueue waitForPodsReady.timeout; Kueue's default is 30 minutes).",
+    )
+    recovery_timeout_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A running workload that lost a pod (a drained node) and has no ready "
+        "replacement within this long is evicted and requeued, so it never waits forever for a replacement "
+        "node (Kueue waitForPodsReady.recoveryTimeout; Kueue's default is the timeout).",
+    )
+    requeue_limit: int | None = Field(
+        None, ge=0, le=1000, description="Requeues after which Kueue deactivates the workload (Kueue "
+        "requeuingStrategy.backoffLimitCount). Default: none, Kueue requeues without end, waiting 60 s doubling "
+        "to 3600 s between tries.",
+    )
+
+
 class Kubernetes(_Model):
     """The Kubernetes layer."""
 
@@ -315,6 +335,10 @@ class Kubernetes(_Model):
     acceptance: Acceptance = Field(default_factory=Acceptance, description="Per-node acceptance of joining nodes.")  # type: ignore[arg-type]
     node_health: NodeHealth = Field(
         default_factory=NodeHealth, description="NVSentinel health monitoring and remediation."  # type: ignore[arg-type]
+    )
+    recovery: Recovery = Field(
+        default_factory=Recovery,  # type: ignore[arg-type]
+        description="How a workload resumes after a node fails: Kueue requeuing and node hot swap onto spares.",
     )
 
     def regulated_team(self) -> str | None:

@@ -26,16 +26,14 @@ CHART_VALUES = {
     GPU_OPERATOR.chart: VENDOR / "gpu-operator" / "values.yaml",
     NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "values.yaml",
     EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "values.yaml",
+    KUEUE.chart: VENDOR / "kueue" / "values.yaml",
 }
 """Chart -> its upstream values.yaml at the pinned version (shared/vendor)."""
-
-KUEUE_VALUES_PATHS = ["managerConfig.controllerManagerConfigYaml"]
-"""Kueue's chart values.yaml is not in shared/vendor, so the layer may set only this documented key: the
-manager's Configuration (charts/kueue/README.md at v0.19.2, "managerConfig.controllerManagerConfigYaml")."""
 
 CHART_YAML = {
     NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "Chart.yaml",
     EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "Chart.yaml",
+    KUEUE.chart: VENDOR / "kueue" / "Chart.yaml",
 }
 """Chart -> upstream Chart.yaml whose ``version`` is the release version (not GPU Operator: its in-repo Chart.yaml
 says v1.0.0-devel even at the tag, vendor/SOURCES.md)."""
@@ -125,10 +123,6 @@ def test_helm_values_keys_exist_upstream(name: str, vendor) -> None:
         if chart == ENVOY_GATEWAY.chart:
             assert values == {}, "no Envoy Gateway values.yaml is vendored: set no values"
             continue
-        if chart == KUEUE.chart:
-            assert _leaf_paths(values) == KUEUE_VALUES_PATHS, "no Kueue values.yaml is vendored: set only " \
-                "the documented manager configuration"
-            continue
         if chart == NVSENTINEL.chart:
             # No NVSentinel chart is vendored (shared/vendor/SOURCES.md): every key must be one its versioned
             # documentation defines.
@@ -154,8 +148,6 @@ def test_chart_versions_pinned(name: str, vendor) -> None:
         chart, version = release.inputs["chart"], release.inputs["version"]
         if chart in CHART_YAML:
             assert version == yaml.safe_load(CHART_YAML[chart].read_text())["version"], chart
-        elif chart == KUEUE.chart:
-            assert version == "0.19.2"  # the Kueue release whose CRDs shared/vendor carries (v0.19.2)
         elif chart == GPU_OPERATOR.chart:
             assert version == "v26.7.0"
             assert release.inputs["repositoryOpts"]["repo"] == "https://helm.ngc.nvidia.com/nvidia"
