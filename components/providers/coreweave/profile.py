@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from neocloud.spec import ClusterSpec
 
 __all__ = [
+    "ACCEPTANCE_TAINT_DEFAULT",
     "COREWEAVE_INSTANCE_TYPES",
     "COREWEAVE_LEAFGROUP",
     "COREWEAVE_RACK",
@@ -77,6 +78,19 @@ COREWEAVE_LEAFGROUP = "ib.coreweave.cloud/leafgroup"
 """CoreWeave's InfiniBand leaf group node label (hardware.md Neoclouds [P]/[S])."""
 COREWEAVE_RACK = "node.coreweave.cloud/rack"
 """CoreWeave's rack node label; on GB200 NVL72 the rack is the NVLink domain (hardware.md Neoclouds [P]/[S])."""
+
+
+ACCEPTANCE_TAINT_DEFAULT = False
+"""Whether CKS GPU nodes join with the acceptance taint unless the stack says otherwise: no, for two reasons.
+(1) Undocumented behaviour: CoreWeave's Node Pool reference (docs.coreweave.com/products/cks/reference/node-pool)
+describes ``nodeTaints`` only as the "List of taints associated with the Nodes in the Node Pool", and "Nodes and
+Node Pools" says CKS continuously reconciles the *number* of Nodes; neither says whether a taint removed from a
+Node (as the acceptance pod does on success) stays removed or is re-applied, which would keep every node out of
+work. (2) A documented alternative: CoreWeave's node lifecycle validates each node before delivery (Day 1:
+Seatrial inventory/cabling/power checks, Zap, Test; platform/fleet-management/node-lifecycle/day1) and runs
+~20-minute HPC verification tests hourly on idle production nodes (Day 2+;
+platform/fleet-management/node-lifecycle/day2). Turn ``coreweave.acceptance_taint`` on after checking (1) on a
+test NodePool."""
 
 
 class CoreWeaveSettings(SettingsModel):
@@ -124,8 +138,10 @@ class CoreWeaveSettings(SettingsModel):
         "idle Nodes, so scaling down never kills a running training job; null leaves CKS's default.",
     )
     acceptance_taint: bool = Field(
-        False, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: "
-        "it is not verified that CKS leaves a taint removed by the acceptance job off.",
+        ACCEPTANCE_TAINT_DEFAULT, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off "
+        "by default: CoreWeave does not document whether CKS re-applies a NodePool taint that the acceptance pod "
+        "removed, and CoreWeave validates every node before it reaches production (Day 1: Seatrial, Zap, Test) "
+        "and hourly on idle nodes after (Day 2+ HPC verification).",
     )
 
     @model_validator(mode="after")
