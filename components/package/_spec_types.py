@@ -419,7 +419,7 @@ class CoreWeaveSettingsSpec(TypedDict):
     scale_down_strategy: NotRequired[str]
     """NodePool lifecycle.scaleDownStrategy for autoscaled pools: IdleOnly removes only idle Nodes, so scaling down never kills a running training job; null leaves CKS's default. (one of: IdleOnly, PreferIdle)"""
     acceptance_taint: NotRequired[bool]
-    """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that CKS leaves a taint removed by the acceptance job off."""
+    """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: CoreWeave does not document whether CKS re-applies a NodePool taint that the acceptance pod removed, and CoreWeave validates every node before it reaches production (Day 1: Seatrial, Zap, Test) and hourly on idle nodes after (Day 2+ HPC verification)."""
 
 
 class DigitalOceanSettingsSpec(TypedDict):
