@@ -34,7 +34,7 @@ ClusterRole(+Binding), two Roles(+Bindings), ConfigMap and headless Service in a
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -311,6 +311,21 @@ def _env_node_name() -> k8s.core.v1.EnvVarArgs:
         field_ref=core.ObjectFieldSelectorArgs(field_path="spec.nodeName")))
 
 
+def _step(name: str, image: str, command: list[str], *, mounts: Sequence[k8s.core.v1.VolumeMountArgs],
+          resources: k8s.core.v1.ResourceRequirementsArgs | None = None, env: Mapping[str, str] | None = None,
+          env_from_fields: Mapping[str, str] | None = None) -> k8s.core.v1.ContainerArgs:
+    """One acceptance step: a container running ``command`` with the shared volumes it reads and writes, its
+    GPUs (``resources``), plain environment values and values from the pod's own fields (downward API)."""
+    core = k8s.core.v1
+    variables = [
+        *(core.EnvVarArgs(name=key, value_from=core.EnvVarSourceArgs(
+            field_ref=core.ObjectFieldSelectorArgs(field_path=path))) for key, path in (env_from_fields or {}).items()),
+        *(core.EnvVarArgs(name=key, value=value) for key, value in (env or {}).items()),
+    ]
+    return core.ContainerArgs(name=name, image=image, command=command, env=variables or None, resources=resources,
+                              volume_mounts=list(mounts))
+
+
 def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSetSpecArgs:
     core = k8s.core.v1
     gpus = {p.gpu_resource: str(p.gpus_per_node)}
@@ -351,39 +366,24 @@ def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSet
                     for t in (ACCEPTANCE_TAINT, gpu_taint)
                 ],
                 init_containers=[
-                    core.ContainerArgs(
-                        name="verify", image=p.image, command=verify,
-                        resources=gpu_resources, volume_mounts=[scripts, results],
-                    ),
-                    core.ContainerArgs(
-                        name="dcgm-diag", image=dcgm_image, command=["/bin/sh", "-c", dcgm],
-                        resources=gpu_resources, volume_mounts=[results],
-                    ),
-                    core.ContainerArgs(
-                        name="dcgm-result", image=p.image,
-                        command=["python3", PROGRAM, "dcgm", "--in", f"{RESULTS}/dcgm.raw", "--rc",
-                                 f"{RESULTS}/dcgm.rc", "--out", f"{RESULTS}/dcgm.json", "--level",
-                                 str(p.dcgm_level)],
-                        volume_mounts=[scripts, results],
-                    ),
-                    core.ContainerArgs(
-                        name="nccl", image=p.image, command=["/bin/sh", "-c", nccl],
-                        env=[core.EnvVarArgs(name="MIN_BUSBW_GBYTES", value=f"{p.min_busbw_gbytes or 0:g}"),
-                             core.EnvVarArgs(name="ALL_REDUCE_BYTES", value=str(ALL_REDUCE_BYTES)),
-                             core.EnvVarArgs(name="RESULT", value=f"{RESULTS}/nccl.json")],
-                        resources=gpu_resources,
-                        volume_mounts=[scripts, results, core.VolumeMountArgs(name="shm", mount_path="/dev/shm")],
-                    ),
+                    _step("verify", p.image, verify, mounts=[scripts, results], resources=gpu_resources),
+                    _step("dcgm-diag", dcgm_image, ["/bin/sh", "-c", dcgm], mounts=[results],
+                          resources=gpu_resources),
+                    _step("dcgm-result", p.image,
+                          ["python3", PROGRAM, "dcgm", "--in", f"{RESULTS}/dcgm.raw", "--rc", f"{RESULTS}/dcgm.rc",
+                           "--out", f"{RESULTS}/dcgm.json", "--level", str(p.dcgm_level)],
+                          mounts=[scripts, results]),
+                    _step("nccl", p.image, ["/bin/sh", "-c", nccl],
+                          mounts=[scripts, results, core.VolumeMountArgs(name="shm", mount_path="/dev/shm")],
+                          resources=gpu_resources,
+                          env={"MIN_BUSBW_GBYTES": f"{p.min_busbw_gbytes or 0:g}",
+                               "ALL_REDUCE_BYTES": str(ALL_REDUCE_BYTES), "RESULT": f"{RESULTS}/nccl.json"}),
                 ],
-                containers=[core.ContainerArgs(
-                    name="report", image=p.image, command=["/bin/sh", "-c", report],
-                    env=[_env_node_name(),
-                         core.EnvVarArgs(name="POD_NAME", value_from=core.EnvVarSourceArgs(
-                             field_ref=core.ObjectFieldSelectorArgs(field_path="metadata.name"))),
-                         core.EnvVarArgs(name="POD_NAMESPACE", value=ACCEPTANCE_NAMESPACE),
-                         core.EnvVarArgs(name="TAINT_KEY", value=ACCEPTANCE_TAINT["key"]),
-                         core.EnvVarArgs(name="ACCEPTANCE_LABEL", value=ACCEPTANCE_LABEL["key"])],
-                    volume_mounts=[scripts, results],
+                containers=[_step(
+                    "report", p.image, ["/bin/sh", "-c", report], mounts=[scripts, results],
+                    env={"POD_NAMESPACE": ACCEPTANCE_NAMESPACE, "TAINT_KEY": ACCEPTANCE_TAINT["key"],
+                         "ACCEPTANCE_LABEL": ACCEPTANCE_LABEL["key"]},
+                    env_from_fields={"NODE_NAME": "spec.nodeName", "POD_NAME": "metadata.name"},
                 )],
                 volumes=[
                     core.VolumeArgs(name="scripts", config_map=core.ConfigMapVolumeSourceArgs(
