@@ -8,13 +8,23 @@ component of the same name with plain typed inputs; the rich pydantic spec stays
 
 from ._cluster import GpuCluster, GpuClusterArgs
 from ._errors import SpecInputError
-from ._pieces import KueueScheduling, KueueSchedulingArgs, Tenant, TenantArgs, TrafficRegulator, TrafficRegulatorArgs
+from ._pieces import (
+    KueueScheduling,
+    KueueSchedulingArgs,
+    NodeAcceptance,
+    NodeAcceptanceArgs,
+    Tenant,
+    TenantArgs,
+    TrafficRegulator,
+    TrafficRegulatorArgs,
+)
 
 PACKAGE_NAME = "neocloud"
 """The package name: type tokens are ``neocloud:index:<Component>``."""
 
-COMPONENTS = [GpuCluster, Tenant, TrafficRegulator, KueueScheduling]
+COMPONENTS = [GpuCluster, Tenant, TrafficRegulator, KueueScheduling, NodeAcceptance]
 """The components the package serves."""
 
 __all__ = ["COMPONENTS", "PACKAGE_NAME", "GpuCluster", "GpuClusterArgs", "KueueScheduling", "KueueSchedulingArgs",
-           "SpecInputError", "Tenant", "TenantArgs", "TrafficRegulator", "TrafficRegulatorArgs"]
+           "NodeAcceptance", "NodeAcceptanceArgs", "SpecInputError", "Tenant", "TenantArgs", "TrafficRegulator",
+           "TrafficRegulatorArgs"]

@@ -1,4 +1,5 @@
-"""The pieces people compose alone, for the component package: a tenant, the traffic regulator, Kueue.
+"""The pieces people compose alone, for the component package: a tenant, the traffic regulator, Kueue, and the
+per-node acceptance of GPU nodes.
 
 Each takes plain typed inputs (what the schema inference accepts) and validates them with the spec's own
 models, so a value the stack config would refuse is refused here with the same message and its property path.
@@ -15,18 +16,20 @@ import pulumi
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from neocloud import SpecError, build_plan, load_cluster_spec
-from neocloud.plan.kubernetes import plan_team_queues, traffic_ramp
+from neocloud.plan.kubernetes import acceptance_pools, acceptance_tests, plan_team_queues, traffic_ramp
 from neocloud.spec import Queue
 from neocloud.spec import TrafficRegulator as RegulatorModel
 
+from ..kubernetes import acceptance as _acceptance
 from ..kubernetes import kueue as _kueue
+from ..kubernetes import operators as _operators
 from ..kubernetes import tenants as _tenants
 from ..kubernetes import traffic as _traffic
 from ._errors import SpecInputError, input_error
 from ._spec_types import ClusterSpec, TrafficRegulatorSpec
 
-__all__ = ["KueueScheduling", "KueueSchedulingArgs", "Tenant", "TenantArgs", "TrafficRegulator",
-           "TrafficRegulatorArgs"]
+__all__ = ["KueueScheduling", "KueueSchedulingArgs", "NodeAcceptance", "NodeAcceptanceArgs", "Tenant", "TenantArgs",
+           "TrafficRegulator", "TrafficRegulatorArgs"]
 
 
 def _validated(model: type[BaseModel], value: Any, *, arg: str) -> Any:
@@ -151,3 +154,41 @@ class KueueScheduling(_kueue.KueueScheduling):
         self.queue_names = pulumi.Output.from_input([q.team for q in queues])
         super().__init__(name, plan=plan, queues=queues, team_namespaces={q.team: q.team for q in queues},
                          recovery=spec.kubernetes.recovery, opts=opts)
+
+
+class NodeAcceptanceArgs(TypedDict):
+    """Inputs of ``NodeAcceptance``."""
+
+    cluster: ClusterSpec
+    """The cluster spec whose pools' joining GPU nodes are checked (thresholds, images and deadlines from its
+    `kubernetes.acceptance`), validated as the stack config is."""
+
+
+class NodeAcceptance(_acceptance.NodeAcceptance):
+    """Per-node acceptance on an existing cluster: every GPU node that joins labelled and tainted
+    `neocloud.io/acceptance=pending` is checked on its own (hardware against the plan, DCGM diagnostics,
+    intra-node NCCL) and untainted only if it passes; one DaemonSet per pool and a periodic multi-node NCCL sweep
+    per SU that names slow nodes. The nodes' SU labels must be the plan's (`neocloud.io/su`)."""
+
+    TYPE = "neocloud:index:NodeAcceptance"
+
+    daemon_sets: pulumi.Output[list[str]]
+    """Names of the acceptance DaemonSets (one per pool) in the neocloud-acceptance namespace."""
+
+    def __init__(self, name: str, args: NodeAcceptanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        try:
+            spec = load_cluster_spec(args.get("cluster"))
+        except SpecError as error:
+            raise input_error(error, arg="cluster") from None
+        plan = build_plan(spec)
+        kube = spec.kubernetes
+        pools = acceptance_pools(spec, plan)
+        self.daemon_sets = pulumi.Output.from_input([p.name for p in pools])
+        # The fabric resource exactly as the layer's GpuOperators names it (the profile's, else the fabric's).
+        fabric = spec.profile.fabric_resource(spec) or _operators.fabric_resource(
+            plan.fabric_kind, platform_managed=spec.profile.platform_manages_gpu_stack)
+        super().__init__(
+            name, pools=pools, sweeps=acceptance_tests(plan, kube.acceptance_busbw_fraction),
+            fabric_resource=fabric, sweep_schedule=kube.acceptance.sweep_schedule,
+            kubernetes_version=kube.version, opts=opts,
+        )

@@ -9,9 +9,11 @@ run with this checkout's interpreter.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import grpc
+import jsonschema
 import pytest
 import yaml
 from pulumi.provider.experimental.util import camel_case
@@ -22,7 +24,7 @@ from components._package_types import TARGET, generate
 from components.package import COMPONENTS, PACKAGE_NAME
 from neocloud.offline.engine import load_stack_config
 from neocloud.spec import ClusterSpec as ClusterSpecModel
-from tests.conftest import REPO, STACKS, stack_run
+from tests.conftest import REPO, STACKS, VENDOR, stack_run
 from tests.package.harness import CALL_SECONDS, started_plugin, struct
 
 TOKEN = f"{PACKAGE_NAME}:index:"
@@ -256,3 +258,99 @@ def test_a_bad_tenant_team_is_an_invalid_property(plugin, schema) -> None:  # ty
     (error,) = _invalid_properties(caught.value).errors
     assert error.property_path == "team"
     assert plugin.run.resources == []
+
+
+@pytest.mark.parametrize("stack", ["staging", "gb200"])
+def test_node_acceptance_constructs_what_the_program_registers(plugin, schema, stack: str) -> None:  # type: ignore[no-untyped-def]
+    """On bare metal the nodes carry the plan's SUs (no provider regrouping), so the package component and the
+    layer's NodeAcceptance for the same spec must register the same children with the same inputs."""
+    program = stack_run(stack)
+    (acceptance,) = program.of_type("neocloud:kubernetes:NodeAcceptance")
+    plugin.run.resources.clear()
+    response = _construct(plugin, schema, "NodeAcceptance", acceptance.name, {"cluster": _cluster_config(stack)},
+                          stack=stack)
+    assert response.urn.endswith(f"{TOKEN}NodeAcceptance::{acceptance.name}")
+    (component,) = [r for r in plugin.run.resources if r.type == TOKEN + "NodeAcceptance"]
+    assert component.inputs == acceptance.inputs  # the same plan facts (pools, sweeps, taint, schedule)
+    ours = {(r.type, r.name): r.inputs for r in plugin.run.resources if r.parent == component.urn}
+    theirs = {(r.type, r.name): r.inputs for r in program.children(acceptance)}
+    assert ours == theirs
+    assert any(t == "kubernetes:apps/v1:DaemonSet" for t, _ in ours)
+    state = rpc.deserialize_properties(response.state, keep_unknowns=True)
+    assert state["daemonSets"] == [r.inputs["metadata"]["name"] for r in program.children(acceptance)
+                                   if r.type == "kubernetes:apps/v1:DaemonSet"]
+
+
+def test_node_acceptance_schema_requires_the_cluster(schema) -> None:  # type: ignore[no-untyped-def]
+    resource = schema["resources"][TOKEN + "NodeAcceptance"]
+    assert resource["requiredInputs"] == ["cluster"]
+    assert resource["inputProperties"]["cluster"]["$ref"] == f"#/types/{TOKEN}ClusterSpec"
+    daemon_sets = resource["properties"]["daemonSets"]
+    assert (daemon_sets["type"], daemon_sets["items"]["type"]) == ("array", "string")
+    assert not daemon_sets.get("secret")
+
+
+TS_EXAMPLE = REPO / "examples" / "typescript-gpu-cluster"
+
+
+def _ts_object(text: str, start: int) -> tuple[Any, int]:
+    """The TypeScript object literal that opens at ``text[start]`` as data, and the index after it. Only what the
+    example uses: identifier or string keys, string/number/boolean literals, nested objects and arrays, trailing
+    commas. Anything else (a variable, a call) is refused, so the example stays checkable."""
+    depth, end = 0, start
+    for end in range(start, len(text)):
+        depth += {"{": 1, "[": 1, "}": -1, "]": -1}.get(text[end], 0)
+        if depth == 0:
+            break
+    literal = text[start:end + 1]
+    literal = re.sub(r"//[^\n]*", "", literal)
+    literal = re.sub(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:", r'\1"\2":', literal)
+    literal = re.sub(r",(\s*[}\]])", r"\1", literal)
+    return json.loads(literal), end + 1
+
+
+def _ts_components(source: str) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """Every ``const VAR = new neocloud.COMPONENT("NAME", {...})`` of the program."""
+    found = []
+    for match in re.finditer(r'const (\w+) = new neocloud\.(\w+)\("([^"]+)",\s*', source):
+        args, _ = _ts_object(source, match.end())
+        found.append((match[1], match[2], match[3], args))
+    return found
+
+
+def test_typescript_example_matches_the_package_schema(plugin, schema) -> None:  # type: ignore[no-untyped-def]
+    """index.ts passes what the generated SDK would accept: component names, required inputs, every property
+    name and scalar type as GetSchema gives them, and outputs the component has; a schema change breaks this."""
+    project = yaml.safe_load((TS_EXAMPLE / "Pulumi.yaml").read_text())
+    jsonschema.Draft202012Validator(json.loads((VENDOR / "pulumi" / "project.json").read_text())).validate(project)
+    assert project["runtime"] == "nodejs" and project["packages"]["neocloud"] == "../../package"
+    package = json.loads((TS_EXAMPLE / "package.json").read_text())
+    # `pulumi package add` writes the SDK to sdks/<package>; the program imports it under @pulumi/<package>.
+    assert package["dependencies"]["@pulumi/neocloud"] == "file:sdks/neocloud"
+    assert json.loads((TS_EXAMPLE / "tsconfig.json").read_text())["compilerOptions"]["strict"] is True
+    source = (TS_EXAMPLE / "index.ts").read_text()
+    assert 'import * as neocloud from "@pulumi/neocloud";' in source
+    components = _ts_components(source)
+    assert [c[1] for c in components] == ["GpuCluster"]
+    (variable, component, name, args), = components
+    resource = schema["resources"][TOKEN + component]
+    assert set(resource["requiredInputs"]) <= set(args) <= set(resource["inputProperties"])
+    spec = _python_names(args["cluster"], resource["inputProperties"]["cluster"], schema, "cluster")
+    for output in re.findall(rf"\b{variable}\.(\w+)", source):
+        assert output in resource["properties"], f"index.ts reads {variable}.{output}, not an output of {component}"
+    # The same document through Construct registers what the Python program registers for it.
+    from neocloud.offline import run_program
+
+    config, secret_keys = load_stack_config(REPO, "dev")
+    python = run_program(REPO, "dev", config={**config, "neocloud:cluster": spec}, secret_keys=secret_keys)
+    plugin.run.resources.clear()
+    _construct(plugin, schema, component, name, {"cluster": spec}, stack="dev")
+    assert _summary(plugin.run.resources) == _summary(python.resources)
+
+
+def test_the_typescript_check_catches_a_renamed_property(schema) -> None:  # type: ignore[no-untyped-def]
+    source = (TS_EXAMPLE / "index.ts").read_text().replace("minNodes:", "min_nodes:")
+    ((_, component, _, args),) = _ts_components(source)
+    resource = schema["resources"][TOKEN + component]
+    with pytest.raises(AssertionError, match="not in the package schema"):
+        _python_names(args["cluster"], resource["inputProperties"]["cluster"], schema, "cluster")
