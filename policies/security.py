@@ -688,6 +688,62 @@ FIREWALL_NOT_WORLD_OPEN = StackValidationPolicy(
 )
 
 
+
+# --- images-pinned-by-digest -------------------------------------------------------------------------------
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+"""An image reference pinned by content: ``name[:tag]@sha256:<64 hex>`` (the OCI image spec's sha256 digest)."""
+_POD_TEMPLATES: Mapping[str, tuple[str, ...]] = {
+    "kubernetes:apps/v1:DaemonSet": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),
+    "kubernetes:apps/v1:StatefulSet": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:Job": ("spec", "template", "spec"),
+    "kubernetes:batch/v1:CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+"""Workload kinds the program registers and where each keeps its pod spec."""
+
+_DIGEST_SCHEMA = schema({
+    "environments": {"type": "array", "items": {"type": "string"}, "default": ["prod"],
+                     "description": "Environments whose workload images must be pinned by digest."},
+})
+
+
+def _images_pinned_by_digest(args: StackValidationArgs, report: ReportViolation) -> None:
+    # A tag can be moved to other content; a digest cannot: Kubernetes "Images" (kubernetes.io/docs/concepts/
+    # containers/images/, "Image names": "image@sha256:..." pins the exact content), so a prod node runs the
+    # acceptance checks that were reviewed, not whatever the tag points to on the day it joins.
+    cfg = settings(args.get_config(), _DIGEST_SCHEMA)
+    stack = StackIndex(args.resources)
+    environment = stack.environment()
+    if environment not in cfg["environments"]:
+        args.not_applicable(f"environment {environment or 'unknown'} is not one of {', '.join(cfg['environments'])}")
+    workloads = stack.of_type(*_POD_TEMPLATES)
+    if not workloads:
+        args.not_applicable("no Kubernetes workloads")
+    for r in workloads:
+        pod = as_map(get_in(r.props, *_POD_TEMPLATES[r.resource_type]))
+        kind = r.resource_type.rsplit(":", 1)[-1]
+        by_tag: dict[str, list[str]] = {}
+        for field in ("initContainers", "containers"):
+            for container in as_list(pod.get(field)):
+                image = as_map(container).get("image")
+                if not isinstance(image, str) or not _DIGEST.search(image):
+                    by_tag.setdefault(str(image), []).append(str(as_map(container).get("name")))
+        for image, containers in by_tag.items():
+            report(f"{kind} '{r.name}' runs {image!r} by tag only in {environment} (containers "
+                   f"{', '.join(containers)}): pin it by digest (image@sha256:...), e.g. with "
+                   f"kubernetes.acceptance.image / kubernetes.acceptance.dcgm_image", r.urn)
+
+
+IMAGES_PINNED_BY_DIGEST = StackValidationPolicy(
+    name="images-pinned-by-digest",
+    description="In the listed environments (default prod) every container image of the workloads the program "
+    "registers (node acceptance DaemonSets and sweeps, the traffic ramp controller) is pinned by digest.",
+    validate=_images_pinned_by_digest,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    config_schema=_DIGEST_SCHEMA,
+)
+
 POLICIES = [
     IMDSV2_REQUIRED,
     STORAGE_ENCRYPTED,
@@ -698,4 +754,5 @@ POLICIES = [
     TENANT_DEFAULT_DENY,
     NO_PLAINTEXT_SECRETS,
     FIREWALL_NOT_WORLD_OPEN,
+    IMAGES_PINNED_BY_DIGEST,
 ]

@@ -16,7 +16,7 @@ import pulumi
 from neocloud import ClusterPlan, ClusterSpec
 from neocloud.plan.kubernetes import acceptance_pools, acceptance_tests, plan_team_queues, traffic_ramp
 
-from .acceptance import NodeAcceptance
+from .acceptance import DCGM_IMAGE, NodeAcceptance
 from .charts import ENVOY_GATEWAY
 from .health import NodeHealth
 from .kueue import KueueScheduling
@@ -116,7 +116,8 @@ class KubernetesLayer(pulumi.ComponentResource):
             f"{name}-acceptance", pools=acceptance_pools(spec, plan),
             sweeps=acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups),
             fabric_resource=self.operators.fabric_resource, sweep_schedule=kube.acceptance.sweep_schedule,
-            kubernetes_version=kube.version, depends_on=self.operators.ready, kubernetes_provider=k, opts=child,
+            kubernetes_version=kube.version, dcgm_image=kube.acceptance.dcgm_image or DCGM_IMAGE,
+            depends_on=self.operators.ready, kubernetes_provider=k, opts=child,
         )
         self.health: NodeHealth | None = None
         if kube.node_health.enabled:

@@ -190,5 +190,6 @@ class NodeAcceptance(_acceptance.NodeAcceptance):
         super().__init__(
             name, pools=pools, sweeps=acceptance_tests(plan, kube.acceptance_busbw_fraction),
             fabric_resource=fabric, sweep_schedule=kube.acceptance.sweep_schedule,
-            kubernetes_version=kube.version, opts=opts,
+            kubernetes_version=kube.version, dcgm_image=kube.acceptance.dcgm_image or _acceptance.DCGM_IMAGE,
+            opts=opts,
         )

@@ -221,7 +221,9 @@ class AcceptanceSpec(TypedDict):
     """Per-node acceptance: every GPU node that joins (at any time) is checked on its own before it takes work."""
 
     image: NotRequired[str]
-    """Image of the verify and NCCL steps; it must carry NCCL's transport for the fabric. Default: the provider's (NGC PyTorch for InfiniBand/RoCE, an AWS Deep Learning Container with aws-ofi-nccl for EFA)."""
+    """Image of the verify and NCCL steps; it must carry NCCL's transport for the fabric. Default: the provider's (NGC PyTorch for InfiniBand/RoCE, an AWS Deep Learning Container with aws-ofi-nccl for EFA), pinned by tag. Pin it by digest (`name:tag@sha256:<64 hex>`) in prod: policy images-pinned-by-digest flags tag-only images there."""
+    dcgm_image: NotRequired[str]
+    """Image of the DCGM diagnostic step. Default: the standalone DCGM image the GPU Operator release pins (nvcr.io/nvidia/cloud-native/dcgm), by tag; pin it by digest in prod."""
     dcgm_level: NotRequired[int]
     """dcgmi diag level: 1 quick (seconds), 2 medium (~2 min), 3 long hardware diagnostics (~15 min), 4 extended (NVIDIA DCGM dcgmi diag reference)."""
     dcgm_timeout_minutes: NotRequired[int]

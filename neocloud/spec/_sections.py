@@ -262,13 +262,22 @@ class TrafficRegulator(_Model):
         return self
 
 
+_IMAGE = r"^[a-z0-9][-a-z0-9._/:]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+"""A container image reference: registry/name, an optional tag, an optional sha256 digest (what pins it)."""
+
+
 class Acceptance(_Model):
     """Per-node acceptance: every GPU node that joins (at any time) is checked on its own before it takes work."""
 
     image: str | None = Field(
-        None, min_length=1, description="Image of the verify and NCCL steps; it must carry NCCL's transport for the "
-        "fabric. Default: the provider's (NGC PyTorch for InfiniBand/RoCE, an AWS Deep Learning Container with "
-        "aws-ofi-nccl for EFA).",
+        None, pattern=_IMAGE, description="Image of the verify and NCCL steps; it must carry NCCL's transport for "
+        "the fabric. Default: the provider's (NGC PyTorch for InfiniBand/RoCE, an AWS Deep Learning Container with "
+        "aws-ofi-nccl for EFA), pinned by tag. Pin it by digest (`name:tag@sha256:<64 hex>`) in prod: policy "
+        "images-pinned-by-digest flags tag-only images there.",
+    )
+    dcgm_image: str | None = Field(
+        None, pattern=_IMAGE, description="Image of the DCGM diagnostic step. Default: the standalone DCGM image "
+        "the GPU Operator release pins (nvcr.io/nvidia/cloud-native/dcgm), by tag; pin it by digest in prod.",
     )
     dcgm_level: int = Field(
         3, ge=1, le=4, description="dcgmi diag level: 1 quick (seconds), 2 medium (~2 min), 3 long hardware "

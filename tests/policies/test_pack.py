@@ -30,6 +30,7 @@ RULES = {
     "bucket-public-access-blocked", "bucket-versioning", "protect-stateful-in-prod", "efa-security-group-self-only",
     "tenant-default-deny", "no-plaintext-secrets", "workloads-admissible", "inference-routes-through-regulator",
     "traffic-regulator-covers-routes", "firewall-not-world-open", "checkpoint-filesystem-mounted",
+    "images-pinned-by-digest",
 }
 
 

@@ -389,3 +389,47 @@ def test_plaintext_secrets_config(pack):
     run = record(lambda: k8s.Provider("k8s", kubeconfig=KUBECONFIG))
     ignored = analyze(pack, run, {"no-plaintext-secrets": {"ignoreTypes": ["pulumi:providers:kubernetes"]}})
     assert violations(ignored, "no-plaintext-secrets") == []
+
+
+# --- images-pinned-by-digest -------------------------------------------------------------------------------
+
+PINNED = "docker.io/library/python:3.13.7-slim@sha256:8220ccec22e88cddd9a541cacd1bf48423bda8cdeb1015249e4b298edf86cdc7"
+
+
+def workloads(environment: str, image: str) -> Any:
+    def build() -> None:
+        facts_components(spec_with(BASE_AWS, environment=environment))
+        pod = k8s.core.v1.PodSpecArgs(
+            init_containers=[k8s.core.v1.ContainerArgs(name="verify", image=image)],
+            containers=[k8s.core.v1.ContainerArgs(name="report", image=image),
+                        k8s.core.v1.ContainerArgs(name="sidecar", image=PINNED)])
+        template = k8s.core.v1.PodTemplateSpecArgs(spec=pod)
+        selector = k8s.meta.v1.LabelSelectorArgs(match_labels={"a": "b"})
+        k8s.apps.v1.DaemonSet("ds", spec=k8s.apps.v1.DaemonSetSpecArgs(selector=selector, template=template))
+        k8s.batch.v1.CronJob("cj", spec=k8s.batch.v1.CronJobSpecArgs(
+            schedule="0 6 * * 0", job_template=k8s.batch.v1.JobTemplateSpecArgs(
+                spec=k8s.batch.v1.JobSpecArgs(template=template))))
+
+    return record(build)
+
+
+def test_digest_pinned_images_compliant(pack):
+    assert violations(analyze(pack, workloads("prod", PINNED)), "images-pinned-by-digest") == []
+
+
+def test_tag_only_images_flagged_in_prod(pack):
+    messages = violations(analyze(pack, workloads("prod", "nvcr.io/nvidia/pytorch:25.08-py3")),
+                          "images-pinned-by-digest")
+    # One message per workload and image, naming the containers; the CronJob's pod template is found too.
+    assert sorted(m.split(" runs ")[0] for m in messages) == ["CronJob 'cj'", "DaemonSet 'ds'"]
+    assert all("(containers verify, report)" in m for m in messages)
+    # A digest without its full 64 hex is no pin.
+    short = violations(analyze(pack, workloads("prod", "nvcr.io/nvidia/pytorch:25.08-py3@sha256:abc")),
+                       "images-pinned-by-digest")
+    assert len(short) == 2
+
+
+def test_tag_only_images_not_applicable_in_dev(pack):
+    result = analyze(pack, workloads("dev", "nvcr.io/nvidia/pytorch:25.08-py3"))
+    assert violations(result, "images-pinned-by-digest") == []
+    assert not_applicable(result, "images-pinned-by-digest") == ["environment dev is not one of prod"]
