@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from .spec import ClusterSpec, Pool
 
 __all__ = [
+    "JANITOR_CSPS",
+    "NO_JANITOR",
     "REGISTRY",
     "BucketShape",
+    "JanitorSupport",
     "NodeSetShape",
     "Problem",
     "ProviderProfile",
@@ -157,6 +160,35 @@ REMEDIATION_REQUEST = RepairPath(
 )
 """The default: no platform repair loop, so NVSentinel files an external remediation request."""
 
+JANITOR_CSPS: tuple[str, ...] = ("aws", "gcp", "azure", "oci")
+"""Clouds whose reboot/terminate API NVSentinel's Janitor can call through its Janitor Provider: "authenticated
+calls to the cloud provider (AWS, GCP, Azure, OCI)" (docs.nvidia.com/nvsentinel/components/janitor, "Why Do You
+Need This?")."""
+
+
+@dataclass(frozen=True, slots=True)
+class JanitorSupport:
+    """Whether NVSentinel's Janitor (the executor of fault-remediation's RebootNode/TerminateNode requests through a
+    cloud API) can serve a provider, whether the layer turns it on, and why."""
+
+    csp: str | None
+    """The Janitor Provider backend for this provider (one of ``JANITOR_CSPS``), or ``None``: none documented."""
+    enabled: bool
+    """The layer sets ``global.janitor.enabled``."""
+    reason: str
+    """Why it is on or off, and what repairs instead."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"csp": self.csp, "enabled": self.enabled, "reason": self.reason}
+
+
+NO_JANITOR = JanitorSupport(
+    csp=None, enabled=False,
+    reason="NVSentinel's Janitor documents cloud backends for AWS, GCP, Azure and OCI only; fault-remediation's "
+    "maintenance request is left for the site's break-fix system (external remediation)",
+)
+"""Providers without a documented Janitor backend: bare metal (no cloud API), DigitalOcean, Lambda, Nebius."""
+
 NGC_PYTORCH_IMAGE = "nvcr.io/nvidia/pytorch:25.08-py3"
 """NGC PyTorch container: PyTorch, NCCL and the InfiniBand verbs userspace (NCCL's IB transport, also used for
 RoCE). Not for EFA: it lacks NCCL's EFA transport (aws-ofi-nccl)."""
@@ -217,6 +249,8 @@ class ProviderProfile:
     """Stack config keys that hold credentials: the program refuses them unless set with ``--secret``."""
     repair: ClassVar[RepairPath] = REMEDIATION_REQUEST
     """Who repairs a quarantined GPU node (NVSentinel is wired to it)."""
+    janitor: ClassVar[JanitorSupport] = NO_JANITOR
+    """Whether NVSentinel's Janitor executes the repair through the provider's cloud API."""
     acceptance_image: ClassVar[str] = NGC_PYTORCH_IMAGE
     """Default node-acceptance image: it must carry the NCCL network transport of the provider's fabric."""
 

@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from neocloud.profiles import RepairPath
+from neocloud.profiles import JANITOR_CSPS, NO_JANITOR, JanitorSupport, RepairPath
 
 from .charts import ChartPin
 from .objects import child_opts, meta, namespace_labels
@@ -54,17 +54,21 @@ NVSENTINEL_DOCUMENTED_VALUES: Mapping[str, str] = {
 """Every values key the layer sets, and the documentation page that defines it."""
 
 
-def nvsentinel_values(repair: RepairPath, *, dry_run: bool) -> dict[str, Any]:
+def nvsentinel_values(repair: RepairPath, *, dry_run: bool, janitor: JanitorSupport = NO_JANITOR) -> dict[str, Any]:
     """Detection, quarantine and drain always on; fault-remediation on where NVSentinel files the repair request
-    (``repair.nvsentinel_remediation``). The janitor stays off: it needs a Janitor Provider holding cloud
-    credentials, and the platform paths below repair without one."""
+    (``repair.nvsentinel_remediation``). The Janitor (``janitor``, the provider profile's) executes
+    fault-remediation's RebootNode/TerminateNode requests through a cloud API (docs.nvidia.com/nvsentinel/
+    components/janitor): on only where the profile turns it on, which needs fault-remediation on and a documented
+    backend; today it is off everywhere, each profile saying why."""
+    if janitor.enabled and not (repair.nvsentinel_remediation and janitor.csp in JANITOR_CSPS):
+        raise ValueError(f"janitor on without fault-remediation or a documented backend: {janitor}")
     return {"global": {
         "dryRun": dry_run,
         "gpuHealthMonitor": {"enabled": True},
         "faultQuarantine": {"enabled": True},
         "nodeDrainer": {"enabled": True},
         "faultRemediation": {"enabled": repair.nvsentinel_remediation},
-        "janitor": {"enabled": False},
+        "janitor": {"enabled": janitor.enabled},
     }}
 
 
@@ -74,11 +78,12 @@ class NodeHealth(pulumi.ComponentResource):
     TYPE = "neocloud:kubernetes:NodeHealth"
 
     def __init__(self, name: str, *, repair: RepairPath, dry_run: bool, kubernetes_version: str,
+                 janitor: JanitorSupport = NO_JANITOR,
                  depends_on: list[pulumi.Resource] | None = None,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         facts = {"chart": NVSENTINEL.chart, "version": NVSENTINEL.version, "repair": repair.to_dict(),
-                 "dry_run": dry_run}
+                 "janitor": janitor.to_dict(), "dry_run": dry_run}
         super().__init__(self.TYPE, name, {"neocloud": facts}, opts)
         k = kubernetes_provider
         ns = k8s.core.v1.Namespace(
@@ -92,7 +97,7 @@ class NodeHealth(pulumi.ComponentResource):
             chart=NVSENTINEL.chart,
             version=NVSENTINEL.version,
             namespace=NVSENTINEL.namespace,
-            values=nvsentinel_values(repair, dry_run=dry_run),
+            values=nvsentinel_values(repair, dry_run=dry_run, janitor=janitor),
             atomic=True,
             cleanup_on_fail=True,
             opts=child_opts(self, k, [ns, *(depends_on or [])]),

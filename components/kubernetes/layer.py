@@ -63,7 +63,8 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
         "schedulable_gpus": {p.name: p.gpus for p in plan.pools},
         "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
         "node_acceptance": [p.to_dict() for p in acceptance_pools(spec, plan)],
-        "node_health": {**kube.node_health.model_dump(), "repair": spec.profile.repair.to_dict()},
+        "node_health": {**kube.node_health.model_dump(), "repair": spec.profile.repair.to_dict(),
+                        "janitor": spec.profile.janitor.to_dict()},
         "recovery": kube.recovery.model_dump(),
         "traffic_regulator": None if regulator is None else {
             **regulator.model_dump(), "team": kube.regulated_team(), "ramp": traffic_ramp(regulator).to_dict(),
@@ -122,7 +123,8 @@ class KubernetesLayer(pulumi.ComponentResource):
         self.health: NodeHealth | None = None
         if kube.node_health.enabled:
             self.health = NodeHealth(
-                f"{name}-health", repair=spec.profile.repair, dry_run=kube.node_health.dry_run,
+                f"{name}-health", repair=spec.profile.repair, janitor=spec.profile.janitor,
+                dry_run=kube.node_health.dry_run,
                 kubernetes_version=kube.version, depends_on=list(self.operators.ready), kubernetes_provider=k,
                 opts=child,
             )

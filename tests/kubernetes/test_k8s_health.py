@@ -47,3 +47,43 @@ def test_node_health_can_be_turned_off_outside_prod() -> None:
     cluster["kubernetes"]["node_health"] = {"enabled": False}
     charts = [r.inputs.get("chart") for r in run_with("dev", cluster).of_type("kubernetes:helm.sh/v3:Release")]
     assert NVSENTINEL.chart not in charts
+
+
+def test_every_provider_says_whether_nvsentinels_janitor_serves_it() -> None:
+    """NVSentinel's Janitor executes the RebootNode/TerminateNode requests fault-remediation creates, through a
+    Janitor Provider for AWS, GCP, Azure or OCI (docs.nvidia.com/nvsentinel/components/janitor). So a profile may
+    name only such a backend, and may turn the Janitor on only where fault-remediation files requests."""
+    from neocloud.profiles import JANITOR_CSPS, all_profiles
+
+    for p in all_profiles():
+        janitor = p.janitor
+        assert janitor.reason, p.name
+        assert janitor.csp is None or janitor.csp in JANITOR_CSPS, p.name
+        if janitor.enabled:
+            assert janitor.csp is not None and p.repair.nvsentinel_remediation, p.name
+    by_name = {p.name: p.janitor for p in all_profiles()}
+    assert by_name["aws"].csp == "aws"  # documented, but EKS node auto-repair is the repair path there
+    assert {n for n, j in by_name.items() if j.csp} == {"aws"}
+
+
+def test_janitor_needs_fault_remediation_and_a_documented_backend() -> None:
+    from components.kubernetes.health import nvsentinel_values
+    from neocloud.profiles import REMEDIATION_REQUEST, JanitorSupport, profile
+
+    values = nvsentinel_values(REMEDIATION_REQUEST, dry_run=False,
+                               janitor=JanitorSupport(csp="aws", enabled=True, reason="test"))
+    assert values["global"]["janitor"] == {"enabled": True} and values["global"]["faultRemediation"]["enabled"]
+    with pytest.raises(ValueError, match="janitor on without"):  # EKS: fault-remediation is off
+        nvsentinel_values(profile("aws").repair, dry_run=False,
+                          janitor=JanitorSupport(csp="aws", enabled=True, reason="test"))
+    with pytest.raises(ValueError, match="janitor on without"):  # no documented backend
+        nvsentinel_values(REMEDIATION_REQUEST, dry_run=False,
+                          janitor=JanitorSupport(csp="nebius", enabled=True, reason="test"))
+
+
+@pytest.mark.parametrize("stack", ["prod", "coreweave", "nebius", "staging"])
+def test_janitor_decision_reaches_the_facts(stack: str) -> None:
+    (health,) = run_for(stack).of_type("neocloud:kubernetes:NodeHealth")
+    janitor = health.inputs["neocloud"]["janitor"]
+    assert janitor["enabled"] is False and janitor["reason"]
+    assert _release(stack, NVSENTINEL.chart)["values"]["global"]["janitor"]["enabled"] is janitor["enabled"]

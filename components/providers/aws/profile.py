@@ -14,6 +14,7 @@ from pydantic import Field
 from neocloud._model import IPV4_CIDR, SettingsModel
 from neocloud.profiles import (
     BucketShape,
+    JanitorSupport,
     NodeSetShape,
     Problem,
     ProviderProfile,
@@ -226,6 +227,14 @@ class AwsProfile(ProviderProfile):
         summary="EKS node auto-repair on the GPU managed node groups (nodeRepairConfig): the EKS node monitoring "
         "agent's AcceleratedHardwareReady condition makes EKS reboot or replace the instance",
         source="docs.aws.amazon.com/eks/latest/userguide/node-repair.html",
+    )
+    janitor = JanitorSupport(
+        csp="aws", enabled=False,
+        reason="NVSentinel's Janitor supports AWS, but it executes the RebootNode/TerminateNode requests that "
+        "fault-remediation creates, and fault-remediation is off here because EKS node auto-repair is the repair "
+        "path: one repair loop per node (two would reboot or replace the same instance). Turning it on would also "
+        "need cert-manager (the Janitor Provider's TLS, a documented required dependency) and an IAM role for the "
+        "Janitor Provider pod",
     )
     # AWS Deep Learning Container for EC2/EKS: PyTorch with the EFA installer and NCCL's EFA transport
     # (aws-ofi-nccl, the libnccl-ofi package in its release notes); listed in aws/deep-learning-containers

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from neocloud._model import IPV4_CIDR, LABEL_VALUE, Name, PathProblem, SettingsModel, cidr_problems
 from neocloud.profiles import (
     BucketShape,
+    JanitorSupport,
     NodeSetShape,
     Problem,
     ProviderProfile,
@@ -180,6 +181,11 @@ class CoreWeaveProfile(ProviderProfile):
         summary="CoreWeave's node lifecycle automation: a node whose fault is solved by reboot is rebooted and "
         "re-verified in the cluster; one that needs triage leaves it and CKS delivers a replacement node",
         source="docs.coreweave.com/platform/fleet-management/node-lifecycle/state-transitions",
+    )
+    janitor = JanitorSupport(
+        csp=None, enabled=False,
+        reason="NVSentinel's Janitor documents no CoreWeave backend (AWS, GCP, Azure, OCI only); CoreWeave's node "
+        "lifecycle automation repairs and replaces nodes itself",
     )
     resource_types: ClassVar[ResourceTypes] = ResourceTypes(
         node_sets=(NodeSetShape(
