@@ -18,7 +18,7 @@ imports only this module, ``neocloud._model``, ``neocloud.catalog`` and ``neoclo
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -273,6 +273,11 @@ class ProviderProfile:
     def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
         """Cross-field checks of this provider's settings against the rest of the spec."""
         return ()
+
+    def plan_placement(self, spec: ClusterSpec, pools: Sequence[PoolPlan]) -> Any:
+        """Where this provider puts the pools, when neocloud decides it (``ClusterPlan.placement``): ``None`` by
+        default (the provider places nodes itself). Called by the planner; components read the result."""
+        return None
 
     def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
         """The node labels of ``pool``'s Kueue Topology, widest first, ending with ``kubernetes.io/hostname``.

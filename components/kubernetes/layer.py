@@ -42,7 +42,16 @@ def su_groups_from_placement_blocks(outputs: Mapping[str, Any]) -> SuGroups | No
     blocks = outputs.get("placement_blocks")
     if not isinstance(blocks, Mapping):
         return None
-    return {pool: [(int(b["index"]), int(b["nodes"])) for b in pool_blocks] for pool, pool_blocks in blocks.items()}
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for pool, pool_blocks in blocks.items():
+        # A block's SU label is its ``su`` where the plan decided one (AWS: several blocks may share an SU), else
+        # its index; blocks with one label form one group.
+        nodes: dict[int, int] = {}
+        for b in pool_blocks:
+            su = int(b.get("su", b["index"]))
+            nodes[su] = nodes.get(su, 0) + int(b["nodes"])
+        groups[pool] = sorted(nodes.items())
+    return groups
 
 
 def gpu_driver_preinstalled(spec: ClusterSpec) -> bool:

@@ -42,14 +42,13 @@ state goes under ``<prefix>/.pulumi/``.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from botocore.exceptions import ClientError
 
+from ..aws_rules import bucket_name_problem
 from ..errors import SpecError
 from .errors import AwsError, translated
 
@@ -76,11 +75,6 @@ ARCHIVE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 PUBLIC_GROUPS = frozenset({"http://acs.amazonaws.com/groups/global/AllUsers",
                            "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"})
 _UNSUPPORTED = ("NotImplemented", "501", "MethodNotAllowed", "405", "XNotImplemented")
-
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-"""S3 general purpose bucket names: 3-63 characters, lower-case letters, digits, dots and hyphens, starting and
-ending with a letter or digit (docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html)."""
-
 
 @dataclass
 class BootstrapReport:
@@ -122,18 +116,11 @@ def split_backend_path(path: str) -> tuple[str, str]:
     """``BUCKET[/PREFIX]`` -> (bucket, prefix). Raises ``SpecError`` naming ``BUCKET`` for an invalid name."""
     text = path.removeprefix("s3://").strip("/")
     bucket, _, prefix = text.partition("/")
-    if not _BUCKET.match(bucket) or ".." in bucket or bucket.startswith("xn--") or _is_ip(bucket):
-        raise SpecError("BUCKET", f"{bucket!r} is not a valid S3 bucket name: 3-63 lower-case letters, digits, "
-                        "dots and hyphens, starting and ending with a letter or digit, not an IP address")
+    # The S3 naming rules, checked once for every bucket name neocloud handles (neocloud.aws_rules).
+    problem = bucket_name_problem(bucket)
+    if problem:
+        raise SpecError("BUCKET", problem)
     return bucket, prefix
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 def pulumi_login_url(bucket: str, prefix: str, *, region: str, profile: str | None, endpoint_url: str | None) -> str:

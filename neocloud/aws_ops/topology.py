@@ -9,8 +9,8 @@ Kueue's Topology lists levels from the broadest to the finest, and ``kubernetes.
 last level (kueue.sigs.k8s.io/docs/concepts/topology; vendored CRD v0.19.2: 1-16 unique levels). So the levels
 here are layer-1, ..., layer-N, hostname.
 
-The plan check: each pool is built in placement blocks (``neocloud.plan.plan_placement_blocks``: one EKS node
-group, and on on-demand capacity one cluster placement group, per block). The AWS provider tags every instance
+The plan check: each pool is built in placement blocks (``neocloud.plan.placement``, decided with the plan: one EKS
+node group, and on on-demand capacity one cluster placement group, per block). The AWS provider tags every instance
 with its block (``neocloud.io/placement-block``). A block whose instances sit under more than ``max_per_block``
 layer-3 network nodes breaks the plan, and so does a pool whose untagged instances spread over more than
 ``blocks x max_per_block``; the instances outside the most populated nodes are reported. EC2 does not publish how
@@ -26,9 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.providers.aws.profile import AwsSettings
-
-from ..plan import ClusterPlan, PoolPlan, plan_placement_blocks
+from ..plan import ClusterPlan, PoolPlan
+from ..plan.placement import PlacementPlan
 from ..spec import ClusterSpec
 from ..vocabulary import AWS_NETWORK_LAYER_LABEL, HOSTNAME, KUEUE_API_VERSION, LABEL_POOL, TAG_PLACEMENT_BLOCK
 from .errors import translated
@@ -142,12 +141,12 @@ def kueue_topology(name: str, layers: int) -> dict[str, Any]:
 
 
 def placement_block_counts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, int]:
-    """Placement blocks per pool, cut as the AWS provider cuts them (the spec's ``aws`` settings)."""
-    aws = spec.settings_of(AwsSettings)
-    return {pool.name: len(plan_placement_blocks(
-        pool, block_nodes=aws.placement_block_nodes, node_group_max_nodes=aws.node_group_max_nodes,
-        reservation_instances=aws.reservation_instances,
-        reservations_per_node_group=aws.reservations_per_node_group)) for pool in plan.pools}
+    """Placement blocks per pool, as the plan decided them (``ClusterPlan.placement``: the AWS provider builds one
+    node group per block from the same plan)."""
+    placement = plan.placement
+    if not isinstance(placement, PlacementPlan):
+        raise ValueError(f"plan {plan.name} (provider {plan.provider}) has no AWS placement blocks")
+    return {pool: len(blocks) for pool, blocks in placement.blocks.items()}
 
 
 def cluster_instances(ec2: Any, cluster: str, tag: tuple[str, str] | None = None) -> list[ClusterInstance]:

@@ -113,6 +113,9 @@ class ClusterPlan:
     """The spec's racks.power_budget_kw (what the text output compares each rack against)."""
     filesystem_kind: str | None = None
     """The spec's storage.filesystem.kind (``None``: no shared filesystem, so no throughput targets to meet)."""
+    placement: Any = None
+    """Where the provider places the pools, decided here once (AWS: ``placement.PlacementPlan``, the zones and
+    every pool's placement blocks; ``None`` where the provider places nodes itself)."""
 
     @property
     def gpus(self) -> int:
@@ -163,6 +166,7 @@ class ClusterPlan:
             },
             "pools": [p.to_dict() for p in self.pools],
             "storage": self.storage.to_dict(),
+            "placement": None if self.placement is None else self.placement.to_dict(),
         }
 
 
@@ -207,6 +211,8 @@ def _build_plan(spec: ClusterSpec) -> ClusterPlan:
         pue=spec.power.pue,
         rack_power_budget_kw=spec.racks.power_budget_kw,
         filesystem_kind=fs.kind if fs else None,
+        # Zones and placement blocks: a spec that cannot be placed fails here, before any resource is registered.
+        placement=spec.profile.plan_placement(spec, pools),
     )
 
 

@@ -46,6 +46,8 @@ def _scale(cluster: dict[str, Any]) -> None:
     cluster["pools"][0].update(nodes=12_500, min_nodes=None)
 
 
+CAPACITY_BLOCK_END = "2027-01-08T11:30:00Z"
+"""A Capacity Block end: blocks end at 11:30 UTC (EC2 user guide, Capacity Blocks for ML)."""
 CAPACITY_BLOCKS_100K = [f"cr-{i:017x}" for i in range(1, 197)]
 """196 Capacity Blocks of 64 instances hold 12,500 p5.48xlarge (100k GPUs)."""
 
@@ -56,12 +58,13 @@ def _scale_capacity_blocks(cluster: dict[str, Any]) -> None:
     cluster["pools"][0].update(nodes=12_500, min_nodes=None,
                                capacity={"source": "capacity-block", "reservation_ids": CAPACITY_BLOCKS_100K})
     cluster["aws"] = {"reservations_per_node_group": 7,
-                      "reservation_instances": dict.fromkeys(CAPACITY_BLOCKS_100K, 64)}
+                      "reservation_instances": dict.fromkeys(CAPACITY_BLOCKS_100K, 64),
+                      "capacity_block_end_times": dict.fromkeys(CAPACITY_BLOCKS_100K, CAPACITY_BLOCK_END)}
 
 
 def _grouped_capacity_blocks(cluster: dict[str, Any]) -> None:
-    # prod's two Capacity Blocks shared by one node group
-    cluster["aws"] = {"reservations_per_node_group": 2}
+    # prod's two Capacity Blocks shared by one node group (they end at the same time)
+    cluster["aws"]["reservations_per_node_group"] = 2
 
 
 def _two_pools(cluster: dict[str, Any]) -> None:
@@ -86,7 +89,9 @@ VARIANTS: dict[str, tuple[str, Mutator | None]] = {
     # Two u-p6e-gb200x72 UltraServers (2 x 18 instances), one per Capacity Block; EFA cards per instance are not
     # in hardware.md, so the spec must set them (4 here, the tray's 4 CX-7 NICs in GB200RA terms).
     "gb200": ("dev", _system("p6e-gb200.36xlarge", nodes=36, cards=4, min_nodes=None,
-                             aws={"reservation_instances": {"cr-00000000000000001": 18, "cr-00000000000000002": 18}},
+                             aws={"reservation_instances": {"cr-00000000000000001": 18, "cr-00000000000000002": 18},
+                                  "capacity_block_end_times": {"cr-00000000000000001": CAPACITY_BLOCK_END,
+                                                               "cr-00000000000000002": CAPACITY_BLOCK_END}},
                              capacity={"source": "capacity-block",
                                        "reservation_ids": ["cr-00000000000000001", "cr-00000000000000002"]})),
     "scale100k": ("dev", _scale),

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from components.providers.aws.profile import AwsSettings
 from neocloud import SpecError, build_plan, load_cluster_spec
 from neocloud.plan import PlacementBlock, PoolPlan, plan_placement_blocks
+from tests.aws.support import CAPACITY_BLOCK_END
 from tests.conftest import REPO
 
 
@@ -21,6 +22,11 @@ def cluster(stack: str = "dev", **pool: Any) -> dict[str, Any]:
     raw = copy.deepcopy(raw)
     raw["pools"][0].update(pool)
     raw["kubernetes"]["queues"] = []
+    capacity = raw["pools"][0].get("capacity", {})
+    aws = raw.setdefault("aws", {})
+    aws.pop("capacity_block_end_times", None)
+    if capacity.get("source") == "capacity-block":
+        aws["capacity_block_end_times"] = dict.fromkeys(capacity["reservation_ids"], CAPACITY_BLOCK_END)
     return raw
 
 
@@ -37,6 +43,8 @@ def blocks(raw: dict[str, Any], **settings: Any) -> tuple[PlacementBlock, ...]:
         node_group_max_nodes=settings.get("node_group_max_nodes", aws.node_group_max_nodes),
         reservation_instances=settings.get("reservation_instances", aws.reservation_instances),
         reservations_per_node_group=settings.get("reservations_per_node_group", aws.reservations_per_node_group),
+        end_times=settings.get("end_times", aws.capacity_block_end_times),
+        drain_minutes=aws.capacity_block_drain_minutes,
     )
 
 
@@ -67,7 +75,7 @@ def test_capacity_blocks_get_one_block_per_reservation_and_no_placement_group() 
 
 def test_reservation_sizes_from_settings_cut_the_pool() -> None:
     raw = cluster("prod", nodes=92, spares=4)
-    raw["aws"] = {"reservation_instances": {"cr-0a1b2c3d4e5f60718": 32, "cr-0f1e2d3c4b5a69788": 64}}
+    raw["aws"]["reservation_instances"] = {"cr-0a1b2c3d4e5f60718": 32, "cr-0f1e2d3c4b5a69788": 64}
     assert [(b.nodes, b.reservation_id) for b in blocks(raw)] == [
         (32, "cr-0a1b2c3d4e5f60718"), (64, "cr-0f1e2d3c4b5a69788")]
 
@@ -89,7 +97,7 @@ def test_too_small_reservations_name_the_setting() -> None:
     assert info.value.path == "aws.reservation_instances"
     assert "needs 128 nodes but its reservations hold 96" in info.value.message
     # The spec refuses the same settings before any planning.
-    raw["aws"] = {"reservation_instances": {"cr-0a1b2c3d4e5f60718": 64, "cr-0f1e2d3c4b5a69788": 32}}
+    raw["aws"]["reservation_instances"] = {"cr-0a1b2c3d4e5f60718": 64, "cr-0f1e2d3c4b5a69788": 32}
     with pytest.raises(SpecError) as spec_info:
         load_cluster_spec(raw)
     assert str(spec_info.value) == ("neocloud:cluster.aws.reservation_instances: pools[0]'s reservations hold 96 "

@@ -200,8 +200,9 @@ def test_gpu_node_labels_and_taints_come_from_the_plan() -> None:
     run = variant_run("prod")
     for index, group in enumerate(sorted(gpu_node_groups(run), key=lambda g: g.name)):
         assert group.inputs["labels"] == {
+            # each 64-node Capacity Block holds two plan SUs of 32 and carries its first: SU 0 and SU 2
             "neocloud.io/cluster": "prod", "neocloud.io/pool": "train", "neocloud.io/system": "p5.48xlarge",
-            "neocloud.io/accelerator": "H100-SXM", "neocloud.io/su": str(index),
+            "neocloud.io/accelerator": "H100-SXM", "neocloud.io/su": str(2 * index),
             # with the acceptance taint: the per-node acceptance DaemonSet selects this label
             "neocloud.io/acceptance": "pending",
         }
@@ -344,7 +345,8 @@ def test_a_disposable_dev_stack_deletes_its_billed_resources() -> None:
 TAGGABLE_EXEMPT = {"ec2/routeTableAssociation:RouteTableAssociation", "iam/rolePolicyAttachment:RolePolicyAttachment",
                    "s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "s3/bucketVersioning:BucketVersioning",
                    "s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                   "s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "s3/bucketPolicy:BucketPolicy"}
+                   "s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "s3/bucketPolicy:BucketPolicy",
+                   "autoscaling/schedule:Schedule"}
 """Types that take no tags in pulumi-aws (sub-resources of a tagged parent)."""
 
 

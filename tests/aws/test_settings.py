@@ -51,7 +51,7 @@ def test_every_setting_is_described_in_the_schema() -> None:
         ({"vpc_cidr": "10.0.0.0/24"}, "neocloud:cluster.aws.vpc_cidr: prefix /24 is outside /8 to /20"),
         ({"vpc_cidr": "300.0.0.0/16"}, "neocloud:cluster.aws.vpc_cidr: '300.0.0.0/16' is not an IPv4 network"),
         ({"vpc_cidr": "10.0.0.0"}, "neocloud:cluster.aws.vpc_cidr: got '10.0.0.0'; must match"),
-        ({"zones": ["eu-west-1a"]}, "neocloud:cluster.aws.zones[0]: zone 'eu-west-1a' is not in region 'us-east-1'"),
+        ({"zones": ["eu-west-1a"]}, "neocloud:cluster.aws.zones[0]: 'eu-west-1a' is not a zone of region 'us-east-1'"),
         ({"placement_block_nodes": 500}, "neocloud:cluster.aws.placement_block_nodes: 500 exceeds "
                                          "aws.node_group_max_nodes 450"),
         ({"reservation_instances": {"cr-00000000000000009": 4}},
@@ -82,7 +82,7 @@ def test_prod_must_retain_its_data() -> None:
 
 def test_a_capacity_block_cannot_hold_more_than_64() -> None:
     raw = yaml.safe_load((REPO / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["neocloud:cluster"]
-    raw["aws"] = {"reservation_instances": {"cr-0a1b2c3d4e5f60718": 100, "cr-0f1e2d3c4b5a69788": 64}}
+    raw["aws"]["reservation_instances"] = {"cr-0a1b2c3d4e5f60718": 100, "cr-0f1e2d3c4b5a69788": 64}
     assert error(raw) == ("neocloud:cluster.aws.reservation_instances.cr-0a1b2c3d4e5f60718: 100 exceeds the 64 "
                           "instances one Capacity Block holds")
 

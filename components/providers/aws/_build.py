@@ -24,7 +24,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from neocloud.plan import PlacementBlock, plan_placement_blocks
+from neocloud.plan import PlacementBlock
+from neocloud.plan.placement import PlacementPlan
 
 from .._context import ProviderContext, ProviderResult
 from .addons import build_addons
@@ -35,22 +36,20 @@ from .nodes import build_pool_blocks, build_system_node_group
 from .profile import AwsSettings
 from .storage import build_buckets, build_filesystem
 
-__all__ = ["build", "placement_blocks"]
+__all__ = ["build", "placement", "placement_blocks"]
+
+
+def placement(ctx: ProviderContext) -> PlacementPlan:
+    """The plan's zones and placement blocks (``neocloud.plan.placement``; decided with the plan, read here)."""
+    planned = ctx.plan.placement
+    if not isinstance(planned, PlacementPlan):  # the AWS profile plans it; this guards direct callers
+        raise TypeError(f"plan {ctx.plan.name} has no AWS placement plan")
+    return planned
 
 
 def placement_blocks(ctx: ProviderContext) -> dict[str, tuple[PlacementBlock, ...]]:
-    """Every pool's placement blocks under this spec's ``aws`` settings."""
-    aws_settings = ctx.spec.settings_of(AwsSettings)
-    return {
-        pool.name: plan_placement_blocks(
-            pool,
-            block_nodes=aws_settings.placement_block_nodes,
-            node_group_max_nodes=aws_settings.node_group_max_nodes,
-            reservation_instances=aws_settings.reservation_instances,
-            reservations_per_node_group=aws_settings.reservations_per_node_group,
-        )
-        for pool in ctx.plan.pools
-    }
+    """Every pool's placement blocks, as the plan decided them."""
+    return dict(placement(ctx).blocks)
 
 
 def build(ctx: ProviderContext) -> ProviderResult:
@@ -63,9 +62,10 @@ def build(ctx: ProviderContext) -> ProviderResult:
     import pulumi_kubernetes as k8s
 
     spec, plan, parent = ctx.spec, ctx.plan, ctx.parent
-    # Blocks first: a spec that cannot be cut into blocks fails before any AWS resource is registered.
-    blocks = placement_blocks(ctx)
-    node_groups_needed = sum(len(b) for b in blocks.values()) + 1
+    # Zones and blocks come from the plan: a spec that cannot be placed failed before any resource was registered.
+    planned = placement(ctx)
+    blocks = dict(planned.blocks)
+    node_groups_needed = planned.node_groups + 1
     max_node_groups = spec.settings_of(AwsSettings).max_node_groups
     if node_groups_needed > max_node_groups:
         pulumi.log.warn(
@@ -74,9 +74,14 @@ def build(ctx: ProviderContext) -> ProviderResult:
             "an increase, or raise aws.placement_block_nodes (on reserved capacity also "
             "aws.reservations_per_node_group)", resource=parent)
     # An explicit provider: resources go to the spec's region whatever `aws:region` the stack config holds.
-    aws_provider = aws.Provider(f"{ctx.name}-aws", region=spec.region, opts=pulumi.ResourceOptions(parent=parent))
+    # The spec's aws.tags go on every taggable resource through the provider's default tags (checked against AWS's
+    # tag limits with the spec).
+    user_tags = spec.settings_of(AwsSettings).tags
+    aws_provider = aws.Provider(f"{ctx.name}-aws", region=spec.region,
+                                default_tags={"tags": dict(user_tags)} if user_tags else None,
+                                opts=pulumi.ResourceOptions(parent=parent))
     scope = Scope(parent, aws_provider)
-    network = build_network(ctx.name, spec, plan, scope)
+    network = build_network(ctx.name, spec, plan, planned.zones, scope)
     control = build_control_plane(ctx.name, spec, plan, network, scope)
     system = build_system_node_group(ctx.name, spec, plan, network, control, scope)
     pool_groups: dict[str, list[Any]] = {}

@@ -72,7 +72,7 @@ def kubeconfig_document(cluster_name: str, endpoint: str, ca_data: str, region: 
 
 def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network: Network,
                         scope: Scope) -> ControlPlane:
-    """KMS key, IAM roles and the EKS cluster, with subnets in every zone of the network."""
+    """KMS key, IAM roles and the EKS cluster, with subnets in the network's control-plane zones."""
     opts = scope.opts()
     arn_partition = partition(spec.region)
     key = aws.kms.Key(
@@ -97,7 +97,10 @@ def build_control_plane(name: str, spec: ClusterSpec, plan: ClusterPlan, network
     )
     public = bool(spec.settings_of(AwsSettings).api_public_cidrs)
     vpc_config: Any = {
-        "subnet_ids": [network.private_subnets[z].id for z in network.zones],
+        # Availability Zones only: "you must not specify Local Zone subnets when you create your cluster" (EKS user
+        # guide, "Launch low-latency EKS clusters with AWS Local Zones"); a P6e-GB200 pool's Local Zone subnet
+        # serves its node group only.
+        "subnet_ids": [network.private_subnets[z].id for z in network.control_plane_zones],
         "endpoint_private_access": True,
         "endpoint_public_access": public,
     }

@@ -22,12 +22,13 @@ from typing import Any
 import pulumi_aws as aws
 
 from neocloud.plan import ClusterPlan
+from neocloud.plan.placement import ZonePlan
 from neocloud.spec import ClusterSpec
 
 from .common import Scope, tags
-from .profile import VPC_SLICE_BITS, AwsSettings, plan_zones
+from .profile import VPC_SLICE_BITS, AwsSettings
 
-__all__ = ["LUSTRE_PORTS", "Network", "build_network", "plan_zones", "subnet_cidrs"]
+__all__ = ["LUSTRE_PORTS", "Network", "build_network", "subnet_cidrs"]
 
 LUSTRE_PORTS: tuple[tuple[int, int], ...] = ((988, 988), (1018, 1023))
 """TCP ports Lustre clients and servers use (FSx for Lustre user guide, VPC access control) [P]."""
@@ -41,6 +42,8 @@ class Network:
     zones: tuple[str, ...]
     """Every zone with subnets: GPU zones first, then the extra control-plane zones."""
     gpu_zones: tuple[str, ...]
+    control_plane_zones: tuple[str, ...]
+    """Availability Zones only: the EKS cluster's and the system node group's subnets (never a Local Zone)."""
     private_subnets: dict[str, aws.ec2.Subnet]
     """Private subnet by zone."""
     public_subnets: dict[str, aws.ec2.Subnet]
@@ -57,10 +60,11 @@ def subnet_cidrs(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return [str(s) for s in slices[:zones]], [str(s) for s in public[:zones]]
 
 
-def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, scope: Scope) -> Network:
-    """The VPC and everything in it; one NAT gateway (in the first zone) keeps idle dev clusters cheap."""
+def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, zone_plan: ZonePlan, scope: Scope) -> Network:
+    """The VPC and everything in it; one NAT gateway (in the first Availability Zone) keeps idle dev clusters
+    cheap. ``zone_plan`` is the plan's (``neocloud.plan.placement``)."""
     opts = scope.opts()
-    gpu_zones, zones = plan_zones(spec)
+    gpu_zones, zones = zone_plan.gpu, zone_plan.all
     vpc_cidr = spec.settings_of(AwsSettings).vpc_cidr
     private_cidrs, public_cidrs = subnet_cidrs(vpc_cidr, len(zones))
     # DNS support and hostnames: EKS nodes and FSx mounts resolve private DNS names (EKS VPC requirements) [P].
@@ -81,7 +85,7 @@ def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, scope: Scope)
             map_public_ip_on_launch=False,
             tags={**tags(plan, zone=zone, tier="public"), "kubernetes.io/role/elb": "1"}, opts=child)
     eip = aws.ec2.Eip(f"{name}-nat-ip", domain="vpc", tags=tags(plan), opts=child)
-    nat = aws.ec2.NatGateway(f"{name}-nat", allocation_id=eip.id, subnet_id=public[zones[0]].id,
+    nat = aws.ec2.NatGateway(f"{name}-nat", allocation_id=eip.id, subnet_id=public[zone_plan.control_plane[0]].id,
                              tags=tags(plan), opts=scope.opts(depends_on=[igw]))
     public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
                                    routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
@@ -115,5 +119,5 @@ def build_network(name: str, spec: ClusterSpec, plan: ClusterPlan, scope: Scope)
         egress=[{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [vpc_cidr],
                  "description": "replies and server traffic inside the VPC only"}],
         tags=tags(plan, role="fsx"), opts=child)
-    return Network(vpc=vpc, zones=zones, gpu_zones=gpu_zones, private_subnets=private, public_subnets=public,
-                   efa_security_group=efa, fsx_security_group=fsx)
+    return Network(vpc=vpc, zones=zones, gpu_zones=gpu_zones, control_plane_zones=zone_plan.control_plane,
+                   private_subnets=private, public_subnets=public, efa_security_group=efa, fsx_security_group=fsx)

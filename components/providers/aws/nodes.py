@@ -58,8 +58,6 @@ from ...labels import (
     ACCEPTANCE_LABELS,
     ACCEPTANCE_TAINT,
     LABEL_CLUSTER,
-    LABEL_NVLINK_DOMAIN,
-    LABEL_SU,
     gpu_taint,
     pool_labels,
 )
@@ -75,6 +73,7 @@ __all__ = [
     "build_system_node_group",
     "efa_interfaces",
     "gpu_ami_type",
+    "update_config",
 ]
 
 EKS_TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "NoExecute": "NO_EXECUTE", "PreferNoSchedule": "PREFER_NO_SCHEDULE"}
@@ -94,6 +93,8 @@ class BlockResources:
     launch_template: aws.ec2.LaunchTemplate
     node_group: aws.eks.NodeGroup
     placement_group: aws.ec2.PlacementGroup | None
+    scale_down: aws.autoscaling.Schedule | None = None
+    """Capacity Blocks: the scheduled action that scales the node group to zero before the block ends."""
 
 
 def gpu_ami_type(spec: ClusterSpec, pool: PoolPlan) -> str:
@@ -135,13 +136,10 @@ def efa_interfaces(cards: int, primary_groups: list[Any], efa_group: Any, *, fir
 
 
 def block_labels(plan: ClusterPlan, pool: PoolPlan, block: PlacementBlock) -> dict[str, str]:
-    """Node labels of a block's node group: the pool's, the SU (= placement block on AWS) and, where the block is
-    one multi-node NVLink domain (an UltraServer), the domain."""
-    labels = {**pool_labels(plan, pool), **ACCEPTANCE_LABELS}  # nodes join with ACCEPTANCE_TAINT (_taints)
-    labels[LABEL_SU] = str(block.index)
-    if pool.system.nvlink_domain_nodes > 1 and block.domains == 1:
-        labels[LABEL_NVLINK_DOMAIN] = str(block.first_domain)
-    return labels
+    """Node labels of a block's node group: the pool's, and the block's SU and (an UltraServer) NVLink domain,
+    both as the plan decided them (``PlacementBlock.labels``)."""
+    # nodes join with ACCEPTANCE_TAINT (_taints)
+    return {**pool_labels(plan, pool), **ACCEPTANCE_LABELS, **block.labels}
 
 
 def _taints(pool: PoolPlan) -> list[Any]:
@@ -184,7 +182,7 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
     out: list[BlockResources] = []
     for block in blocks:
         base = f"{name}-{block.name}"
-        block_tags = pool_tags(plan, pool, su=str(block.index), placement_block=block.name,
+        block_tags = pool_tags(plan, pool, su=str(block.su), placement_block=block.name,
                                capacity=block.capacity_source, zone=zone,
                                plan_sus=f"{block.scalable_units[0]}-{block.scalable_units[-1]}")
         if block.reservation_id:
@@ -233,16 +231,64 @@ def build_pool_blocks(name: str, spec: ClusterSpec, plan: ClusterPlan, pool: Poo
             scaling_config=_scaling(block.min_nodes, block.nodes, block.nodes),
             labels=block_labels(plan, pool, block),
             taints=_taints(pool),
-            # GPU nodes are too valuable to roll many at once; one at a time keeps jobs' spares in play.
-            update_config=_ONE_AT_A_TIME,
+            update_config=update_config(block),
             node_repair_config=_NODE_REPAIR,
             tags=block_tags,
             # The cluster autoscaler or an operator moves desired size; Pulumi must not reset it on every up.
             opts=scope.opts(ignore_changes=["scalingConfig.desiredSize"],
                                         depends_on=list(control.node_role_policies)),
         )
-        out.append(BlockResources(block, template, node_group, placement_group))
+        scale_down = None
+        if block.scale_to_zero_at is not None:
+            scale_down = _scale_to_zero(base, block, node_group, scope)
+        out.append(BlockResources(block, template, node_group, placement_group, scale_down))
     return out
+
+
+def update_config(block: PlacementBlock) -> Any:
+    """How EKS replaces the block's nodes on a version update.
+
+    GPU nodes are too valuable to roll many at once: one at a time keeps jobs' spares in play. On reserved capacity
+    (a Capacity Block or an On-Demand Capacity Reservation) there is no spare instance to launch first, so the
+    strategy is ``MINIMAL``: "The minimal strategy ... terminates the old instances before launching the new
+    instances ... useful in scenarios where you are constrained to resources or costs (for example, with hardware
+    accelerators such as GPUs)", where ``DEFAULT`` "launches the new instances first" (EKS API,
+    NodegroupUpdateConfig.updateStrategy).
+    """
+    if block.capacity_source == "on-demand":
+        return {"max_unavailable": 1}
+    return {"max_unavailable": 1, "update_strategy": "MINIMAL"}
+
+
+CAPACITY_BLOCK_SCALEDOWN_ACTION = "neocloud-capacity-block-scaledown"
+"""Name of the scheduled action that scales a Capacity Block node group to zero before the block ends."""
+
+
+def _scale_to_zero(base: str, block: PlacementBlock, node_group: aws.eks.NodeGroup,
+                   scope: Scope) -> aws.autoscaling.Schedule:
+    """A one-time scheduled action on the node group's Auto Scaling group: min and desired 0 at the plan's
+    ``scale_to_zero_at`` (``aws.capacity_block_drain_minutes`` before the block's end), so pods are drained before
+    EC2 terminates the instances (EKS user guide, capacity-blocks-mng: a scheduled scaling policy scales the node
+    group to 0 before the reservation ends; EC2 Auto Scaling user guide, "Scheduled scaling"). It runs before EKS's
+    own scale-down (40 minutes before the end), and it also covers a node group that draws on several Capacity
+    Blocks through a resource group, where EKS's action is not documented. The maximum size is left unchanged (-1).
+    """
+    asg_name = node_group.resources.apply(_autoscaling_group_name)
+    return aws.autoscaling.Schedule(
+        f"{base}-scaledown",
+        autoscaling_group_name=asg_name,
+        scheduled_action_name=CAPACITY_BLOCK_SCALEDOWN_ACTION,
+        start_time=block.scale_to_zero_at,
+        min_size=0,
+        desired_capacity=0,
+        max_size=-1,
+        opts=scope.opts(depends_on=[node_group]),
+    )
+
+
+def _autoscaling_group_name(resources: Any) -> str:
+    """The node group's Auto Scaling group (EKS API, Nodegroup.resources.autoScalingGroups[0].name)."""
+    return str(resources[0].autoscaling_groups[0].name)
 
 
 def _reservation_group(base: str, spec: ClusterSpec, block: PlacementBlock, control: ControlPlane,
@@ -274,7 +320,6 @@ def _reservation_group(base: str, spec: ClusterSpec, block: PlacementBlock, cont
     return group, members
 
 
-_ONE_AT_A_TIME: Any = {"max_unavailable": 1}
 _NODE_REPAIR: Any = {"enabled": True}
 """EKS node auto repair replaces nodes whose health checks fail (EKS user guide, node health) [P]."""
 
@@ -294,7 +339,8 @@ def _system_ami_type(instance_type: str) -> str:
 
 def build_system_node_group(name: str, spec: ClusterSpec, plan: ClusterPlan, network: Network,
                             control: ControlPlane, scope: Scope) -> aws.eks.NodeGroup:
-    """CPU nodes for add-ons and operators, across every zone, with the same IMDSv2 and root-volume rules."""
+    """CPU nodes for add-ons and operators, across the control-plane zones, with the same IMDSv2 and root-volume
+    rules."""
     opts = scope.opts()
     system_tags = tags(plan, role="system")
     template = aws.ec2.LaunchTemplate(
@@ -308,7 +354,8 @@ def build_system_node_group(name: str, spec: ClusterSpec, plan: ClusterPlan, net
         f"{name}-system-ng",
         cluster_name=control.cluster.name,
         node_role_arn=control.node_role.arn,
-        subnet_ids=[network.private_subnets[z].id for z in network.zones],
+        # The control-plane Availability Zones: system instance types are regional, a Local Zone offers few.
+        subnet_ids=[network.private_subnets[z].id for z in network.control_plane_zones],
         instance_types=[spec.settings_of(AwsSettings).system_instance_type],
         ami_type=_system_ami_type(spec.settings_of(AwsSettings).system_instance_type),
         capacity_type="ON_DEMAND",

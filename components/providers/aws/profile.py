@@ -6,12 +6,21 @@ Sources are cited where each fact is used; the Pulumi code is in ``_build`` and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+from collections.abc import Iterable, Sequence
+from datetime import UTC, time
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from neocloud._model import IPV4_CIDR, SettingsModel
+from neocloud.aws_rules import (
+    TAGS_PER_RESOURCE_MAX,
+    bucket_name_problem,
+    region_problem,
+    tag_problem,
+    zone_kind,
+    zone_problem,
+)
 from neocloud.profiles import (
     BucketShape,
     JanitorSupport,
@@ -37,11 +46,22 @@ __all__ = [
     "AwsProfile",
     "AwsSettings",
     "EksLogType",
-    "plan_zones",
 ]
 
 CAPACITY_BLOCK_MAX_INSTANCES = 64
 """One EC2 Capacity Block holds at most 64 instances (hardware.md AWS [P]/[S])."""
+NEOCLOUD_TAGS_MAX = 20
+"""Most tags neocloud itself puts on one resource (cluster, environment, pool, system, SU, block, zone, ...): the
+rest of AWS's 50 per resource is left to ``aws.tags``."""
+CAPACITY_BLOCK_END_UTC = time(11, 30)
+""""Capacity Blocks end at 11:30AM Coordinated Universal Time (UTC)" (EC2 user guide, "Capacity Blocks for ML",
+considerations)."""
+CAPACITY_BLOCK_TERMINATION_MINUTES = {"aws": 30, "aws-ultraserver": 60}
+"""EC2 begins terminating a Capacity Block's instances 30 minutes (instance types) or 60 minutes (UltraServer types)
+before its end time (EC2 user guide, capacity-blocks-monitor), keyed by catalog system kind."""
+EKS_CAPACITY_BLOCK_SCALEDOWN_MINUTES = 40
+"""EKS's own scheduled action 'Amazon EKS Node Group Capacity Scaledown Before Reservation End' scales a Capacity
+Block node group to 0 forty minutes before the reservation ends (EKS user guide, capacity-blocks-mng)."""
 
 AWS_NETWORK_LAYERS = {"p6-b200.48xlarge": 4, "p6-b300.48xlarge": 4}
 """DescribeInstanceTopology layers where they are not 3 (hardware.md AWS [P])."""
@@ -87,11 +107,13 @@ class AwsSettings(SettingsModel):
         description="VPC CIDR, /8 to /20. It is cut into eight equal slices: one private subnet per zone (GPU "
         "pods take VPC IPs) and the last slice for the public (NAT) subnets.",
     )
-    zones: list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$")]] = Field(
+    zones: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=6,
-        description="Zones for the EKS control plane and the system node group, on top of the GPU pools' zones. "
-        "EKS needs subnets in at least two zones; default: the GPU zones plus the region's next zone letters "
-        "(a, b, c...), so set this where those zone names do not exist in your account.",
+        description="Zones for the EKS control plane and the system node group, on top of the GPU pools' zones: "
+        "Availability Zones of the region (e.g. us-east-1a). EKS needs subnets in at least two Availability "
+        "Zones and never takes Local Zone subnets (a GPU pool may sit in a Local Zone such as us-east-1-dfw-2a); "
+        "default: the GPU pools' Availability Zones plus the region's next zone letters (a, b, c...), so set this "
+        "where those zone names do not exist in your account.",
     )
     api_public_cidrs: list[Annotated[str, Field(pattern=IPV4_CIDR)]] = Field(
         default_factory=list, max_length=40,
@@ -156,6 +178,25 @@ class AwsSettings(SettingsModel):
         description="Instances each capacity reservation holds (cr-... -> count). Default: Capacity Blocks are "
         "filled up to 64 in listed order, On-Demand Capacity Reservations share the pool evenly.",
     )
+    capacity_block_end_times: dict[Annotated[str, Field(pattern=r"^cr-[0-9a-f]{8,17}$")], AwareDatetime] = Field(
+        default_factory=dict,
+        description="When each Capacity Block of a capacity-block pool ends (cr-... -> its EndDate with a time "
+        "zone, e.g. 2027-01-08T11:30:00Z; DescribeCapacityReservations shows it). Required for every Capacity "
+        "Block: its node group scales to zero capacity_block_drain_minutes before the end.",
+    )
+    capacity_block_drain_minutes: int = Field(
+        90, ge=EKS_CAPACITY_BLOCK_SCALEDOWN_MINUTES + 1, le=24 * 60,
+        description="Minutes before a Capacity Block ends that its node group is scaled to zero, so pods drain "
+        "before EC2 reclaims the instances. EC2 starts terminating them 30 minutes (instances) or 60 minutes "
+        "(UltraServers) before the end, and EKS's own scale-down runs 40 minutes before it: more than 40, and "
+        "more than 60 for UltraServer pools.",
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict, max_length=TAGS_PER_RESOURCE_MAX - NEOCLOUD_TAGS_MAX,
+        description="Your tags on every AWS resource (cost allocation, ownership), through the provider's "
+        "default tags. AWS limits: keys 1-128 and values up to 256 characters of letters, digits, spaces and "
+        "_ . : / = + - @; no aws: prefix; 50 tags per resource, of which neocloud uses up to 20.",
+    )
     fsx_per_unit_throughput: Literal[125, 250, 500, 1000] | None = Field(
         None, description="Force the FSx for Lustre PERSISTENT_2 tier in MB/s per TiB; default: the lowest tier "
         "that meets the plan's throughput at the planned capacity.",
@@ -174,31 +215,6 @@ class AwsSettings(SettingsModel):
 
 VPC_SLICE_BITS = 3
 """The VPC is cut into 2**3 = 8 equal slices: up to 7 private subnets, the last slice for public subnets."""
-
-
-def plan_zones(spec: ClusterSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(GPU zones, all zones): decided once here, read by the network, EKS and the spec checks.
-
-    EKS needs subnets in at least two zones (EKS user guide, "VPC and subnet requirements") [P]; when the spec
-    names too few, the region's next zone letters are added (an assumption ``aws.zones`` overrides).
-    """
-    gpu: list[str] = []
-    for pool in spec.pools:
-        zone = spec.pool_zone(pool)
-        if zone and zone not in gpu:
-            gpu.append(zone)
-    zones = list(gpu)
-    for zone in spec.settings_of(AwsSettings).zones:
-        if zone not in zones:
-            zones.append(zone)
-    region = spec.region or ""
-    letter = ord("a")
-    while len(zones) < 2 and letter <= ord("z"):
-        candidate = f"{region}{chr(letter)}"
-        if candidate not in zones:
-            zones.append(candidate)
-        letter += 1
-    return tuple(gpu), tuple(zones)
 
 
 EKS_NODE_GROUP_NAME_MAX = 63
@@ -271,8 +287,9 @@ class AwsProfile(ProviderProfile):
         zone = spec.pool_zone(pool)
         if not zone:
             yield (f"{at}.zone", "an EFA pool lives in exactly one availability zone; set pools[].zone or zone")
-        elif spec.region and not zone.startswith(spec.region):
-            yield (f"{at}.zone", f"zone '{zone}' is not in region '{spec.region}'")
+        elif problem := zone_problem(zone, spec.region):
+            # A free-text zone would fail at CreateSubnet, after the VPC exists; the zone must be its region's.
+            yield (f"{at}.zone" if pool.zone else "zone", problem)
         cap = pool.capacity
         if cap.source != "on-demand":
             if not cap.reservation_ids:
@@ -300,14 +317,40 @@ class AwsProfile(ProviderProfile):
                  "private slices of at least /23 need /20 or larger)"))
         elif (sum(o << (24 - 8 * i) for i, o in enumerate(octets)) & ((1 << (32 - int(prefix))) - 1)) != 0:
             add(("aws.vpc_cidr", f"'{aws.vpc_cidr}' has host bits set; use the network address"))
+        # Free-text regions and zones fail at the first API call, after other resources exist: the region must be
+        # one the AWS SDK's endpoint metadata knows, every zone one of its Availability Zones or Local Zones.
+        if spec.region and (problem := region_problem(spec.region)):
+            add(("region", problem))
         for i, zone in enumerate(aws.zones):
-            if spec.region and not zone.startswith(spec.region):
-                add((f"aws.zones[{i}]", f"zone '{zone}' is not in region '{spec.region}'"))
-        # Checked with the spec, not when the network is built: no resource is registered before a config error.
-        _, zones = plan_zones(spec)
-        if len(zones) > 2**VPC_SLICE_BITS - 1:
-            add(("aws.zones", f"{len(zones)} zones (GPU pools' and aws.zones) exceed the {2**VPC_SLICE_BITS - 1} "
-                 "private subnets the VPC is cut into"))
+            if problem := zone_problem(zone, spec.region):
+                add((f"aws.zones[{i}]", problem))
+            elif spec.region and zone_kind(zone, spec.region) == "local-zone":
+                # EKS user guide, local-zones: "you must not specify Local Zone subnets when you create your
+                # cluster"; aws.zones exist for the control plane and the system nodes.
+                add((f"aws.zones[{i}]", f"'{zone}' is a Local Zone; EKS cannot place its control plane there, and "
+                     "aws.zones are control-plane zones: list Availability Zones (a GPU pool may use a Local Zone)"))
+        if spec.region and not problems:
+            # Checked with the spec, not when the network is built: no resource is registered before a config
+            # error. The zones are planned in neocloud.plan.placement (the network reads the plan).
+            from neocloud.plan.placement import plan_zones
+
+            zones = plan_zones(region=spec.region, gpu_zones=[z for p in spec.pools if (z := spec.pool_zone(p))],
+                               extra_zones=aws.zones)
+            if len(zones.all) > 2**VPC_SLICE_BITS - 1:
+                add(("aws.zones", f"{len(zones.all)} zones (GPU pools' and aws.zones) exceed the "
+                     f"{2**VPC_SLICE_BITS - 1} private subnets the VPC is cut into"))
+        for key, value in aws.tags.items():
+            if problem := tag_problem(key, value):
+                add((f"aws.tags.{key[:40]}", problem))
+        if spec.storage.buckets:
+            # Buckets are auto-named '<cluster>-<purpose>-' plus 7 random characters (Pulumi auto-naming); the
+            # cluster name starts the bucket name, so S3's reserved prefixes apply to it.
+            for i, bucket in enumerate(spec.storage.buckets):
+                example = f"{spec.name}-{bucket.purpose}-{'0' * (EKS_AUTONAME_SUFFIX - 1)}"
+                if problem := bucket_name_problem(example):
+                    add(("name", f"the cluster name starts the S3 bucket names (storage.buckets[{i}]: "
+                         f"'{spec.name}-{bucket.purpose}-xxxxxxx'): {problem}"))
+                    break
         if aws.placement_block_nodes > aws.node_group_max_nodes:
             add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} exceeds aws.node_group_max_nodes "
                  f"{aws.node_group_max_nodes} (one placement block is one EKS managed node group)"))
@@ -339,10 +382,24 @@ class AwsProfile(ProviderProfile):
                 add(("aws.reservation_instances", f"pools[{i}]'s reservations hold {sum(counts)} instances; the pool "
                      f"needs {pool.total_nodes} (nodes + spares)"))
             if pool.capacity.source == "capacity-block":
-                for rid in pool.capacity.reservation_ids:
+                for j, rid in enumerate(pool.capacity.reservation_ids):
                     if aws.reservation_instances.get(rid, 0) > CAPACITY_BLOCK_MAX_INSTANCES:
                         add((f"aws.reservation_instances.{rid}", f"{aws.reservation_instances[rid]} exceeds the "
                              f"{CAPACITY_BLOCK_MAX_INSTANCES} instances one Capacity Block holds"))
+                    end = aws.capacity_block_end_times.get(rid)
+                    if end is None:
+                        # The node group must scale to zero before the block ends (EKS user guide,
+                        # capacity-blocks-mng); the end is a fact of the reservation, never guessed.
+                        add(("aws.capacity_block_end_times", f"required for Capacity Block '{rid}' "
+                             f"(pools[{i}].capacity.reservation_ids[{j}]): its EndDate, e.g. 2027-01-08T11:30:00Z"))
+                    elif end.astimezone(UTC).time() != CAPACITY_BLOCK_END_UTC:
+                        add((f"aws.capacity_block_end_times.{rid}", f"{end.isoformat()} is not a Capacity Block end: "
+                             f"blocks end at {CAPACITY_BLOCK_END_UTC:%H:%M} UTC (EC2 user guide, Capacity Blocks)"))
+                terminating = CAPACITY_BLOCK_TERMINATION_MINUTES.get(system.kind, 30)
+                if aws.capacity_block_drain_minutes <= terminating:
+                    add(("aws.capacity_block_drain_minutes", f"{aws.capacity_block_drain_minutes} minutes: EC2 starts "
+                         f"terminating {pool.system} Capacity Block instances {terminating} minutes before the end "
+                         f"(pools[{i}]); use more than {terminating}"))
         # EKS node group names take at most 63 characters (EKS API, CreateNodegroup: nodegroupName) [P]; the
         # program names each block's group '<cluster>-<pool>-b<block>-ng' and Pulumi's auto-naming appends '-' and
         # 7 random characters (Pulumi docs, "Resource names", auto-naming) [P].
@@ -357,7 +414,19 @@ class AwsProfile(ProviderProfile):
         for rid in aws.reservation_instances:
             if rid not in reservations:
                 add((f"aws.reservation_instances.{rid}", f"'{rid}' is not in any pool's capacity.reservation_ids"))
+        capacity_blocks = {r for p in spec.pools if p.capacity.source == "capacity-block"
+                           for r in p.capacity.reservation_ids}
+        for rid in aws.capacity_block_end_times:
+            if rid not in capacity_blocks:
+                add((f"aws.capacity_block_end_times.{rid}", f"'{rid}' is not a Capacity Block of any capacity-block "
+                     "pool's capacity.reservation_ids"))
         return problems
+
+    def plan_placement(self, spec: ClusterSpec, pools: Sequence[PoolPlan]) -> Any:
+        """Zones and placement blocks (``neocloud.plan.placement``), decided with the plan."""
+        from neocloud.plan.placement import plan_placement
+
+        return plan_placement(spec, pools)
 
     def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
         """EKS labels nodes ``topology.k8s.aws/network-node-layer-N`` from DescribeInstanceTopology: 3 layers for

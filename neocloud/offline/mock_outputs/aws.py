@@ -59,7 +59,10 @@ def _eks_cluster(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 
 def _node_group(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     group = inputs.get("nodeGroupName") or physical_name(name)
-    return {"nodeGroupName": group, "arn": _arn("eks", f"nodegroup/{group}"), "status": "ACTIVE"}
+    # EKS names a managed node group's Auto Scaling group eks-<nodegroup>-<uuid> (Nodegroup.resources).
+    asg = f"eks-{group}-{hashlib.sha256(group.encode()).hexdigest()[:8]}"
+    return {"nodeGroupName": group, "arn": _arn("eks", f"nodegroup/{group}"), "status": "ACTIVE",
+            "resources": [{"autoscalingGroups": [{"name": asg}], "remoteAccessSecurityGroupId": ""}]}
 
 
 def _launch_template(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
