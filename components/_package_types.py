@@ -14,6 +14,7 @@ Run ``python -m components._package_types`` after changing the spec; a test fail
 
 from __future__ import annotations
 
+import datetime
 import keyword
 import re
 import types
@@ -21,7 +22,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from neocloud.spec import ClusterSpec
 
@@ -87,6 +88,10 @@ def _render(annotation: Any, models: dict[type[BaseModel], None], notes: list[st
         return _type_name(annotation)
     if annotation in (str, int, float, bool):
         return annotation.__name__
+    if annotation in (AwareDatetime, datetime.datetime):
+        # Pulumi config carries a time as its ISO 8601 text (the spec parses it).
+        notes.append("an ISO 8601 time with a time zone, e.g. 2027-01-08T11:30:00Z")
+        return "str"
     if annotation is Any:
         return "Any"
     raise TypeError(f"no package type for spec annotation {annotation!r}")

@@ -316,7 +316,7 @@ class AwsSettingsSpec(TypedDict):
     vpc_cidr: NotRequired[str]
     """VPC CIDR, /8 to /20. It is cut into eight equal slices: one private subnet per zone (GPU pods take VPC IPs) and the last slice for the public (NAT) subnets."""
     zones: NotRequired[list[str]]
-    """Zones for the EKS control plane and the system node group, on top of the GPU pools' zones. EKS needs subnets in at least two zones; default: the GPU zones plus the region's next zone letters (a, b, c...), so set this where those zone names do not exist in your account."""
+    """Zones for the EKS control plane and the system node group, on top of the GPU pools' zones: Availability Zones of the region (e.g. us-east-1a). EKS needs subnets in at least two Availability Zones and never takes Local Zone subnets (a GPU pool may sit in a Local Zone such as us-east-1-dfw-2a); default: the GPU pools' Availability Zones plus the region's next zone letters (a, b, c...), so set this where those zone names do not exist in your account."""
     api_public_cidrs: NotRequired[list[str]]
     """CIDRs allowed to reach the EKS public API endpoint (EKS allows at most 40). Empty: the endpoint is private only, so Pulumi must run inside the VPC (or over VPN/Direct Connect)."""
     system_instance_type: NotRequired[str]
@@ -343,6 +343,12 @@ class AwsSettingsSpec(TypedDict):
     """Capacity reservations one node group may draw on. 1: a node group (and launch template) per reservation or Capacity Block, so each can end on its own. More: consecutive reservations share a placement block through a Capacity Reservation resource group, which EC2 supports for every reservation type including Capacity Blocks (EC2 user guide, cr-groups) -- a 12,500-node pool on Capacity Blocks of 64 needs 7 to stay within 30 node groups."""
     reservation_instances: NotRequired[dict[str, int]]
     """Instances each capacity reservation holds (cr-... -> count). Default: Capacity Blocks are filled up to 64 in listed order, On-Demand Capacity Reservations share the pool evenly."""
+    capacity_block_end_times: NotRequired[dict[str, str]]
+    """When each Capacity Block of a capacity-block pool ends (cr-... -> its EndDate with a time zone, e.g. 2027-01-08T11:30:00Z; DescribeCapacityReservations shows it). Required for every Capacity Block: its node group scales to zero capacity_block_drain_minutes before the end. (an ISO 8601 time with a time zone, e.g. 2027-01-08T11:30:00Z)"""
+    capacity_block_drain_minutes: NotRequired[int]
+    """Minutes before a Capacity Block ends that its node group is scaled to zero, so pods drain before EC2 reclaims the instances. EC2 starts terminating them 30 minutes (instances) or 60 minutes (UltraServers) before the end, and EKS's own scale-down runs 40 minutes before it: more than 40, and more than 60 for UltraServer pools."""
+    tags: NotRequired[dict[str, str]]
+    """Your tags on every AWS resource (cost allocation, ownership), through the provider's default tags. AWS limits: keys 1-128 and values up to 256 characters of letters, digits, spaces and _ . : / = + - @; no aws: prefix; 50 tags per resource, of which neocloud uses up to 20."""
     fsx_per_unit_throughput: NotRequired[int]
     """Force the FSx for Lustre PERSISTENT_2 tier in MB/s per TiB; default: the lowest tier that meets the plan's throughput at the planned capacity. (one of: 125, 250, 500, 1000)"""
     fsx_version: NotRequired[str]

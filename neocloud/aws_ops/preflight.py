@@ -183,6 +183,7 @@ def run_preflight(
     reservations = (_describe_reservations(ec2, reserved_ids)
                     if reserved_ids and {"capacity", "topology"} - skipped else {})
     quota_rows = {} if "quota" in skipped else _quota_rows(pools, quotas, type_info)
+    planned_ends = _planned_ends(plan)
     offerings: dict[str, list[str]] = {}
     results: list[CheckResult] = []
     for pool in pools:
@@ -196,7 +197,8 @@ def run_preflight(
             elif check == "efa":
                 results.append(_check_efa(pool, type_info.get(pool.system.name)))
             elif check == "capacity":
-                results.append(_check_capacity(pool, reservations, window, now, ec2, reservation_sizes or {}))
+                results.append(_check_capacity(pool, reservations, window, now, ec2, reservation_sizes or {},
+                                               planned_ends))
             elif check == "quota":
                 results.append(quota_rows[pool.name])
             else:
@@ -292,8 +294,17 @@ def _describe_reservations(ec2: Any, ids: list[str]) -> dict[str, dict[str, Any]
     return {rid: found.get(rid) for rid in unique}
 
 
+def _planned_ends(plan: ClusterPlan) -> dict[str, str]:
+    """Capacity Block id -> the end the plan scales its node group to zero for (``ClusterPlan.placement``, from the
+    spec's ``aws.capacity_block_end_times``)."""
+    blocks = getattr(plan.placement, "blocks", None) or {}
+    return {rid: b.ends_at for pool_blocks in blocks.values() for b in pool_blocks if b.ends_at
+            for rid in b.reservation_ids}
+
+
 def _check_capacity(pool: PoolPlan, reservations: Mapping[str, dict[str, Any] | None], window: Window,
-                    now: datetime, ec2: Any, declared: Mapping[str, int]) -> CheckResult:
+                    now: datetime, ec2: Any, declared: Mapping[str, int],
+                    planned_ends: Mapping[str, str] | None = None) -> CheckResult:
     if pool.capacity_source == "on-demand":
         return CheckResult(pool.name, "capacity", "skip", "on-demand capacity: no reservation to check")
     block = pool.capacity_source == "capacity-block"
@@ -311,6 +322,12 @@ def _check_capacity(pool: PoolPlan, reservations: Mapping[str, dict[str, Any] | 
         if rid in declared and declared[rid] != total:
             own.append(f"holds {total} instances, but aws.reservation_instances says {declared[rid]} (the node "
                        "groups are cut by that number)")
+        planned_end = (planned_ends or {}).get(rid)
+        if planned_end is not None and _iso(res.get("EndDate")) not in (None, planned_end):
+            # The node group scales to zero before the end the spec gives: a wrong end drains too late (EC2
+            # terminates the instances first) or too early.
+            own.append(f"ends {_iso(res.get('EndDate'))}, but aws.capacity_block_end_times says {planned_end} (the "
+                       "node group scales to zero before that time)")
         problems.extend(f"{rid} {p}" for p in own)
         rows.append({"id": rid, "state": res.get("State"), "instance_type": res.get("InstanceType"),
                      "zone": res.get("AvailabilityZone"), "total": total,

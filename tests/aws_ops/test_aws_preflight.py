@@ -35,6 +35,8 @@ from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CB_A, CB_B = "cr-0a1b2c3d4e5f60718", "cr-0f1e2d3c4b5a69788"  # the prod stack's Capacity Blocks
+PROD_END = datetime(2027, 1, 8, 11, 30, tzinfo=UTC)
+"""The prod stack's aws.capacity_block_end_times (Capacity Blocks end at 11:30 UTC)."""
 
 
 def _plan(cluster: dict[str, Any]) -> ClusterPlan:
@@ -59,7 +61,7 @@ def _reservation(rid: str, *, count: int = 64, state: str = "active", start: dat
     return {
         "CapacityReservationId": rid, "InstanceType": instance_type, "InstancePlatform": "Linux/UNIX",
         "AvailabilityZone": zone, "Tenancy": "default", "TotalInstanceCount": count, "AvailableInstanceCount": count,
-        "State": state, "StartDate": start or NOW - timedelta(days=1), "EndDate": end or NOW + timedelta(days=14),
+        "State": state, "StartDate": start or NOW - timedelta(days=1), "EndDate": end or PROD_END,
         "EndDateType": "limited", "InstanceMatchCriteria": "targeted", "ReservationType": kind,
     }
 
@@ -369,6 +371,26 @@ def test_capacity_block_hours_cover_the_window_in_bookable_steps(hours: float) -
     assert got % 24 == 0 and 1 <= days <= 182
     assert days <= 14 or days % 7 == 0
     assert got >= min(hours, 182 * 24) - 1e-6
+
+
+def test_a_capacity_block_end_that_differs_from_the_spec_fails(session: AwsSession) -> None:
+    """The node group scales to zero before the end the spec gives: DescribeCapacityReservations' EndDate must be it."""
+    ec2 = session.client("ec2")
+    later = PROD_END + timedelta(days=7)
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_capacity_reservations",
+                          {"CapacityReservations": [_reservation(CB_A), _reservation(CB_B, end=later)]},
+                          {"CapacityReservationIds": [CB_A, CB_B]})
+        stub.add_response("describe_capacity_block_offerings", {"CapacityBlockOfferings": []}, {
+            "InstanceType": "p5.48xlarge", "InstanceCount": 64, "CapacityDurationHours": 24,
+            "StartDateRange": NOW, "EndDateRange": NOW + timedelta(hours=24)})
+        report = run_preflight(_prod_plan(), ec2, session.client("service-quotas"), stack="prod", region=REGION,
+                               window=Window(NOW, NOW), now=NOW, skip=["offering", "efa", "quota", "topology"])
+        stub.assert_no_pending_responses()
+    status, reason = _rows(report)["capacity"]
+    assert status == "fail"
+    assert reason.startswith(f"{CB_B} ends 2027-01-15T11:30:00Z, but aws.capacity_block_end_times says "
+                             "2027-01-08T11:30:00Z (the node group scales to zero before that time)")
 
 
 def test_a_reservation_size_that_differs_from_the_spec_fails(session: AwsSession) -> None:
