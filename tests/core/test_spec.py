@@ -117,7 +117,9 @@ def test_efa_pool_needs_one_zone() -> None:
 def test_zone_must_be_in_region() -> None:
     raw = stack_cluster("dev")
     raw["pools"][0]["zone"] = "us-west-2a"
-    assert error_for(raw) == "neocloud:cluster.pools[0].zone: zone 'us-west-2a' is not in region 'us-east-1'"
+    assert error_for(raw).startswith(
+        "neocloud:cluster.pools[0].zone: 'us-west-2a' is not a zone of region 'us-east-1'; allowed: an Availability "
+        "Zone (us-east-1a, us-east-1b, ...) or a Local Zone")
 
 
 def test_capacity_blocks_hold_64_instances() -> None:

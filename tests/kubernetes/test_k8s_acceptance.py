@@ -126,8 +126,9 @@ def test_rbac_is_least_privilege() -> None:
 @pytest.mark.parametrize(("stack", "groups"), [
     ("staging", {("h100", 0): 31}),
     ("gb200", {("nvl72", 0): 144}),
-    # AWS labels placement blocks as SUs (two Capacity Blocks of 64 instances).
-    ("prod", {("train", 0): 64, ("train", 1): 64}),
+    # AWS: a node group carries the plan SU of its block's first node (neocloud/plan/placement.py); each Capacity
+    # Block of 64 instances holds two SUs of 32, so the groups are SU 0 and SU 2.
+    ("prod", {("train", 0): 64, ("train", 2): 64}),
 ])
 def test_multi_node_sweep_per_su_on_accepted_nodes(stack: str, groups: dict) -> None:  # type: ignore[type-arg]
     run = run_for(stack)
