@@ -32,6 +32,11 @@ def pool_facts(plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
         nvlink_domain_nodes=pool.system.nvlink_domain_nodes,
         system_kind=pool.system.kind,
     )
+    blocks = getattr(plan.placement, "blocks", None)
+    if blocks is not None and pool.name in blocks:
+        # The per-block node labels the plan decided (AWS placement blocks): policies check node groups against
+        # them instead of re-deriving them.
+        facts["block_labels"] = [b.labels for b in blocks[pool.name]]
     return facts
 
 

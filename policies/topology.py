@@ -756,6 +756,16 @@ def _topology_label_values(labels: Mapping[str, str], sizes: Mapping[str, float]
             continue
         if int(value) >= count:
             problems.append(f"{key}={value}, but the plan has {count} {what} (0..{count - 1})")
+    block_labels = [as_map(b) for b in as_list(facts.get("block_labels"))]
+    if block_labels and not problems:
+        # Where the plan decided each node group's labels (AWS placement blocks), a node group carries one
+        # block's SU and NVLink-domain labels exactly.
+        keys = (LABEL_SU, LABEL_NVLINK_DOMAIN)
+        carried = {k: labels.get(k) for k in keys}
+        if not any(all(str(b[k]) == carried[k] if k in b else carried[k] is None for k in keys)
+                   for b in block_labels):
+            shown = ", ".join(f"{k}={v}" for k, v in carried.items() if v is not None) or "no SU label"
+            problems.append(f"{shown}, which no planned placement block has")
     domain = int(num(facts.get("nvlink_domain_nodes")) or 1)
     if LABEL_NVLINK_DOMAIN in labels and domain > 1:
         largest = max(sizes.values(), default=0)

@@ -16,7 +16,7 @@ from neocloud.offline import ProgramRun, run_program
 from neocloud.vocabulary import LABEL_NVLINK_DOMAIN, LABEL_SU
 from tests.aws.support import gpu_node_groups, stack_config
 from tests.conftest import REPO
-from tests.policies.support import analyze, violations
+from tests.policies.support import analyze, mutate, replace_resource, violations
 from tests.policies.test_stacks import stack_config as policy_config
 
 END = "2027-01-08T11:30:00Z"
@@ -71,3 +71,20 @@ def test_blocks_smaller_than_an_su_carry_the_su_they_lie_in() -> None:
     sus = sorted(int(g.inputs["labels"][LABEL_SU]) for g in groups)
     # 256 nodes in SUs of 32 are SUs 0-7; blocks of 16 are two per SU.
     assert sus == sorted([su for su in range(8) for _ in range(2)])
+
+
+def test_a_node_group_label_no_planned_block_has_fails(pack) -> None:
+    """prod's plan has 4 SUs, so su=1 is in range, but no placement block is labelled SU 1 (its two Capacity Blocks
+    hold SUs 0-1 and 2-3 and carry SU 0 and SU 2): the rule reads the plan's block labels, not only the SU count."""
+    from tests.conftest import stack_run
+
+    run = stack_run("prod")
+    (first, *_) = sorted(gpu_node_groups(run), key=lambda g: g.name)
+
+    def relabel(inputs: dict[str, Any]) -> None:
+        inputs["labels"][LABEL_SU] = "1"
+
+    resources = replace_resource(run, first.name, mutate(first, relabel))
+    result = analyze(pack, run, policy_config("prod"), resources=resources)
+    assert [m for m in violations(result, "topology-labels-consistent") if "no planned placement block" in m] == [
+        f"node group '{first.name}' of pool 'train': {LABEL_SU}=1, which no planned placement block has"]

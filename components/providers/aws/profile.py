@@ -404,7 +404,12 @@ class AwsProfile(ProviderProfile):
         # program names each block's group '<cluster>-<pool>-b<block>-ng' and Pulumi's auto-naming appends '-' and
         # 7 random characters (Pulumi docs, "Resource names", auto-naming) [P].
         for i, pool in enumerate(spec.pools):
-            blocks = max(-(-pool.total_nodes // aws.placement_block_nodes), len(pool.capacity.reservation_ids), 1)
+            # An upper bound on the pool's blocks before the plan cuts them (neocloud.plan.placement): runs of the
+            # block size, plus a cut at each reservation and, for blocks smaller than an SU, at each SU boundary.
+            system = SYSTEMS.get(pool.system)
+            su = spec.fabric.nodes_per_su or (system.default_nodes_per_su if system else pool.total_nodes)
+            blocks = (-(-pool.total_nodes // aws.placement_block_nodes) + len(pool.capacity.reservation_ids)
+                      + (-(-pool.total_nodes // max(su, 1)) if aws.placement_block_nodes < su else 0))
             longest = f"{spec.name}-{pool.name}-b{blocks - 1}-ng"
             length = len(longest) + EKS_AUTONAME_SUFFIX
             if length > EKS_NODE_GROUP_NAME_MAX:
