@@ -94,6 +94,8 @@ def plan_document(run: ProgramRun) -> dict[str, Any]:
         "storage": plan.get("storage"),
         "filesystem": run.outputs.get("fsx"),
         "goodput": {p["name"]: p.get("goodput") for p in pools},
+        # Where the provider's nodes go, as the planner decided (AWS: zones and placement blocks; null elsewhere).
+        "placement": plan.get("placement"),
         "pools": pools,
         "resource_count": len(run.resources),
         "resources": [{**r.to_summary(), "urn": r.urn, "input_digests": input_digests(r)} for r in run.resources],

@@ -146,3 +146,17 @@ def test_the_rules_themselves() -> None:
         assert bucket_name_problem(bad), bad
     for good in ("abc", "a" * 63, "my-bucket.data", "prod-checkpoints-1a2b3c4"):
         assert bucket_name_problem(good) is None, good
+
+
+def test_plan_json_carries_the_planned_placement() -> None:
+    """`neocloud plan --json` shows the zones and blocks the provider builds from (one plan, read everywhere)."""
+    from neocloud.cli.plan import plan_document
+    from tests.conftest import stack_run
+
+    doc = plan_document(stack_run("prod"))["placement"]
+    config, _ = stack_config("prod")
+    planned = build_plan(load_cluster_spec(config["neocloud:cluster"])).placement
+    assert doc["zones"] == planned.zones.to_dict()
+    assert [(b["name"], b["su"], b["ends_at"], b["scale_to_zero_at"]) for b in doc["blocks"]["train"]] == [
+        (b.name, b.su, b.ends_at, b.scale_to_zero_at) for b in planned.blocks["train"]]
+    assert plan_document(stack_run("staging"))["placement"] is None  # bare metal: no provider placement
