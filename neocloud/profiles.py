@@ -24,7 +24,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._model import SettingsModel
-from .vocabulary import HOSTNAME, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU
+from .vocabulary import GPU_CLIQUE, HOSTNAME, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU
 
 if TYPE_CHECKING:
     from .catalog import System
@@ -43,6 +43,7 @@ __all__ = [
     "RepairPath",
     "ResourceTypes",
     "all_profiles",
+    "dra_problem",
     "floor_problem",
     "profile",
     "provider_names",
@@ -224,9 +225,25 @@ class ProviderProfile:
     """The Network Operator installs the DOCA/MOFED driver (no node image ships it)."""
     platform_manages_gpu_stack: ClassVar[bool] = False
     """The platform runs the GPU Operator, Network Operator and device plugins itself."""
-    nvlink_domain_labels: ClassVar[tuple[str, ...]] = (LABEL_NVLINK_DOMAIN,)
-    """Node labels whose value names a node's multi-node NVLink domain (the Topology level a one-domain workload
-    is required to stay in)."""
+    nvlink_domain_labels: ClassVar[tuple[str, ...]] = (GPU_CLIQUE,)
+    """Node labels whose value names a node's multi-node NVLink partition (the Topology level a one-domain workload
+    is required to stay in): GPU Feature Discovery's ``nvidia.com/gpu.clique``, the real partition, which NVIDIA's
+    DRA driver and the providers document (``neocloud.vocabulary.GPU_CLIQUE``)."""
+    platform_node_labels: ClassVar[tuple[str, ...]] = ()
+    """Node labels the platform itself puts on its GPU nodes (beyond those of the node sets the program
+    creates), so Topology levels may use them (policy topology-labels-consistent)."""
+    compute_domains: ClassVar[str] = "dra-driver"
+    """Who gives multi-node NVLink pools IMEX (NVIDIA ComputeDomains): ``dra-driver`` (the Kubernetes layer installs
+    NVIDIA's DRA driver for GPUs) or ``platform`` (the provider runs it on its clusters)."""
+    dra_kubernetes_from: ClassVar[str] = "1.34"
+    """The first Kubernetes minor whose clusters on this provider serve Dynamic Resource Allocation
+    (``resource.k8s.io``) with the DynamicResourceAllocation feature gate on, which ComputeDomains need. Default:
+    upstream Kubernetes, where DRA is GA and on by default from 1.34; 1.32 and 1.33 need the gate enabled on the API
+    server, scheduler, controller manager and every kubelet (k8s-dra-driver-gpu docs/prerequisites.md, "Enable DRA
+    on Kubernetes v1.32 and v1.33"), which this toolkit cannot check on a cluster it does not create."""
+    control_plane_nodes: ClassVar[bool] = False
+    """The control plane runs on Kubernetes nodes (``node-role.kubernetes.io/control-plane``) where cluster
+    controllers may be placed; managed Kubernetes (EKS, CKS, mk8s) has none."""
     network_policy_enforcement: ClassVar[str] = "operator"
     """Who makes the cluster's CNI enforce NetworkPolicy (policy tenant-default-deny): ``platform`` (the provider's
     CNI always does), ``addon`` (only where the stack's ``network_policy_addon`` enables it), or ``operator`` (not
@@ -283,9 +300,12 @@ class ProviderProfile:
         """The node labels of ``pool``'s Kueue Topology, widest first, ending with ``kubernetes.io/hostname``.
 
         Default: our own labels (the provider module sets them per node set): ``neocloud.io/su``, then the
-        NVLink domain where it spans nodes (NVL72) or the rack where racks are planned, then the host."""
+        NVLink domain where it spans nodes (NVL72) and its partition (``nvidia.com/gpu.clique``, so a workload can
+        require one; Kueue's ``kueue.x-k8s.io/podset-required-topology`` names a level) or the rack where racks
+        are planned, then the host."""
         if pool.system.nvlink_domain_nodes > 1:
-            return (LABEL_SU, LABEL_NVLINK_DOMAIN, HOSTNAME)
+            # The plan's NVLink domain, then the real NVLink partition GPU Feature Discovery labels, inside it.
+            return (LABEL_SU, LABEL_NVLINK_DOMAIN, GPU_CLIQUE, HOSTNAME)
         if pool.racks.groups:
             return (LABEL_SU, LABEL_RACK, HOSTNAME)
         return (LABEL_SU, HOSTNAME)
@@ -308,6 +328,29 @@ def floor_problem(index: int, pool: Pool, system: System) -> Problem | None:
         unit = "UltraServers" if system.kind == "aws-ultraserver" else "racks"
         return (f"pools[{index}].min_nodes", f"{pool.system} scales in whole {unit} of {domain} nodes; "
                 f"{pool.min_nodes} is not a multiple of {domain}")
+    return None
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def dra_problem(spec: ClusterSpec) -> Problem | None:
+    """Multi-node NVLink pools need IMEX through NVIDIA's ComputeDomains, which need Kubernetes DRA: a
+    ``kubernetes.version`` older than the provider's ``dra_kubernetes_from`` cannot run them."""
+    from .catalog import SYSTEMS
+
+    p = spec.profile
+    for i, pool in enumerate(spec.pools):
+        system = SYSTEMS.get(pool.system)
+        if system is None or system.nvlink_domain_nodes <= 1:
+            continue
+        need = p.dra_kubernetes_from
+        if _minor(spec.kubernetes.version) < _minor(need):
+            return ("kubernetes.version", f"'{spec.kubernetes.version}' cannot run pools[{i}] ({pool.system}): its "
+                    f"multi-node NVLink needs IMEX through NVIDIA ComputeDomains, which need Kubernetes Dynamic "
+                    f"Resource Allocation (resource.k8s.io) served and enabled; with provider '{p.name}' that is "
+                    f"{need} or later; allowed: {need} to 1.37")
     return None
 
 

@@ -11,6 +11,11 @@ __all__ = [
     "ACCEPTANCE_LABEL",
     "ACCEPTANCE_TAINT",
     "AWS_NETWORK_LAYER_LABEL",
+    "COMPUTE_DOMAIN",
+    "COMPUTE_DOMAIN_API_VERSION",
+    "COMPUTE_DOMAIN_GROUP",
+    "DRA_DRIVER_CHART",
+    "DRA_DRIVER_NAMESPACE",
     "ENVOY_GATEWAY_API_VERSION",
     "ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY",
     "GATEWAY_API_GATEWAY",
@@ -18,6 +23,8 @@ __all__ = [
     "GATEWAY_API_GRPC_ROUTE",
     "GATEWAY_API_HTTP_ROUTE",
     "GATEWAY_API_VERSION",
+    "GPU_CLIQUE",
+    "GPU_OPERATOR_CHART",
     "HELM_RELEASE",
     "HOSTNAME",
     "K8S_CRONJOB",
@@ -95,6 +102,13 @@ TAG_RESERVATIONS = f"{PREFIX}/reservations"
 
 HOSTNAME = "kubernetes.io/hostname"
 """The well-known node label; Kueue allows it only as the last Topology level."""
+GPU_CLIQUE = "nvidia.com/gpu.clique"
+"""The node's NVLink partition (clique), ``<cluster UUID>.<clique id>``, set by NVIDIA GPU Feature Discovery on
+multi-node NVLink nodes. NVIDIA's DRA driver requires it for ComputeDomains (k8s-dra-driver-gpu
+docs/prerequisites.md: GFD "generates ... the nvidia.com/gpu.clique labels required by ComputeDomains"); CoreWeave
+documents it for NVL72 ("The nvidia.com/gpu.clique label identifies the NVLink partition within that domain",
+docs.coreweave.com products/cks/clusters/scheduling/imex-overview) and so does EKS for P6e-GB200 ("Nodes within the
+same nvidia.com/gpu.clique have multi-node NVLink-reachability", EKS user guide ml-eks-nvidia-ultraserver)."""
 
 ACCEPTANCE_TAINT = {"key": f"{PREFIX}/acceptance", "value": "pending", "effect": "NoSchedule"}
 """Put on new GPU nodes; the node's acceptance pod removes it when the node passes (and only then)."""
@@ -144,6 +158,17 @@ KUEUE_TOPOLOGY = k8s_type(KUEUE_API_VERSION, "Topology")
 KUEUE_FLAVOR = k8s_type(KUEUE_API_VERSION, "ResourceFlavor")
 KUEUE_CLUSTER_QUEUE = k8s_type(KUEUE_API_VERSION, "ClusterQueue")
 K8S_SERVICE = k8s_type("v1", "Service")
+COMPUTE_DOMAIN_GROUP = "resource.nvidia.com"
+COMPUTE_DOMAIN_API_VERSION = f"{COMPUTE_DOMAIN_GROUP}/v1beta1"
+"""NVIDIA DRA driver v25.12.0's ComputeDomain API (its CRD serves only v1beta1; vendor/SOURCES.md)."""
+COMPUTE_DOMAIN = k8s_type(COMPUTE_DOMAIN_API_VERSION, "ComputeDomain")
+GPU_OPERATOR_CHART = "gpu-operator"
+"""The NVIDIA GPU Operator's Helm chart name (its Release's ``chart`` input)."""
+DRA_DRIVER_CHART = "nvidia-dra-driver-gpu"
+"""NVIDIA's DRA driver for GPUs' Helm chart name (its vendored Chart.yaml ``name``)."""
+DRA_DRIVER_NAMESPACE = "nvidia-dra-driver-gpu"
+"""Namespace of NVIDIA's DRA driver for GPUs (its install guide's ``--namespace nvidia-dra-driver-gpu``); its
+ComputeDomain daemons and ComputeDomainCliques live there too."""
 K8S_INGRESS = k8s_type("networking.k8s.io/v1", "Ingress")
 
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
@@ -172,7 +197,7 @@ SECRET_PLACEHOLDER = "[secret]"
 
 PLATFORM_NAMESPACES = frozenset({
     "gpu-operator", "nvidia-network-operator", "kueue-system", "envoy-gateway-system", "neocloud-acceptance",
-    "nvidia-dra-driver-gpu", "nvsentinel",
+    DRA_DRIVER_NAMESPACE, "nvsentinel",
 })
 """Namespaces the Kubernetes layer installs its operators, controllers and node acceptance into (tests check every
 non-team namespace the layer creates is listed)."""

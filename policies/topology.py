@@ -32,8 +32,11 @@ from components.providers.aws.profile import (
 )
 from components.providers.coreweave.profile import COREWEAVE_LEAFGROUP, COREWEAVE_RACK, COREWEAVE_SUPERPOD
 from components.providers.nebius.profile import NVL_INSTANCE_GROUP
-from neocloud.profiles import all_profiles
+from neocloud.profiles import all_profiles, profile, union
 from neocloud.vocabulary import (
+    GPU_CLIQUE,
+    GPU_OPERATOR_CHART,
+    HELM_RELEASE,
     HOSTNAME,
     KUEUE_FLAVOR,
     KUEUE_TOPOLOGY,
@@ -641,19 +644,28 @@ _LEVEL_RANK = {
     aws_layer_label(3): 4,
     aws_layer_label(4): 5,
     LABEL_NVLINK_DOMAIN: 6,
+    # GFD's NVLink partition within a domain (CoreWeave imex-overview: "identifies the NVLink partition within that
+    # domain"): narrower than the domain (NVL72 rack, UltraServer), wider than one node.
+    GPU_CLIQUE: 7,
     "cloud.google.com/gce-topology-host": 7,
     HOSTNAME: 8,
 }
 """Broad-to-narrow order of topology node labels (hardware.md: AWS network-node layers, CoreWeave IB labels, GKE
-topology labels; our neocloud.io SU > rack > NVLink domain)."""
+topology labels; our neocloud.io SU > rack > NVLink domain > its clique). Kueue's Topology lists levels "from the
+highest to the lowest" with kubernetes.io/hostname last (Kueue docs, Topology Aware Scheduling; the vendored
+Topology CRD's rule)."""
 
 _LABELS_SCHEMA = schema({
-    "knownLabels": {"type": "array", "items": {"type": "string"}, "default": sorted(_LEVEL_RANK),
+    "knownLabels": {"type": "array", "items": {"type": "string"},
+                    "default": sorted(set(_LEVEL_RANK) - {GPU_CLIQUE}),
                     "description": "Node labels a Topology level may use besides those the plan's node groups "
-                    "and pools carry."},
-    "nvlinkDomainLabels": {"type": "array", "items": {"type": "string"}, "default": [LABEL_NVLINK_DOMAIN],
-                           "description": "Labels that name a multi-node NVLink domain; a Topology used by such "
-                           "a pool needs one of them as a level."},
+                    "and pools carry (nvidia.com/gpu.clique counts where GPU Feature Discovery or the platform "
+                    "sets it)."},
+    "nvlinkDomainLabels": {"type": "array", "items": {"type": "string"},
+                           "default": list(union(lambda p: p.nvlink_domain_labels)),
+                           "description": "Labels that name a multi-node NVLink partition; a Topology used by such "
+                           "a pool needs one of them as a level (every profile's nvlink_domain_labels: "
+                           "nvidia.com/gpu.clique)."},
     "requireHostnameLevel": {"type": "boolean", "default": True,
                              "description": "The last Topology level is kubernetes.io/hostname."},
 })
@@ -672,6 +684,7 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
         carried.update(str(k) for k in as_map(pool_facts.get("labels")))
     for ns, _ in groups:
         carried.update(ns.labels)
+    carried |= _labels_set_on_nodes(stack)
     known = carried | set(cfg["knownLabels"])
     names: dict[str, Any] = {}
     for topo in topologies:
@@ -739,6 +752,24 @@ def _topology_labels_consistent(args: StackValidationArgs, report: ReportViolati
                        f"'{_pool_name(owner[1])}' says {key}={planned[key]}", ns.resource.urn)
         for problem in _topology_label_values(ns.labels, ns.sizes, owner[1]):
             report(f"{ns.kind} '{ns.resource.name}' of pool '{_pool_name(owner[1])}': {problem}", ns.resource.urn)
+
+
+def _labels_set_on_nodes(stack: StackIndex) -> set[str]:
+    """Node labels set on GPU nodes by software rather than by the program's node sets: GPU Feature Discovery's
+    ``nvidia.com/gpu.clique`` where the GPU Operator runs it (``gfd.enabled``, on by default in the vendored
+    values.yaml; "GFD ... generates ... the nvidia.com/gpu.clique labels", k8s-dra-driver-gpu
+    docs/prerequisites.md), and what each pool's platform labels itself (its profile's ``platform_node_labels``)."""
+    out: set[str] = set()
+    for release in stack.of_type(HELM_RELEASE):
+        if release.props.get("chart") == GPU_OPERATOR_CHART and \
+                get_in(release.props, "values", "gfd", "enabled", default=True) is not False:
+            out.add(GPU_CLIQUE)
+    for _, facts in stack.pools.values():
+        try:
+            out.update(profile(str(facts.get("provider"))).platform_node_labels)
+        except KeyError:
+            continue
+    return out
 
 
 def _topology_label_values(labels: Mapping[str, str], sizes: Mapping[str, float],

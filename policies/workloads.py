@@ -12,6 +12,15 @@ For every team queue (the KubernetesLayer's ``queues`` facts) the rule builds th
   pools with multi-node NVLink domains also a workload of exactly one domain, required at the domain level;
 - **inference**: one pod with one node's GPUs and a CPU-only sidecar.
 
+A training workload of several pods on a pool whose NVLink domains span nodes (GB200 NVL72, P6e-GB200) shares GPU
+memory over NVLink only through IMEX, which Kubernetes gives through NVIDIA's DRA driver: the job creates a
+ComputeDomain whose ``channel.resourceClaimTemplate.name`` names the ResourceClaimTemplate its pods claim
+(k8s-dra-driver-gpu docs/compute-domains.md, "Use the channel in a workload"). So it is admissible only where the
+DRA driver runs with ComputeDomains enabled (its Helm release, or the platform's own where the provider profile's
+``compute_domains`` is ``platform``: CoreWeave CKS), where the team may create ComputeDomains in its namespace (a
+Role), and where the pool's Topology has the NVLink-partition level (``nvidia.com/gpu.clique``) the one-domain
+workload requires.
+
 Pods are as hardened as the job allows (non-root, no privilege escalation, RuntimeDefault seccomp, all
 capabilities dropped) and add ``IPC_LOCK`` where they use HCAs through NVIDIA's RDMA shared device plugin
 (InfiniBand/RoCE: NCCL pins its buffers; NVIDIA's RDMA pod examples add it). EFA on EKS and CoreWeave's
@@ -46,6 +55,8 @@ from neocloud.catalog import GPU_VENDORS
 from neocloud.profiles import profile, union
 from neocloud.vocabulary import (
     ACCEPTANCE_TAINT,
+    COMPUTE_DOMAIN_GROUP,
+    DRA_DRIVER_CHART,
     K8S_NAMESPACE,
     KUEUE_API_VERSION,
     KUEUE_CLUSTER_QUEUE,
@@ -82,6 +93,7 @@ NIC_CLUSTER_POLICY = k8s_type("mellanox.com/v1alpha1", "NicClusterPolicy")
 GPU_OPERATORS = "neocloud:kubernetes:GpuOperators"
 """The Kubernetes layer's operators component (components/kubernetes/operators.py ``GpuOperators.TYPE``)."""
 LOCAL_QUEUE = k8s_type(KUEUE_API_VERSION, "LocalQueue")
+ROLE = k8s_type("rbac.authorization.k8s.io/v1", "Role")
 GPU = GPU_VENDORS["nvidia"].resource
 """The GPU Operator's device plugin resource (queues name their pool vendor's ``gpu_resource``)."""
 EFA = "vpc.amazonaws.com/efa"
@@ -145,6 +157,8 @@ class _Stack:
     flavors: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     topologies: dict[str, list[str]] = field(default_factory=dict)
     releases: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    roles: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    """Namespace -> the rules of its Roles."""
     rdma_resources: list[str] = field(default_factory=list)
     platform_fabric: list[str] = field(default_factory=list)
     """Fabric resources a platform-managed GPU stack advertises as the spec names them (``GpuOperators``
@@ -181,6 +195,8 @@ def _read(index: StackIndex) -> _Stack:
                                              for level in as_list(get_in(p, "spec", "levels"))]
         elif t == HELM_RELEASE:
             out.releases[str(p.get("chart"))] = p
+        elif t == ROLE and isinstance(ns, str):
+            out.roles.setdefault(ns, []).extend(as_map(rule) for rule in as_list(p.get("rules")))
         elif t == GPU_OPERATORS and p.get("platformManaged") is True and isinstance(p.get("fabricResource"), str):
             out.platform_fabric.append(str(p["fabricResource"]))
         elif t == NIC_CLUSTER_POLICY:
@@ -401,12 +417,47 @@ def _api_server_problems(stack: _Stack, namespace: str, pod: adm.Pod, count: int
     return pod, problems
 
 
+def _allows(rule: Mapping[str, Any], group: str, resource: str, verb: str) -> bool:
+    """An RBAC rule grants ``verb`` on ``group``/``resource`` (``*`` matches all; Kubernetes RBAC docs)."""
+    def has(key: str, value: str) -> bool:
+        return bool({value, "*"} & {str(x) for x in as_list(rule.get(key))})
+
+    return has("apiGroups", group) and has("resources", resource) and has("verbs", verb)
+
+
+def _imex_problems(stack: _Stack, w: CanonicalWorkload, facts: Mapping[str, Any]) -> list[str]:
+    """What keeps a multi-pod training workload on a multi-node NVLink pool from getting its IMEX channel (see the
+    module docstring): no DRA driver running ComputeDomains, or a team that may not create its job's
+    ComputeDomain."""
+    if w.kind != "training" or w.pods <= 1 or int(num(facts.get("nvlink_domain_nodes")) or 1) <= 1:
+        return []
+    problems = []
+    try:
+        platform = profile(str(facts.get("provider") or "")).compute_domains == "platform"
+    except KeyError:
+        platform = False
+    if not platform:
+        release = stack.releases.get(DRA_DRIVER_CHART)
+        if release is None:
+            problems.append(f"no NVIDIA DRA driver ({DRA_DRIVER_CHART}) runs ComputeDomains and the platform "
+                            f"provides none, so its pods get no IMEX channel for multi-node NVLink")
+        elif get_in(release, "values", "resources", "computeDomains", "enabled", default=True) is False:
+            problems.append("the NVIDIA DRA driver runs with resources.computeDomains.enabled false, so its pods "
+                            "get no IMEX channel for multi-node NVLink")
+    if not any(_allows(rule, COMPUTE_DOMAIN_GROUP, "computedomains", "create")
+               for rule in stack.roles.get(w.team, [])):
+        problems.append(f"no Role in namespace '{w.team}' lets the team create ComputeDomains "
+                        f"({COMPUTE_DOMAIN_GROUP} computedomains), so the job cannot create its IMEX domain")
+    return problems
+
+
 def _admit(stack: _Stack, w: CanonicalWorkload, facts: Mapping[str, Any], node_sets: Sequence[_NodeSet],
            strategy: str, cfg: Mapping[str, Any], acceptance_pools: set[str]) -> list[str]:
     namespace = w.team
     if namespace not in stack.namespaces:
         return [f"namespace '{namespace}' is not created by the stack"]
     pod, problems = _api_server_problems(stack, namespace, w.pod, w.pods)
+    problems += _imex_problems(stack, w, facts)
     # Kueue
     requested = {k for c in (*pod.containers, *pod.init_containers) for k, v in c.requests.items() if v > 0}
     kueue_problems, flavor = _cluster_queue_problems(stack, w, namespace, strategy, requested)

@@ -13,11 +13,12 @@ from typing import Any
 
 import yaml
 
-from neocloud.vocabulary import KUEUE_CONFIG_API_VERSION
+from neocloud.vocabulary import DRA_DRIVER_CHART, DRA_DRIVER_NAMESPACE, GPU_OPERATOR_CHART, KUEUE_CONFIG_API_VERSION
 
 from ..labels import ACCEPTANCE_TAINT, GPU_TAINT
 
 __all__ = [
+    "DRA_DRIVER",
     "EFA_DEVICE_PLUGIN",
     "ENVOY_GATEWAY",
     "GPU_OPERATOR",
@@ -27,6 +28,7 @@ __all__ = [
     "KUEUE_FEATURE_GATES",
     "NETWORK_OPERATOR",
     "ChartPin",
+    "dra_driver_values",
     "efa_device_plugin_values",
     "gpu_operator_values",
     "kueue_configuration",
@@ -55,7 +57,7 @@ class ChartPin:
 
 
 GPU_OPERATOR = ChartPin(
-    chart="gpu-operator", version="v26.7.0", repo="https://helm.ngc.nvidia.com/nvidia", namespace="gpu-operator",
+    chart=GPU_OPERATOR_CHART, version="v26.7.0", repo="https://helm.ngc.nvidia.com/nvidia", namespace="gpu-operator",
     release="gpu-operator",
     # The in-repo Chart.yaml says v1.0.0-devel even at the tag; release CI stamps the version (vendor/SOURCES.md).
     source="NVIDIA/gpu-operator tag v26.7.0 (10ee5b36)",
@@ -85,6 +87,15 @@ ENVOY_GATEWAY = ChartPin(
     source="envoyproxy/gateway tag v1.9.0 (39763b1c); its BackendTrafficPolicy CRD is vendored at the same tag",
 )
 """Envoy Gateway (Gateway API controller; release name as in its quickstart)."""
+DRA_DRIVER = ChartPin(
+    chart=DRA_DRIVER_CHART, version="25.12.0", repo="https://helm.ngc.nvidia.com/nvidia",
+    namespace=DRA_DRIVER_NAMESPACE, release="nvidia-dra-driver-gpu",
+    # NVIDIA/k8s-dra-driver-gpu docs/install.md: `helm repo add nvidia https://helm.ngc.nvidia.com/nvidia`,
+    # `helm install nvidia-dra-driver-gpu nvidia/nvidia-dra-driver-gpu --version=25.12.0 --namespace
+    # nvidia-dra-driver-gpu`; the chart's Chart.yaml at v25.12.0 is vendored (strict semver: no "v").
+    source="NVIDIA/k8s-dra-driver-gpu tag v25.12.0 deployments/helm/nvidia-dra-driver-gpu/Chart.yaml (0882da87)",
+)
+"""NVIDIA's DRA driver for GPUs: ComputeDomains (IMEX) for multi-node NVLink pools."""
 
 
 def node_tolerations() -> list[dict[str, str]]:
@@ -131,6 +142,40 @@ def network_operator_values() -> dict[str, Any]:
         "sriovNetworkOperator": {"enabled": False},
         "operator": {"tolerations": [*control_plane, *node_tolerations()]},
     }
+
+
+GPU_OPERATOR_DRIVER_ROOT = "/run/nvidia/driver"
+"""Where the GPU Operator's driver container puts the driver ("If the NVIDIA GPU Operator manages the NVIDIA GPU
+driver on your nodes, use /run/nvidia/driver", k8s-dra-driver-gpu docs/install.md, ``nvidiaDriverRoot``); a driver
+installed on the host itself is at ``/`` (the chart's default)."""
+
+
+def dra_driver_values(*, operator_driver: bool, control_plane_nodes: bool) -> dict[str, Any]:
+    """NVIDIA DRA driver values for use beside the GPU Operator: ComputeDomains on, GPU allocation off.
+
+    - ``resources.gpus.enabled: false``, ``resources.computeDomains.enabled: true``: GPUs stay with the GPU
+      Operator's device plugin (``nvidia.com/gpu``, what Kueue quotas count), the driver only runs ComputeDomains
+      (docs/install.md: "--set resources.gpus.enabled=false" disables the GPU plugin; EKS user guide,
+      ml-eks-nvidia-ultraserver: "It is recommended to use the NVIDIA Kubernetes device plugin until the NVIDIA DRA
+      driver GPU allocation functionality graduates", and its dra-values.yaml sets exactly these two).
+    - ``nvidiaDriverRoot``: ``/run/nvidia/driver`` where the GPU Operator installs the driver (``operator_driver``),
+      else ``/`` (the driver is on the host: the EKS and Nebius images).
+    - ``kubeletPlugin.tolerations``: the kubelet plugin must run on the tainted GPU nodes, including nodes still in
+      acceptance (EKS dra-values.yaml tolerates ``nvidia.com/gpu``); its default node affinity (NFD's
+      ``pci-10de.present`` or ``nvidia.com/gpu.present``) already selects GPU nodes.
+    - ``controller``: the chart runs the ComputeDomain controller on control-plane nodes; a managed cluster has none
+      (``control_plane_nodes`` false), so, as the EKS guide's dra-values.yaml does, its ``nodeSelector`` and
+      ``affinity`` are removed (Helm deletes a default key set to null) and ``tolerations`` emptied, which places it
+      on the untainted system nodes.
+    """
+    values: dict[str, Any] = {
+        "nvidiaDriverRoot": GPU_OPERATOR_DRIVER_ROOT if operator_driver else "/",
+        "resources": {"gpus": {"enabled": False}, "computeDomains": {"enabled": True}},
+        "kubeletPlugin": {"tolerations": node_tolerations()},
+    }
+    if not control_plane_nodes:
+        values["controller"] = {"nodeSelector": None, "affinity": None, "tolerations": []}
+    return values
 
 
 def efa_device_plugin_values() -> dict[str, Any]:

@@ -25,7 +25,8 @@ from .tenants import Tenant
 from .topology import kueue_levels
 from .traffic import TrafficRegulator, admission_policy_supported
 
-__all__ = ["KubernetesLayer", "SuGroups", "gpu_driver_preinstalled", "layer_facts", "su_groups_from_placement_blocks"]
+__all__ = ["KubernetesLayer", "SuGroups", "compute_domains", "gpu_driver_preinstalled", "layer_facts",
+           "su_groups_from_placement_blocks"]
 
 
 SuGroups = Mapping[str, Sequence[tuple[int, int]]]
@@ -60,6 +61,20 @@ def gpu_driver_preinstalled(spec: ClusterSpec) -> bool:
     return spec.profile.gpu_driver_preinstalled(spec)
 
 
+def multi_node_nvlink_pools(plan: ClusterPlan) -> list[str]:
+    """Pools whose NVLink domains span nodes (GB200 NVL72 racks, P6e-GB200 UltraServers)."""
+    return [p.name for p in plan.pools if p.system.nvlink_domain_nodes > 1]
+
+
+def compute_domains(spec: ClusterSpec, plan: ClusterPlan) -> str | None:
+    """Who runs NVIDIA ComputeDomains for the cluster (the profile's ``compute_domains``: ``dra-driver`` or
+    ``platform``), or ``None`` where no pool has multi-node NVLink domains: single-node-domain clusters get no DRA
+    driver. Multi-node NVLink needs IMEX, which NVIDIA's DRA driver provides through ComputeDomains
+    (docs.nvidia.com gpu-operator/latest/dra-cds.html: "NVIDIA's DRA Driver for GPUs enables MNNVL for Kubernetes
+    workloads by introducing a new concept -- the ComputeDomain")."""
+    return spec.profile.compute_domains if multi_node_nvlink_pools(plan) else None
+
+
 def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None = None) -> dict[str, Any]:
     """Plain-value facts of the layer for policies and stack outputs: Topology levels per pool, team queues,
     acceptance thresholds and the traffic regulator's settings."""
@@ -70,6 +85,7 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
         "topology_levels": {p.name: list(kueue_levels(plan, p)) for p in plan.pools},
         "queues": [q.to_dict() for q in plan_team_queues(spec, plan)],
         "schedulable_gpus": {p.name: p.gpus for p in plan.pools},
+        "compute_domains": compute_domains(spec, plan),
         "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
         "node_acceptance": [p.to_dict() for p in acceptance_pools(spec, plan)],
         "node_health": {**kube.node_health.model_dump(), "repair": spec.profile.repair.to_dict(),
@@ -103,15 +119,18 @@ class KubernetesLayer(pulumi.ComponentResource):
             install_fabric_driver=spec.profile.installs_fabric_driver,
             platform_managed=spec.profile.platform_manages_gpu_stack,
             fabric_resource_name=spec.profile.fabric_resource(spec),
+            compute_domains=compute_domains(spec, plan),  # type: ignore[arg-type]
+            control_plane_nodes=spec.profile.control_plane_nodes,
             kubernetes_provider=k, opts=child,
         )
         queues = plan_team_queues(spec, plan)
+        nvlink_pools = set(multi_node_nvlink_pools(plan))
         regulated = kube.regulated_team()
         self.tenants = {
             q.team: Tenant(
                 f"{name}-tenant-{q.team}", team=q.team, kubernetes_version=kube.version, gpu_quota=q.gpu_ceiling,
                 max_gpus_per_pod=q.max_gpus_per_pod, group=q.group, pod_security=q.pod_security,
-                gpu_resource=q.gpu_resource,
+                gpu_resource=q.gpu_resource, compute_domains=q.pool in nvlink_pools,
                 gateway_namespace=ENVOY_GATEWAY.namespace if q.team == regulated else None,
                 kubernetes_provider=k, opts=child,
             )

@@ -4,6 +4,8 @@
 - InfiniBand / RoCE: the NVIDIA Network Operator and a ``NicClusterPolicy`` that installs the DOCA driver and
   the RDMA shared device plugin, which advertises the HCAs as the extended resource ``rdma/<name>``.
 - EFA (AWS): the AWS EFA device plugin, which advertises ``vpc.amazonaws.com/efa``.
+- Multi-node NVLink pools (GB200 NVL72, P6e-GB200 UltraServers): NVIDIA's DRA driver for GPUs with ComputeDomains
+  only (IMEX channels for the pods of one job across nodes of an NVLink partition), unless the platform runs it.
 - CoreWeave CKS: none of these. CoreWeave runs the GPU Operator and the InfiniBand/RoCE drivers itself and says
   "Do not install the NVIDIA GPU Operator on CKS clusters" (docs.coreweave.com, products/cks/nodes/
   gpu-driver-management/gpu-driver-management-cks); pods request the fabric as ``rdma/ib`` (products/networking/
@@ -20,10 +22,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from .charts import (
+    DRA_DRIVER,
     EFA_DEVICE_PLUGIN,
     GPU_OPERATOR,
     NETWORK_OPERATOR,
     ChartPin,
+    dra_driver_values,
     efa_device_plugin_values,
     gpu_operator_values,
     network_operator_values,
@@ -110,17 +114,23 @@ class GpuOperators(pulumi.ComponentResource):
     def __init__(self, name: str, *, fabric_kind: Literal["infiniband", "roce", "efa"], kubernetes_version: str,
                  install_gpu_driver: bool = True, install_fabric_driver: bool = True,
                  platform_managed: bool = False, fabric_resource_name: str | None = None,
+                 compute_domains: Literal["dra-driver", "platform"] | None = None,
+                 control_plane_nodes: bool = False,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``install_gpu_driver``: let the GPU Operator install the NVIDIA driver and container toolkit (off
         where the node image ships them); ``install_fabric_driver``: let the Network Operator install the DOCA
         driver (off where the node image ships it); ``platform_managed``: the platform runs the GPU Operator and
         fabric drivers itself (CoreWeave CKS), so nothing is installed and installing would conflict;
-        ``fabric_resource_name``: the fabric resource where the platform names it (its provider profile)."""
+        ``fabric_resource_name``: the fabric resource where the platform names it (its provider profile);
+        ``compute_domains``: where pools have multi-node NVLink domains, who runs NVIDIA ComputeDomains
+        (``dra-driver``: installed here; ``platform``: the provider; ``None``: no such pool, nothing installed);
+        ``control_plane_nodes``: the cluster's control plane runs on nodes the DRA driver's controller may use."""
         super().__init__(self.TYPE, name, {"fabricKind": fabric_kind, "installGpuDriver": install_gpu_driver,
                                            "installFabricDriver": install_fabric_driver,
                                            "platformManaged": platform_managed,
-                                           "fabricResource": fabric_resource_name}, opts)
+                                           "fabricResource": fabric_resource_name,
+                                           "computeDomains": compute_domains}, opts)
         self.fabric_resource = fabric_resource_name or fabric_resource(fabric_kind,
                                                                        platform_managed=platform_managed)
         self.ready: list[pulumi.Resource] = []
@@ -172,6 +182,22 @@ class GpuOperators(pulumi.ComponentResource):
                 opts=child_opts(self, k, [self.network_operator]),
             )
             self.ready += [self.network_operator, self.nic_cluster_policy]
+        self.dra_driver: k8s.helm.v3.Release | None = None
+        if compute_domains == "dra-driver":
+            # The kubelet plugin and the per-ComputeDomain IMEX daemons are privileged (the chart's values.yaml:
+            # kubeletPlugin.containers.*.securityContext.privileged: true), so the namespace admits privileged pods.
+            dra_ns = k8s.core.v1.Namespace(
+                f"{name}-dra-driver",
+                metadata=meta(DRA_DRIVER.namespace, labels=namespace_labels("privileged", kubernetes_version)),
+                opts=child_opts(self, k),
+            )
+            # After the GPU Operator: the DRA driver needs its driver root, container toolkit (CDI) and GPU Feature
+            # Discovery's nvidia.com/gpu.clique labels (k8s-dra-driver-gpu docs/prerequisites.md).
+            self.dra_driver = helm_release(
+                f"{name}-dra-driver", DRA_DRIVER,
+                dra_driver_values(operator_driver=install_gpu_driver, control_plane_nodes=control_plane_nodes),
+                namespace=dra_ns.metadata.name, opts=child_opts(self, k, [dra_ns, self.gpu_operator]),
+            )
         self.register_outputs({})
 
 

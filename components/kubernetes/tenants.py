@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from neocloud.catalog import GPU_VENDORS
-from neocloud.vocabulary import LABEL_TEAM
+from neocloud.vocabulary import COMPUTE_DOMAIN_GROUP, LABEL_TEAM
 
 from .objects import child_opts, meta, name_of, namespace_labels
 
@@ -50,10 +50,19 @@ def gpu_limit_range_items(max_gpus_per_pod: int, gpu_resource: str = GPU_VENDORS
     ]
 
 
-def team_role_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
+def team_role_rules(*, compute_domains: bool = False) -> list[k8s.rbac.v1.PolicyRuleArgs]:
     """What a team may do in its own namespace: run and inspect workloads (Jobs, JobSets, Deployments,
     StatefulSets, pods and their logs), manage their config and routes, and read its Kueue queue and
-    workloads. No RBAC, quota, LimitRange or NetworkPolicy edits: those stay with the platform."""
+    workloads. No RBAC, quota, LimitRange or NetworkPolicy edits: those stay with the platform.
+
+    ``compute_domains`` (the team's pool has multi-node NVLink domains): each job creates its own NVIDIA
+    ComputeDomain and its pods claim an IMEX channel from the ResourceClaimTemplate the driver's controller makes
+    for it, so the team may manage ComputeDomains and read ResourceClaims and their templates. The platform creates
+    no shared per-team ComputeDomain: "It is a best practice to create a ComputeDomain per workload job" (EKS user
+    guide, ml-eks-nvidia-ultraserver), "Each independent workload should use its own ComputeDomain. Deploying
+    multiple workloads into a single ComputeDomain works, but may result in unintended memory sharing between them"
+    (docs.coreweave.com products/cks/clusters/scheduling/imex-dra-scheduling); docs/kubernetes.md shows the job's
+    objects."""
     rw = ["get", "list", "watch", "create", "update", "patch", "delete"]
     ro = ["get", "list", "watch"]
     rule = k8s.rbac.v1.PolicyRuleArgs
@@ -67,6 +76,9 @@ def team_role_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
         rule(api_groups=["jobset.x-k8s.io"], resources=["jobsets"], verbs=rw),
         rule(api_groups=["kueue.x-k8s.io"], resources=["workloads", "localqueues"], verbs=ro),
         rule(api_groups=["gateway.networking.k8s.io"], resources=["httproutes"], verbs=rw),
+        *([rule(api_groups=[COMPUTE_DOMAIN_GROUP], resources=["computedomains"], verbs=rw),
+           rule(api_groups=["resource.k8s.io"], resources=["resourceclaims", "resourceclaimtemplates"], verbs=ro)]
+          if compute_domains else []),
     ]
 
 
@@ -78,14 +90,16 @@ class Tenant(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, team: str, kubernetes_version: str, gpu_quota: int, max_gpus_per_pod: int,
                  group: str, gateway_namespace: str | None = None, pod_security: str = "restricted",
-                 gpu_resource: str = GPU_VENDORS["nvidia"].resource,
+                 gpu_resource: str = GPU_VENDORS["nvidia"].resource, compute_domains: bool = False,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``gpu_quota``: most GPUs the namespace may request at once (ResourceQuota); ``max_gpus_per_pod``:
         GPUs of one node (LimitRange); ``group``: identity-provider group bound to the team's Role;
         ``gateway_namespace``: where the gateway's proxies run, allowed to reach the team's pods;
         ``pod_security``: the Pod Security Standard level (restricted unless RDMA pods need IPC_LOCK);
-        ``gpu_resource``: the pool's GPU extended resource (its vendor's: ``nvidia.com/gpu``, ``amd.com/gpu``)."""
+        ``gpu_resource``: the pool's GPU extended resource (its vendor's: ``nvidia.com/gpu``, ``amd.com/gpu``);
+        ``compute_domains``: the team's jobs create NVIDIA ComputeDomains (multi-node NVLink pools;
+        ``team_role_rules``)."""
         super().__init__(self.TYPE, name, {"team": team, "gpuQuota": gpu_quota, "group": group,
                                            "gatewayNamespace": gateway_namespace, "podSecurity": pod_security,
                                            "gpuResource": gpu_resource},
@@ -153,7 +167,7 @@ class Tenant(pulumi.ComponentResource):
             ))
         rbac = k8s.rbac.v1
         role = rbac.Role(f"{name}-role", metadata=meta(f"{team}-member", namespace=namespace),
-                         rules=team_role_rules(), opts=in_ns)
+                         rules=team_role_rules(compute_domains=compute_domains), opts=in_ns)
         self.role_binding = rbac.RoleBinding(
             f"{name}-role-binding", metadata=meta(f"{team}-member", namespace=namespace),
             role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=f"{team}-member"),

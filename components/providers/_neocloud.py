@@ -1,43 +1,74 @@
-"""Helpers shared by the neocloud providers (``coreweave``, ``nebius``): kubeconfigs, stateful-resource
-options and the GPU node taints. No cloud SDK is imported here."""
+"""Helpers shared by the neocloud providers (``coreweave``, ``nebius``): their profiles' pool checks, kubeconfigs,
+stateful-resource options and the GPU node taints. No cloud SDK is imported here, and nothing at module level
+needs Pulumi or the plan: the providers' pure ``profile`` modules import it (``neocloud.spec`` loads them), so
+Pulumi, the plan and the component labels are imported inside the functions that use them."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from math import ceil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pulumi
 import yaml
 
-from neocloud.catalog import System
-from neocloud.plan import ClusterPlan
+from neocloud.profiles import Problem, floor_problem
 
-from ..labels import ACCEPTANCE_TAINT, gpu_taint
+if TYPE_CHECKING:
+    import pulumi
+
+    from neocloud.catalog import System
+    from neocloud.plan import ClusterPlan
+    from neocloud.spec import ClusterSpec
 
 __all__ = [
     "filesystem_gib",
     "gpu_taints",
+    "pool_system_problems",
     "render_kubeconfig",
     "secret",
     "stateful",
 ]
 
 
+def pool_system_problems(spec: ClusterSpec, *, settings_path: str, resolve: Callable[[str], object | None],
+                         what: str, hint: str) -> Iterator[Problem]:
+    """The per-pool checks every neocloud profile makes: pools of multi-node NVLink domains scale in whole domains
+    (``floor_problem``: an NVL72 rack is 18 nodes), and each pool's catalog system resolves to a provider
+    instance type (``resolve``: spec value first, then the verified default), else a problem at
+    ``<settings_path>.<system>`` naming ``what`` is missing and ``hint`` where to find it."""
+    from neocloud.catalog import SYSTEMS
+
+    for i, pool in enumerate(spec.pools):
+        system = SYSTEMS.get(pool.system)
+        if system is None:
+            continue
+        if floor := floor_problem(i, pool, system):
+            yield floor
+        if resolve(pool.system) is None:
+            yield (f"{settings_path}.{pool.system}", f"required: no verified {what} for {pool.system} "
+                   f"(pools[{i}]); {hint}")
+
+
 
 def gpu_taints(system: System, acceptance: bool) -> list[dict[str, str]]:
     """Taints for new GPU nodes: keep non-GPU pods off, and (optionally) hold them until acceptance passes."""
+    from ..labels import ACCEPTANCE_TAINT, gpu_taint
+
     return [gpu_taint(system), *([dict(ACCEPTANCE_TAINT)] if acceptance else [])]
 
 
 def stateful(parent: pulumi.Resource, plan: ClusterPlan, **extra: Any) -> pulumi.ResourceOptions:
     """Options for a resource that holds data or runs the cluster: protected from deletion in prod."""
+    import pulumi
+
     return pulumi.ResourceOptions(parent=parent, protect=plan.environment == "prod", **extra)
 
 
 def secret(value: pulumi.Output[str]) -> pulumi.Output[str]:
     """``value`` marked as a Pulumi secret (encrypted in state, masked in output)."""
+    import pulumi
+
     marked: pulumi.Output[str] = pulumi.Output.secret(value)  # type: ignore[arg-type]
     return marked
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from pydantic import Field, create_model, model_validator
 
 from ..catalog import SWITCHES, SYSTEMS, System, known_system_names, system_with_overrides
-from ..profiles import ProviderProfile, all_profiles, profile, provider_names
+from ..profiles import ProviderProfile, all_profiles, dra_problem, profile, provider_names
 from ..vocabulary import PLATFORM_NAMESPACES, RESERVED_NAMESPACES
 from ._base import (
     Name,
@@ -215,6 +215,8 @@ def _kubernetes_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
     Kueue must not promise hot spares), and the traffic regulator fronts a known team."""
     problems: list[tuple[str, str]] = []
     add = problems.append
+    if dra := dra_problem(spec):
+        add(dra)
     queues = spec.kubernetes.queues
     pools = {p.name: p for p in spec.pools}
     quota: dict[str, int] = {}

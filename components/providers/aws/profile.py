@@ -31,7 +31,7 @@ from neocloud.profiles import (
     ResourceTypes,
     floor_problem,
 )
-from neocloud.vocabulary import HOSTNAME, LABEL_NVLINK_DOMAIN, aws_layer_label
+from neocloud.vocabulary import GPU_CLIQUE, HOSTNAME, LABEL_NVLINK_DOMAIN, aws_layer_label
 
 if TYPE_CHECKING:
     from neocloud.catalog import System
@@ -237,6 +237,11 @@ class AwsProfile(ProviderProfile):
     # The VPC CNI enforces NetworkPolicy only when its EKS add-on sets enableNetworkPolicy (EKS user guide,
     # "Restrict Pod network traffic with Kubernetes network policies") [P]; components/providers/aws/addons.py.
     network_policy_enforcement = "addon"
+    # "Amazon EKS supports P6e-GB200 UltraServers for Kubernetes versions 1.33 and above. This Kubernetes version
+    # release provides support for Dynamic Resource Allocation, enabled by default in EKS and in the AL2023
+    # EKS-optimized accelerated AMIs" (EKS user guide, ml-eks-nvidia-ultraserver, Considerations); the AMIs "do not
+    # include ... the NVIDIA DRA driver", so the layer installs it (compute_domains stays "dra-driver").
+    dra_kubernetes_from = "1.33"
     network_policy_addon = ("aws:eks/addon:Addon", "vpc-cni", "enableNetworkPolicy")
     repair = RepairPath(
         kind="node-auto-repair",
@@ -438,9 +443,11 @@ class AwsProfile(ProviderProfile):
         p4d, p4de, p5, p5e, p5en and p6e-gb200, 4 for p6-b200 and p6-b300 (hardware.md AWS [P]), layer 1 the
         farthest from the instance. An UltraServer (p6e-gb200) is one NVLink domain (AWS-EKS [P]); how its
         instances sit under the network layers is not documented, so its levels are the NVLink domain (our
-        ``neocloud.io/nvlink-domain`` label, set per UltraServer node group) and the host."""
+        ``neocloud.io/nvlink-domain`` label, set per UltraServer node group), GPU Feature Discovery's
+        ``nvidia.com/gpu.clique`` ("Nodes within the same nvidia.com/gpu.clique have multi-node
+        NVLink-reachability", EKS user guide, ml-eks-nvidia-ultraserver) and the host."""
         if pool.system.kind == "aws-ultraserver":
-            return (LABEL_NVLINK_DOMAIN, HOSTNAME)
+            return (LABEL_NVLINK_DOMAIN, GPU_CLIQUE, HOSTNAME)
         layers = AWS_NETWORK_LAYERS.get(pool.system.name, 3)
         return (*(aws_layer_label(i) for i in range(1, layers + 1)), HOSTNAME)
 

@@ -19,6 +19,9 @@ class BaremetalProfile(ProviderProfile):
     required_catalog_fields = ("node_power_kw", "rack_power_kw", "nic_gbps")
     installs_fabric_driver = True
     bills_idle_nodes = False
+    # An existing (kubeadm-style) cluster: its control plane is a set of Kubernetes nodes, where NVIDIA's DRA driver
+    # runs its ComputeDomain controller by default (the chart's controller affinity, vendored values.yaml).
+    control_plane_nodes = True
 
 
 PROFILE = BaremetalProfile()

@@ -23,11 +23,12 @@ from neocloud.profiles import (
     ProviderProfile,
     RepairPath,
     ResourceTypes,
-    floor_problem,
     sized_filesystem_problem,
     unknown_system_problems,
 )
-from neocloud.vocabulary import HOSTNAME
+from neocloud.vocabulary import GPU_CLIQUE, HOSTNAME
+
+from .._neocloud import pool_system_problems
 
 if TYPE_CHECKING:
     from neocloud.plan import ClusterPlan, PoolPlan
@@ -174,7 +175,18 @@ class CoreWeaveProfile(ProviderProfile):
     # security/tutorials/ebpf-observability: "advanced CNI plugins like Cilium (with eBPF)"; products/cks/reference/
     # cluster-components).
     network_policy_enforcement = "platform"
-    nvlink_domain_labels = (COREWEAVE_RACK,)  # on GB200 NVL72 the rack is the NVLink domain (hardware.md [P]/[S])
+    # "On NVL72-powered instances, all Nodes in a single rack share the same NVLink domain. The
+    # nvidia.com/gpu.clique label identifies the NVLink partition within that domain. Workloads must use this label
+    # ... so that all related Pods land on Nodes in the same partition" (docs.coreweave.com products/cks/clusters/
+    # scheduling/imex-overview, "NVLink domains and placement"): CKS labels the partition itself.
+    nvlink_domain_labels = (GPU_CLIQUE,)
+    platform_node_labels = (GPU_CLIQUE,)
+    # "CoreWeave uses the NVIDIA DRA Driver as its mechanism for assigning IMEX channels to workloads ... The
+    # platform provisions the supporting IMEX-related components on the Node" (imex-dra-scheduling, imex-overview):
+    # the layer installs no DRA driver on CKS (CoreWeave enables it per cluster: "Limited Availability ... contact
+    # your CoreWeave account manager"); it "Requires Kubernetes v1.30 or higher" (imex-dra-scheduling, limitations).
+    compute_domains = "platform"
+    dra_kubernetes_from = "1.30"
     zone_per_fabric_pool = True  # a CKS cluster and its NodePools live in one Availability Zone
     repair = RepairPath(
         kind="platform",
@@ -199,18 +211,10 @@ class CoreWeaveProfile(ProviderProfile):
     def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
         """Every pool maps to a real instance type, NVL72 pools keep to whole racks, and the settings CKS needs
         are present."""
-        from neocloud.catalog import SYSTEMS
-
         settings: CoreWeaveSettings = self.settings_of(spec)
-        for i, pool in enumerate(spec.pools):
-            system = SYSTEMS.get(pool.system)
-            if system is None:
-                continue
-            if floor := floor_problem(i, pool, system):
-                yield floor
-            if settings.instance_type(pool.system) is None:
-                yield (f"coreweave.instance_types.{pool.system}", f"required: no verified CoreWeave instance type for "
-                       f"{pool.system} (pools[{i}]); set the one your CoreWeave quota lists")
+        yield from pool_system_problems(spec, settings_path="coreweave.instance_types",
+                                        resolve=settings.instance_type, what="CoreWeave instance type",
+                                        hint="set the one your CoreWeave quota lists")
         yield from unknown_system_problems("coreweave.instance_types", settings.instance_types)
         if fs := sized_filesystem_problem(spec):
             yield fs
@@ -225,9 +229,11 @@ class CoreWeaveProfile(ProviderProfile):
 
     def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
         """``ib.coreweave.cloud/superpod`` and ``ib.coreweave.cloud/leafgroup`` for the InfiniBand fat tree; on
-        GB200 NVL72 the rack (``node.coreweave.cloud/rack``) is the NVLink domain (hardware.md [P]/[S])."""
-        multi_node_domain = pool.system.nvlink_domain_nodes > 1
-        return (COREWEAVE_SUPERPOD, COREWEAVE_RACK if multi_node_domain else COREWEAVE_LEAFGROUP, HOSTNAME)
+        GB200 NVL72 the rack (``node.coreweave.cloud/rack``) is the NVLink domain (hardware.md [P]/[S]) and
+        ``nvidia.com/gpu.clique`` its partition, the level a one-domain workload requires (imex-overview)."""
+        if pool.system.nvlink_domain_nodes > 1:
+            return (COREWEAVE_SUPERPOD, COREWEAVE_RACK, GPU_CLIQUE, HOSTNAME)
+        return (COREWEAVE_SUPERPOD, COREWEAVE_LEAFGROUP, HOSTNAME)
 
 
 PROFILE = CoreWeaveProfile()

@@ -16,10 +16,11 @@ from neocloud.profiles import (
     Problem,
     ProviderProfile,
     ResourceTypes,
-    floor_problem,
     sized_filesystem_problem,
     unknown_system_problems,
 )
+
+from .._neocloud import pool_system_problems
 
 if TYPE_CHECKING:
     from neocloud.spec import ClusterSpec
@@ -154,18 +155,10 @@ class NebiusProfile(ProviderProfile):
     def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
         """Every pool maps to a real platform and preset, NVL72 pools keep to whole racks, and the settings mk8s
         needs are present."""
-        from neocloud.catalog import SYSTEMS
-
         settings: NebiusSettings = self.settings_of(spec)
-        for i, pool in enumerate(spec.pools):
-            system = SYSTEMS.get(pool.system)
-            if system is None:
-                continue
-            if floor := floor_problem(i, pool, system):
-                yield floor
-            if settings.platform(pool.system) is None:
-                yield (f"nebius.platforms.{pool.system}", f"required: no verified Nebius platform and preset for "
-                       f"{pool.system} (pools[{i}]); set them from `nebius compute platform list`")
+        yield from pool_system_problems(spec, settings_path="nebius.platforms", resolve=settings.platform,
+                                        what="Nebius platform and preset",
+                                        hint="set them from `nebius compute platform list`")
         yield from unknown_system_problems("nebius.platforms", settings.platforms)
         if fs := sized_filesystem_problem(spec):
             yield fs
