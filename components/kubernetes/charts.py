@@ -144,6 +144,8 @@ def network_operator_values() -> dict[str, Any]:
     }
 
 
+CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+"""Kubernetes' well-known label of control-plane nodes."""
 GPU_OPERATOR_DRIVER_ROOT = "/run/nvidia/driver"
 """Where the GPU Operator's driver container puts the driver ("If the NVIDIA GPU Operator manages the NVIDIA GPU
 driver on your nodes, use /run/nvidia/driver", k8s-dra-driver-gpu docs/install.md, ``nvidiaDriverRoot``); a driver
@@ -163,10 +165,12 @@ def dra_driver_values(*, operator_driver: bool, control_plane_nodes: bool) -> di
     - ``kubeletPlugin.tolerations``: the kubelet plugin must run on the tainted GPU nodes, including nodes still in
       acceptance (EKS dra-values.yaml tolerates ``nvidia.com/gpu``); its default node affinity (NFD's
       ``pci-10de.present`` or ``nvidia.com/gpu.present``) already selects GPU nodes.
-    - ``controller``: the chart runs the ComputeDomain controller on control-plane nodes; a managed cluster has none
-      (``control_plane_nodes`` false), so, as the EKS guide's dra-values.yaml does, its ``nodeSelector`` and
-      ``affinity`` are removed (Helm deletes a default key set to null) and ``tolerations`` emptied, which places it
-      on the untainted system nodes.
+    - ``controller``: the chart requires control-plane nodes for the ComputeDomain controller (its default
+      ``controller.affinity``); a managed cluster has none (``control_plane_nodes`` false), so the EKS guide's
+      dra-values.yaml drops that affinity (``affinity: null``) and empties ``tolerations``. Here the affinity's
+      ``nodeSelectorTerms`` list is replaced (Helm replaces lists, it merges only maps) by ``control-plane
+      DoesNotExist``, which every node of a managed cluster satisfies, so no null has to survive the trip through
+      Pulumi to Helm; with no tolerations the controller lands on the untainted system nodes.
     """
     values: dict[str, Any] = {
         "nvidiaDriverRoot": GPU_OPERATOR_DRIVER_ROOT if operator_driver else "/",
@@ -174,7 +178,13 @@ def dra_driver_values(*, operator_driver: bool, control_plane_nodes: bool) -> di
         "kubeletPlugin": {"tolerations": node_tolerations()},
     }
     if not control_plane_nodes:
-        values["controller"] = {"nodeSelector": None, "affinity": None, "tolerations": []}
+        not_control_plane = {"key": CONTROL_PLANE_LABEL, "operator": "DoesNotExist"}
+        values["controller"] = {
+            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [{"matchExpressions": [not_control_plane]}],
+            }}},
+            "tolerations": [],
+        }
     return values
 
 

@@ -38,6 +38,7 @@ CRD_FILES: dict[tuple[str, str], Path] = {
     ("gateway.networking.k8s.io", "HTTPRoute"): VENDOR / "gateway" / "gateway.networking.k8s.io_httproutes.yaml",
     ("gateway.envoyproxy.io", "BackendTrafficPolicy"):
         VENDOR / "gateway" / "gateway.envoyproxy.io_backendtrafficpolicies.yaml",
+    ("resource.nvidia.com", "ComputeDomain"): VENDOR / "nvidia-dra-driver" / "resource.nvidia.com_computedomains.yaml",
 }
 """Custom kinds the layer may create, and the vendored CRD that defines each."""
 

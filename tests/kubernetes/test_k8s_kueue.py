@@ -10,6 +10,7 @@ import pytest
 from components.labels import GPU_TAINT, LABEL_NVLINK_DOMAIN, LABEL_POOL, LABEL_RACK, LABEL_SU
 from neocloud import SpecError, build_plan, load_cluster_spec
 from neocloud.offline import ProgramRun, run_program
+from neocloud.vocabulary import GPU_CLIQUE
 from tests.conftest import KUBERNETES_STACKS, REPO
 from tests.kubernetes.runs import cluster_spec, named, objects_of, run_for, stack_config
 
@@ -33,8 +34,10 @@ def run_with(stack: str, cluster: dict[str, Any]) -> ProgramRun:
     ("dev", "train", [*AWS, HOST]),
     # Baremetal DGX H100 on InfiniBand: SU (rail leaves), then the planned racks, then the node.
     ("staging", "h100", [LABEL_SU, LABEL_RACK, HOST]),
-    # GB200 NVL72: SU, then the 72-GPU NVLink domain (= the rack), then the tray.
-    ("gb200", "nvl72", [LABEL_SU, LABEL_NVLINK_DOMAIN, HOST]),
+    # GB200 NVL72: SU, then the 72-GPU NVLink domain (= the rack), its partition (GFD's nvidia.com/gpu.clique, the
+    # level a one-domain job requires), then the tray.
+    ("gb200", "nvl72", [LABEL_SU, LABEL_NVLINK_DOMAIN, GPU_CLIQUE, HOST]),
+    ("nebius", "nvl72", [LABEL_SU, LABEL_NVLINK_DOMAIN, GPU_CLIQUE, HOST]),
 ])
 def test_topology_levels_follow_the_plan(stack: str, pool: str, expected: list[str]) -> None:
     assert levels(run_for(stack), pool) == expected
@@ -68,7 +71,7 @@ def test_aws_b200_has_four_layers_and_ultraservers_schedule_by_nvlink_domain() -
     run = run_with("dev", cluster)
     # p6-b200: 4 layers (hardware.md [P]); an UltraServer is one NVLink domain (AWS-EKS [P]).
     assert levels(run, "b200") == [*AWS, "topology.k8s.aws/network-node-layer-4", HOST]
-    assert levels(run, "gb") == [LABEL_NVLINK_DOMAIN, HOST]
+    assert levels(run, "gb") == [LABEL_NVLINK_DOMAIN, GPU_CLIQUE, HOST]
     gb_sweep = named(objects_of(run, "CronJob"), "sweep-gb-su0")["spec"]["jobTemplate"]["spec"]
     assert gb_sweep["completions"] == 18
     assert gb_sweep["template"]["spec"]["containers"][0]["resources"]["limits"] == {

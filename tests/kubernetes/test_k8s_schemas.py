@@ -9,7 +9,14 @@ import jsonschema
 import pytest
 import yaml
 
-from components.kubernetes.charts import EFA_DEVICE_PLUGIN, ENVOY_GATEWAY, GPU_OPERATOR, KUEUE, NETWORK_OPERATOR
+from components.kubernetes.charts import (
+    DRA_DRIVER,
+    EFA_DEVICE_PLUGIN,
+    ENVOY_GATEWAY,
+    GPU_OPERATOR,
+    KUEUE,
+    NETWORK_OPERATOR,
+)
 from components.kubernetes.health import NVSENTINEL, NVSENTINEL_DOCUMENTED_VALUES
 from tests.conftest import VENDOR
 from tests.kubernetes.runs import RUNS, kube_objects, kubernetes_version, objects_of, run_for
@@ -27,6 +34,7 @@ CHART_VALUES = {
     NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "values.yaml",
     EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "values.yaml",
     KUEUE.chart: VENDOR / "kueue" / "values.yaml",
+    DRA_DRIVER.chart: VENDOR / "nvidia-dra-driver" / "values.yaml",
 }
 """Chart -> its upstream values.yaml at the pinned version (shared/vendor)."""
 
@@ -34,6 +42,7 @@ CHART_YAML = {
     NETWORK_OPERATOR.chart: VENDOR / "network-operator" / "Chart.yaml",
     EFA_DEVICE_PLUGIN.chart: VENDOR / "aws-efa-device-plugin" / "Chart.yaml",
     KUEUE.chart: VENDOR / "kueue" / "Chart.yaml",
+    DRA_DRIVER.chart: VENDOR / "nvidia-dra-driver" / "Chart.yaml",
 }
 """Chart -> upstream Chart.yaml whose ``version`` is the release version (not GPU Operator: its in-repo Chart.yaml
 says v1.0.0-devel even at the tag, vendor/SOURCES.md)."""

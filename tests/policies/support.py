@@ -82,6 +82,8 @@ BASE_GB200: dict[str, Any] = {
     "racks": {"power_budget_kw": 132},
     "fabric": {"kind": "infiniband", "switch": "Q3400"},
     "catalog": {"systems": {"gb200-nvl72": {"rack_power_kw": 120}}},
+    # multi-node NVLink needs Kubernetes DRA for ComputeDomains: on by default from 1.34 (neocloud.profiles)
+    "kubernetes": {"version": "1.34"},
 }
 
 

@@ -445,13 +445,20 @@ def test_flavor_selecting_efa_and_non_efa(pack):
 
 # --- topology-labels-consistent ----------------------------------------------------------------------------
 
-GB200_LEVELS = ["neocloud.io/su", "neocloud.io/nvlink-domain", "kubernetes.io/hostname"]
+GB200_LEVELS = ["neocloud.io/su", "neocloud.io/nvlink-domain", "nvidia.com/gpu.clique", "kubernetes.io/hostname"]
 
 
 def gb200_kueue(levels: list[str], flavor_labels: dict[str, str] | None = None, topology_name: str | None = "nvl72",
-                node_group_labels: dict[str, str] | None = None) -> Any:
+                node_group_labels: dict[str, str] | None = None, gfd: bool | None = True) -> Any:
+    """A GB200 stack's Kueue objects; ``gfd``: a GPU Operator release with GPU Feature Discovery on (True), off
+    (False), or no GPU Operator (None)."""
     def build() -> None:
         c = facts_components(BASE_GB200)
+        if gfd is not None:
+            import pulumi_kubernetes as k8s
+
+            k8s.helm.v3.Release("gpu-operator", chart="gpu-operator", version="v26.7.0",
+                                values={"gfd": {"enabled": gfd}})
         b.topology("nvl72", levels)
         b.flavor("nvl72", flavor_labels or {"neocloud.io/pool": "nvl72"}, topology_name)
         if node_group_labels is not None:
@@ -470,14 +477,27 @@ def test_topology_labels_compliant(pack):
     (["neocloud.io/nvlink-domain", "neocloud.io/su", "kubernetes.io/hostname"],
      "lists 'neocloud.io/su' after 'neocloud.io/nvlink-domain'"),
     (["neocloud.io/su", "neocloud.io/nvlink-domain"], "ends with 'neocloud.io/nvlink-domain'"),
-    (["neocloud.io/su", "kubernetes.io/hostname"], "has no NVLink-domain level (neocloud.io/nvlink-domain); jobs "
+    (["neocloud.io/su", "kubernetes.io/hostname"], "has no NVLink-domain level (nvidia.com/gpu.clique); jobs "
      "could straddle 72-GPU domains"),
+    # the plan's domain label alone is not the real partition: a one-domain job cannot require it
+    (["neocloud.io/su", "neocloud.io/nvlink-domain", "kubernetes.io/hostname"],
+     "has no NVLink-domain level (nvidia.com/gpu.clique)"),
+    (["neocloud.io/su", "nvidia.com/gpu.clique", "neocloud.io/nvlink-domain", "kubernetes.io/hostname"],
+     "lists 'neocloud.io/nvlink-domain' after 'nvidia.com/gpu.clique'"),
     (["neocloud.io/su", "neocloud.io/su", "neocloud.io/nvlink-domain", "kubernetes.io/hostname"], "repeats a level"),
     ([], "has no levels"),
 ])
 def test_topology_levels(pack, levels, expected):
     messages = violations(analyze(pack, gb200_kueue(levels)), "topology-labels-consistent")
     assert any(expected in m for m in messages), messages
+
+
+@pytest.mark.parametrize("gfd", [False, None])
+def test_clique_level_needs_gpu_feature_discovery(pack, gfd):
+    """nvidia.com/gpu.clique is set by GPU Feature Discovery (k8s-dra-driver-gpu docs/prerequisites.md), not by our
+    node sets: without GFD (disabled, or no GPU Operator) no node carries it, so the level is refused."""
+    messages = violations(analyze(pack, gb200_kueue(GB200_LEVELS, gfd=gfd)), "topology-labels-consistent")
+    assert messages == ["Topology 'nvl72' level 'nvidia.com/gpu.clique' is a label no planned node carries"]
 
 
 def test_flavor_references(pack):

@@ -148,13 +148,52 @@ def test_missing_flavor(pack: Any) -> None:
 
 
 def test_topology_without_the_nvlink_domain_level(pack: Any) -> None:
-    """gb200: Kueue cannot keep a one-domain job inside an NVL72 rack when the Topology has no domain level."""
+    """gb200: Kueue cannot keep a one-domain job inside an NVL72 partition when the Topology has no clique level
+    (the TAS annotation names a level the Topology must have; Kueue docs, Topology Aware Scheduling)."""
     def flat(inputs: dict[str, Any]) -> None:
         inputs["spec"]["levels"] = [lv for lv in inputs["spec"]["levels"]
-                                    if lv["nodeLabel"] != "neocloud.io/nvlink-domain"]
+                                    if lv["nodeLabel"] != "nvidia.com/gpu.clique"]
 
     messages = violations(_check(pack, "gb200", _edit(stack_run("gb200"), _kind("Topology"), flat)), RULE)
-    assert any("has no level neocloud.io/nvlink-domain" in m for m in messages)
+    assert any("has no level nvidia.com/gpu.clique" in m for m in messages)
+
+
+@pytest.mark.parametrize("stack", ["gb200", "nebius"])
+def test_multi_node_nvlink_training_needs_the_dra_driver(pack: Any, stack: str) -> None:
+    """GB200 NVL72 pods share GPU memory across nodes only through IMEX, which Kubernetes gets from NVIDIA's DRA
+    driver's ComputeDomains (docs.nvidia.com gpu-operator dra-cds: "NVIDIA's DRA Driver for GPUs enables MNNVL
+    for Kubernetes workloads by introducing ... the ComputeDomain"): without its release the canonical training
+    workload is refused; with ComputeDomains disabled too."""
+    run = stack_run(stack)
+    without = [r for r in run.resources if not (r.type == "kubernetes:helm.sh/v3:Release" and
+                                                r.inputs.get("chart") == "nvidia-dra-driver-gpu")]
+    assert len(without) == len(run.resources) - 1
+    messages = violations(_check(pack, stack, without), RULE)
+    assert messages and all("no NVIDIA DRA driver (nvidia-dra-driver-gpu) runs ComputeDomains" in m
+                            for m in messages), messages
+
+    def off(inputs: dict[str, Any]) -> None:
+        inputs["values"]["resources"]["computeDomains"]["enabled"] = False
+
+    def dra(r: RecordedResource) -> bool:
+        return r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("chart") == "nvidia-dra-driver-gpu"
+
+    messages = violations(_check(pack, stack, _edit(run, dra, off)), RULE)
+    assert messages and all("resources.computeDomains.enabled false" in m for m in messages), messages
+
+
+def test_multi_node_nvlink_team_must_create_its_compute_domain(pack: Any) -> None:
+    """Each job creates its own ComputeDomain ("It is a best practice to create a ComputeDomain per workload job",
+    EKS user guide ml-eks-nvidia-ultraserver), so the team's Role must allow creating them."""
+    def no_compute_domains(inputs: dict[str, Any]) -> None:
+        inputs["rules"] = [r for r in inputs["rules"] if "resource.nvidia.com" not in r["apiGroups"]]
+
+    def team_role(r: RecordedResource) -> bool:
+        return r.type.endswith(":Role") and r.inputs["metadata"]["name"] == "frontier-member"
+
+    messages = violations(_check(pack, "gb200", _edit(stack_run("gb200"), team_role, no_compute_domains)), RULE)
+    assert messages and all("no Role in namespace 'frontier' lets the team create ComputeDomains" in m
+                            for m in messages), messages
 
 
 def test_no_efa_device_plugin(pack: Any) -> None:

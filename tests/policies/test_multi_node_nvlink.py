@@ -1,0 +1,72 @@
+"""A correct CoreWeave GB200 NVL72 stack passes every mandatory rule of its policy config, and wrong copies fail:
+CoreWeave documents ``nvidia.com/gpu.clique`` as the NVLink partition its NVL72 nodes carry and runs the DRA driver
+itself (docs.coreweave.com products/cks/clusters/scheduling/imex-overview and imex-dra-scheduling), so its
+Topology needs the clique level and the layer installs no driver.
+
+Before this change ``topology-labels-consistent`` failed the program's own CoreWeave NVL72 output: it knew only
+``neocloud.io/nvlink-domain`` as a domain label, which CKS nodes do not carry.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+from neocloud.offline import ProgramRun, RecordedResource
+from neocloud.offline.analyzer import load_policy_config
+from tests.policies.support import PACK, analyze, mutate, violations
+from tests.providers.helpers import run_with, stack_config
+
+CLIQUE = "nvidia.com/gpu.clique"
+
+
+@functools.cache
+def coreweave_nvl72() -> ProgramRun:
+    cluster = stack_config("coreweave")["neocloud:cluster"]
+    cluster["pools"] = [{"name": "nvl72", "system": "gb200-nvl72", "nodes": 68, "spares": 4}]
+    cluster["fabric"] = {"kind": "infiniband", "switch": "Q3400"}
+    cluster["kubernetes"]["queues"] = [{"team": "frontier", "gpu_quota": 272}]
+    return run_with("coreweave", cluster)
+
+
+def _config() -> dict[str, Any]:
+    return load_policy_config(PACK / "config" / "coreweave.json")
+
+
+def _without_clique(run: ProgramRun) -> list[RecordedResource]:
+    def drop(inputs: dict[str, Any]) -> None:
+        inputs["spec"]["levels"] = [lv for lv in inputs["spec"]["levels"] if lv["nodeLabel"] != CLIQUE]
+
+    return [mutate(r, drop) if r.type.endswith(":Topology") else r for r in run.resources]
+
+
+def test_correct_coreweave_nvl72_stack_passes(pack: Any) -> None:
+    run = coreweave_nvl72()
+    (topology,) = [r for r in run.resources if r.type.endswith(":Topology")]
+    assert [lv["nodeLabel"] for lv in topology.inputs["spec"]["levels"]] == [
+        "ib.coreweave.cloud/superpod", "node.coreweave.cloud/rack", CLIQUE, "kubernetes.io/hostname"]
+    result = analyze(pack, run, _config())
+    assert result.mandatory == [], [d.message for d in result.mandatory]
+
+
+def test_coreweave_nvl72_topology_without_the_clique_fails(pack: Any) -> None:
+    result = analyze(pack, coreweave_nvl72(), _config(), resources=_without_clique(coreweave_nvl72()))
+    [labels] = violations(result, "topology-labels-consistent")
+    assert "has no NVLink-domain level (nvidia.com/gpu.clique); jobs could straddle 72-GPU domains" in labels
+    admission = violations(result, "workloads-admissible")
+    assert admission and all("has no level nvidia.com/gpu.clique" in m for m in admission), admission
+
+
+@pytest.mark.parametrize("label", ["neocloud.io/nvlink-domain", "example.com/rack"])
+def test_coreweave_nvl72_topology_with_a_label_cks_does_not_set_fails(pack: Any, label: str) -> None:
+    """CKS nodes carry CoreWeave's labels and the clique, not our plan label nor an unknown one."""
+    def swap(inputs: dict[str, Any]) -> None:
+        inputs["spec"]["levels"] = [{"nodeLabel": label if lv["nodeLabel"] == CLIQUE else lv["nodeLabel"]}
+                                    for lv in inputs["spec"]["levels"]]
+
+    resources = [mutate(r, swap) if r.type.endswith(":Topology") else r for r in coreweave_nvl72().resources]
+    messages = violations(analyze(pack, coreweave_nvl72(), _config(), resources=resources),
+                          "topology-labels-consistent")
+    assert any(f"level '{label}' is a label no planned node carries" in m for m in messages), messages
