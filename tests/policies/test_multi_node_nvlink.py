@@ -59,9 +59,13 @@ def test_coreweave_nvl72_topology_without_the_clique_fails(pack: Any) -> None:
     assert admission and all("has no level nvidia.com/gpu.clique" in m for m in admission), admission
 
 
-@pytest.mark.parametrize("label", ["neocloud.io/nvlink-domain", "example.com/rack"])
-def test_coreweave_nvl72_topology_with_a_label_cks_does_not_set_fails(pack: Any, label: str) -> None:
-    """CKS nodes carry CoreWeave's labels and the clique, not our plan label nor an unknown one."""
+@pytest.mark.parametrize(("label", "expected"), [
+    # the plan's domain label is no partition a one-domain job can require
+    ("neocloud.io/nvlink-domain", "has no NVLink-domain level (nvidia.com/gpu.clique)"),
+    ("example.com/rack", "level 'example.com/rack' is a label no planned node carries"),
+])
+def test_coreweave_nvl72_topology_with_a_label_cks_does_not_set_fails(pack: Any, label: str, expected: str) -> None:
+    """The level a one-domain job requires must be the clique CKS sets, not our plan label nor an unknown one."""
     def swap(inputs: dict[str, Any]) -> None:
         inputs["spec"]["levels"] = [{"nodeLabel": label if lv["nodeLabel"] == CLIQUE else lv["nodeLabel"]}
                                     for lv in inputs["spec"]["levels"]]
@@ -69,4 +73,4 @@ def test_coreweave_nvl72_topology_with_a_label_cks_does_not_set_fails(pack: Any,
     resources = [mutate(r, swap) if r.type.endswith(":Topology") else r for r in coreweave_nvl72().resources]
     messages = violations(analyze(pack, coreweave_nvl72(), _config(), resources=resources),
                           "topology-labels-consistent")
-    assert any(f"level '{label}' is a label no planned node carries" in m for m in messages), messages
+    assert any(expected in m for m in messages), messages
