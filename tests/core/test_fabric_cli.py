@@ -43,6 +43,7 @@ def test_fabric_command_and_plan_agree(capsys: pytest.CaptureFixture[str], name:
         "racks": {"power_budget_kw": 130, "max_nodes_per_rack": 4},
         "fabric": {"kind": kind, "switch": switch},
         "catalog": {"systems": {name: o} if (o := _overrides(name)) else {}},
+        "kubernetes": {"version": "1.34"},  # NVL72's ComputeDomains need DRA (on by default from 1.34)
     }
     try:
         spec = load_cluster_spec(raw)

@@ -15,13 +15,15 @@ import yaml
 from components.kubernetes.charts import DRA_DRIVER, GPU_OPERATOR_DRIVER_ROOT, dra_driver_values
 from neocloud import SpecError, load_cluster_spec
 from neocloud.profiles import all_profiles, profile
-from neocloud.vocabulary import DRA_DRIVER_NAMESPACE, PLATFORM_NAMESPACES
+from neocloud.vocabulary import DRA_DRIVER_NAMESPACE, GPU_CLIQUE, PLATFORM_NAMESPACES
 from tests.conftest import KUBERNETES_STACKS, REPO, VENDOR
+from tests.kubernetes.cel import crd_rule_failures, with_defaults
 from tests.kubernetes.runs import cluster_spec, objects_of, run_for
 from tests.kubernetes.schemas import crd_schema, validate_object, values_paths_missing
 from tests.providers.helpers import run_with
 
 DRA = VENDOR / "nvidia-dra-driver"
+CLIQUE = GPU_CLIQUE
 
 
 def _upstream_values() -> dict[str, Any]:
@@ -173,3 +175,17 @@ def test_documented_compute_domain_validates_against_the_crd(vendor: Any) -> Non
                    {"numNodes": 0, "channel": {"resourceClaimTemplate": {"name": "x"}, "allocationMode": "Some"}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**domain, "spec": broken}, schema)
+
+
+@pytest.mark.parametrize("stack", ["gb200", "nebius"])
+def test_clique_level_sits_inside_the_domain_and_passes_the_topology_crd_rules(vendor: Any, stack: str) -> None:
+    """Kueue Topology levels go "from the highest to the lowest" with kubernetes.io/hostname only last (Kueue docs,
+    Topology Aware Scheduling; the vendored v0.19.2 Topology CRD's CEL rules, evaluated with cel-python): the
+    clique (a partition of the NVLink domain) comes after the domain and before the host."""
+    (topology,) = objects_of(run_for(stack), "Topology")
+    labels = [level["nodeLabel"] for level in topology["spec"]["levels"]]
+    assert labels.index("neocloud.io/nvlink-domain") < labels.index(CLIQUE) == len(labels) - 2
+    schema = crd_schema("kueue.x-k8s.io", "v1beta2", "Topology")
+    assert crd_rule_failures(with_defaults(topology, schema), schema) == []
+    misplaced = {**topology, "spec": {"levels": [{"nodeLabel": "kubernetes.io/hostname"}, {"nodeLabel": CLIQUE}]}}
+    assert any("kubernetes.io/hostname" in f for f in crd_rule_failures(with_defaults(misplaced, schema), schema))
