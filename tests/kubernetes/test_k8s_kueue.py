@@ -68,6 +68,8 @@ def test_aws_b200_has_four_layers_and_ultraservers_schedule_by_nvlink_domain() -
                                       "p6-b200.48xlarge": {"efa_network_cards": 8}}}
     cluster["kubernetes"]["queues"] = [{"team": "a", "pool": "gb", "gpu_quota": 72},
                                        {"team": "b", "pool": "b200", "gpu_quota": 32}]
+    # a Capacity Block's end (its EndDate) drives the node group's scale-down: the spec requires it
+    cluster.setdefault("aws", {})["capacity_block_end_times"] = {"cr-0a1b2c3d4e5f60718": "2027-01-08T11:30:00Z"}
     run = run_with("dev", cluster)
     # p6-b200: 4 layers (hardware.md [P]); an UltraServer is one NVLink domain (AWS-EKS [P]).
     assert levels(run, "b200") == [*AWS, "topology.k8s.aws/network-node-layer-4", HOST]
