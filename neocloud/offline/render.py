@@ -17,7 +17,7 @@ serialized inputs, at any depth) is written as ``"[secret]"``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,10 +98,32 @@ def _is_kubernetes(resource: RecordedResource) -> bool:
     return resource.type.startswith("kubernetes:") and not resource.type.startswith(_NOT_OBJECTS)
 
 
+_INSTALL_ORDER = (
+    "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodDisruptionBudget", "ServiceAccount", "Secret",
+    "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim", "CustomResourceDefinition",
+    "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "DaemonSet", "Pod", "ReplicaSet",
+    "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
+    "APIService",
+)
+"""Kinds in the order Helm installs them (helm/helm pkg/release/util/kind_sorter.go, ``InstallOrder``), so
+``kubectl apply -f kubernetes.yaml`` meets a Namespace before what lives in it; every other kind (custom resources,
+admission policies) follows, by API version and kind."""
+
+
+def _manifest_key(manifest: Mapping[str, Any]) -> tuple[Any, ...]:
+    kind = str(manifest.get("kind", ""))
+    metadata: Mapping[str, Any] = manifest["metadata"] if isinstance(manifest.get("metadata"), Mapping) else {}
+    rank = _INSTALL_ORDER.index(kind) if kind in _INSTALL_ORDER else len(_INSTALL_ORDER)
+    return (rank, str(manifest.get("apiVersion", "")), kind, str(metadata.get("namespace") or ""),
+            str(metadata.get("name") or ""))
+
+
 def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
-    """Every Kubernetes API object the program registers, as the manifest the provider would apply."""
+    """Every Kubernetes API object the program registers, as the manifest the provider would apply: in Helm's
+    install order, then by namespace and name, never in registration order (which varies with the order the
+    engine resolves outputs in), so two renders of one program are byte-identical."""
     out = []
-    for r in run.resources:
+    for r in sorted(run.resources, key=lambda r: r.urn):
         if not _is_kubernetes(r) or r.type == HELM_RELEASE:
             continue
         inputs = masked_inputs(r)
@@ -109,14 +131,14 @@ def kubernetes_manifests(run: ProgramRun) -> list[dict[str, Any]]:
             raise UnrenderableResource(f"{r.type} '{r.name}' is not a Kubernetes object (no apiVersion, kind and "
                                        f"metadata in its inputs); render cannot show what it applies")
         out.append(inputs)
-    return out
+    return sorted(out, key=_manifest_key)
 
 
 def helm_releases(run: ProgramRun) -> list[dict[str, Any]]:
     """Each Helm release: chart, pinned version, repository (``None`` for an ``oci://`` chart), namespace and the
     values the program sets."""
     out = []
-    for r in run.of_type(HELM_RELEASE):
+    for r in sorted(run.of_type(HELM_RELEASE), key=lambda r: r.urn):  # stable, whatever the registration order
         inputs = masked_inputs(r)
         repo = inputs.get("repositoryOpts") or {}
         out.append({
@@ -151,7 +173,7 @@ def resource_records(run: ProgramRun) -> list[dict[str, Any]]:
             "ignoreChanges": list(r.ignore_changes),
             "additionalSecretOutputs": list(r.additional_secret_outputs),
         }
-        for r in run.resources
+        for r in sorted(run.resources, key=lambda r: r.urn)
     ]
 
 

@@ -3,9 +3,11 @@ checkov gate CI runs on them (real checkov from ``.venv-checkov``, which ``.ci/r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -41,7 +43,7 @@ def test_render_of_a_stack_without_kubernetes_writes_its_resources(stack: str, t
     summary = write_render(run, tmp_path)
     assert summary.manifests == 0 and summary.releases == 0
     document = json.loads((tmp_path / "resources.json").read_text())
-    assert [r["urn"] for r in document["resources"]] == [r.urn for r in run.resources]
+    assert [r["urn"] for r in document["resources"]] == sorted(r.urn for r in run.resources)  # URN order: stable
 
 
 @pytest.mark.parametrize("stack", KUBERNETES_STACKS)
@@ -52,12 +54,11 @@ def test_render_writes_every_object_release_and_resource(stack: str, tmp_path: P
     kube_objects = [r for r in run.resources if r.type.startswith("kubernetes:")
                     and r.type != "kubernetes:helm.sh/v3:Release" and not r.type.startswith("pulumi:")]
     assert len(documents) == summary.manifests == len(kube_objects) > 0
-    for doc, resource in zip(documents, kube_objects, strict=True):
-        # the manifest is the object the provider would apply: its type token names the same apiVersion/kind
-        group_version, kind = resource.type.split(":")[1], resource.type.split(":")[2]
-        assert doc["kind"] == kind
-        assert doc["apiVersion"] == group_version.removeprefix("core/")
-        assert doc["metadata"]["name"]
+    # each manifest is the object the provider would apply: its resource's type token names the same apiVersion
+    # and kind (documents are in install order, not registration order, so compare as multisets)
+    tokens = Counter((r.type.split(":")[1].removeprefix("core/"), r.type.split(":")[2]) for r in kube_objects)
+    assert Counter((doc["apiVersion"], doc["kind"]) for doc in documents) == tokens
+    assert all(doc["metadata"]["name"] for doc in documents)
     releases = list(yaml.safe_load_all((tmp_path / "helm-releases.yaml").read_text()))
     assert len(releases) == len(run.of_type("kubernetes:helm.sh/v3:Release")) == summary.releases > 0
     for release in releases:
@@ -67,8 +68,9 @@ def test_render_writes_every_object_release_and_resource(stack: str, tmp_path: P
         assert release["repository"] or str(release["chart"]).startswith("oci://")
     document = json.loads((tmp_path / "resources.json").read_text())
     records = document["resources"]
-    assert [r["urn"] for r in records] == [r.urn for r in run.resources]
-    for record, resource in zip(records, run.resources, strict=True):
+    in_urn_order = sorted(run.resources, key=lambda r: r.urn)
+    assert [r["urn"] for r in records] == [r.urn for r in in_urn_order]
+    for record, resource in zip(records, in_urn_order, strict=True):
         assert record["protect"] is resource.protect
         assert record["retainOnDelete"] is resource.retain_on_delete
         assert record["type"] == resource.type and record["name"] == resource.name
@@ -114,11 +116,25 @@ def test_render_out_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_render_is_deterministic(tmp_path: Path) -> None:
+    """The engine registers resources in the order their inputs resolve, which differs between runs: the same
+    program registered in another order must render byte-identical files."""
     run = stack_run("staging")
+    reordered = dataclasses.replace(run, resources=list(reversed(run.resources)))
     write_render(run, tmp_path / "a")
-    write_render(run, tmp_path / "b")
+    write_render(reordered, tmp_path / "b")
     for name in ("kubernetes.yaml", "helm-releases.yaml", "resources.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_rendered_namespaces_come_before_what_lives_in_them() -> None:
+    """`kubectl apply -f kubernetes.yaml` applies documents in file order, so a Namespace (and a CRD) must come
+    before the objects that need it (Helm's install order)."""
+    manifests = kubernetes_manifests(stack_run("staging"))
+    position = {(m["kind"], m["metadata"]["name"]): i for i, m in enumerate(manifests)}
+    for i, m in enumerate(manifests):
+        namespace = m["metadata"].get("namespace")
+        if namespace and ("Namespace", namespace) in position:
+            assert position[("Namespace", namespace)] < i, (m["kind"], m["metadata"]["name"])
 
 
 def test_manifests_and_releases_are_plain_values() -> None:
