@@ -74,3 +74,21 @@ def test_coreweave_nvl72_topology_with_a_label_cks_does_not_set_fails(pack: Any,
     messages = violations(analyze(pack, coreweave_nvl72(), _config(), resources=resources),
                           "topology-labels-consistent")
     assert any(expected in m for m in messages), messages
+
+
+def test_eks_ultraserver_stack_passes_with_the_dra_driver(pack: Any) -> None:
+    """Two P6e-GB200 UltraServers on EKS (tests/aws/support.py's ``gb200`` variant): the layer installs NVIDIA's DRA
+    driver with ComputeDomains (the EKS AMIs "do not include ... the NVIDIA DRA driver", EKS user guide,
+    ml-eks-nvidia-ultraserver), the Topology has the clique level, and every mandatory rule of the dev config
+    passes."""
+    from tests.aws.support import variant_run
+
+    run = variant_run("gb200")
+    releases = [r for r in run.of_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "nvidia-dra-driver-gpu"]
+    assert len(releases) == 1 and releases[0].inputs["values"]["nvidiaDriverRoot"] == "/"  # the AMI's driver
+    # the variant keeps its two UltraServers up (min_nodes unset), which dev-scales-to-zero rightly reports; that
+    # is the stack's scaling choice, not its IMEX path, so it is left out here
+    config = {**load_policy_config(PACK / "config" / "dev.json"), "dev-scales-to-zero": "disabled"}
+    result = analyze(pack, run, config)
+    assert result.mandatory == [], [d.message for d in result.mandatory]
+    assert {p.name for p in result.policies} >= {"topology-labels-consistent", "workloads-admissible"}
