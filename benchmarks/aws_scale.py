@@ -40,8 +40,10 @@ def cluster(shape: str, gpus: int) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if shape in ("p5 capacity-block", "p5 cb x7"):
         blocks = -(-nodes // 64)
-        pool["capacity"] = {"source": "capacity-block",
-                            "reservation_ids": [f"cr-{i:017x}" for i in range(1, blocks + 1)]}
+        ids = [f"cr-{i:017x}" for i in range(1, blocks + 1)]
+        pool["capacity"] = {"source": "capacity-block", "reservation_ids": ids}
+        # every Capacity Block's end (blocks end at 11:30 UTC); its node group scales to zero before it
+        settings["capacity_block_end_times"] = dict.fromkeys(ids, "2027-01-08T11:30:00Z")
     if shape == "p5 cb x7":
         settings["reservations_per_node_group"] = 7
     return {

@@ -172,6 +172,13 @@ def test_blocks_cover_the_pool_within_every_limit(nodes: int, spares: int, block
         # whole SUs: every on-demand block starts on an SU boundary
         bounds = {sum(sus[:i]) for i in range(len(sus) + 1)}
         assert all(b.first_node in bounds for b in result)
+    # Every block's SU label is a plan SU: the one holding its first node; a block smaller than an SU lies in it.
+    starts = [sum(sus[:i]) for i in range(len(sus))]
+    for b in result:
+        assert 0 <= b.su < len(sus) and starts[b.su] <= b.first_node < starts[b.su] + sus[b.su]
+        assert b.labels["neocloud.io/su"] == str(b.su)
+        if min(block, quota) < pool.nodes_per_su:
+            assert b.scalable_units == (b.su,)
 
 
 def test_consecutive_reservations_share_blocks_up_to_the_group_and_block_size() -> None:
