@@ -50,10 +50,11 @@ _AZ = r"[a-z]"
 Zones", Availability Zones: "An Availability Zone is represented by a Region code followed by a letter
 identifier")."""
 _LOCAL_ZONE = r"-[a-z]+-[0-9]+[a-z]"
-"""A Local Zone is its parent region's code, a location identifier, a number and a letter, e.g. us-west-2-lax-1a or
-the Dallas Local Zone us-east-1-dfw-2a where P6e-GB200 UltraServer Capacity Blocks are (AWS Local Zones user guide,
-"Local Zones locations"; EC2 user guide, capacity-blocks-launch: "To use P6e-GB200 UltraServer Capacity Blocks, you
-must be opted in to the Dallas Local Zone")."""
+"""A Local Zone is named by "the code of the Local Zone's parent Region followed by an identifier for its location.
+For example, us-west-2-lax-1a is in Los Angeles" (AWS Local Zones user guide, "Available Local Zones"); the Dallas
+Local Zone us-east-1-dfw-2a is where P6e-GB200 UltraServer Capacity Blocks are (EC2 user guide,
+capacity-blocks-launch: "To use P6e-GB200 UltraServer Capacity Blocks, you must be opted in to the Dallas Local
+Zone")."""
 
 
 def zone_kind(zone: str, region: str) -> str | None:
