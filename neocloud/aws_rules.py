@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import re
-from pathlib import Path
 
 __all__ = [
     "BUCKET_NAME_MAX",
@@ -29,12 +27,14 @@ __all__ = [
 
 @functools.cache
 def known_regions() -> frozenset[str]:
-    """Every region of every AWS partition, from the endpoint metadata the AWS SDK ships (botocore's
-    ``data/endpoints.json``, ``partitions[].regions``): the regions boto3 and the Pulumi AWS provider resolve."""
-    import botocore
+    """The regions of EC2 in the commercial, GovCloud and China partitions, from the endpoint metadata the AWS SDK
+    ships (botocore ``data/endpoints.json``, ``Session.get_available_regions``): the regions boto3 and the Pulumi AWS
+    provider resolve. One list for the spec and for the boto3 commands' ``--region``."""
+    import boto3
 
-    data = json.loads((Path(botocore.__file__).parent / "data" / "endpoints.json").read_text())
-    return frozenset(region for partition in data["partitions"] for region in partition["regions"])
+    session = boto3.session.Session()
+    return frozenset(r for partition in ("aws", "aws-us-gov", "aws-cn")
+                     for r in session.get_available_regions("ec2", partition_name=partition))
 
 
 def region_problem(region: str) -> str | None:

@@ -67,13 +67,11 @@ def check_region(region: str, where: str, *, endpoint_url: str | None = None) ->
     """``SpecError`` unless ``region`` is a region AWS has (botocore's endpoint data for the aws, aws-us-gov and
     aws-cn partitions), or, with ``--endpoint-url``, a plain region name. Checked before any call: a bad region
     would otherwise send requests to a host name that does not exist, after the retries."""
-    import boto3
+    from ..aws_rules import known_regions
 
     if endpoint_url is not None and REGION.match(region):
         return
-    session = boto3.session.Session()
-    known = sorted({r for partition in ("aws", "aws-us-gov", "aws-cn")
-                    for r in session.get_available_regions("ec2", partition_name=partition)})
+    known = sorted(known_regions())
     if region in known:
         return
     shown = region if len(region) <= 40 else f"{region[:37]}..."
