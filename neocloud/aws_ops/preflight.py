@@ -294,17 +294,17 @@ def _describe_reservations(ec2: Any, ids: list[str]) -> dict[str, dict[str, Any]
     return {rid: found.get(rid) for rid in unique}
 
 
-def _planned_ends(plan: ClusterPlan) -> dict[str, str]:
-    """Capacity Block id -> the end the plan scales its node group to zero for (``ClusterPlan.placement``, from the
-    spec's ``aws.capacity_block_end_times``)."""
+def _planned_ends(plan: ClusterPlan) -> dict[str, tuple[str, str]]:
+    """Capacity Block id -> (its end, when its node group scales to zero), as the plan decided them
+    (``ClusterPlan.placement``, from the spec's ``aws.capacity_block_end_times``)."""
     blocks = getattr(plan.placement, "blocks", None) or {}
-    return {rid: b.ends_at for pool_blocks in blocks.values() for b in pool_blocks if b.ends_at
-            for rid in b.reservation_ids}
+    return {rid: (b.ends_at, b.scale_to_zero_at) for pool_blocks in blocks.values() for b in pool_blocks
+            if b.ends_at and b.scale_to_zero_at for rid in b.reservation_ids}
 
 
 def _check_capacity(pool: PoolPlan, reservations: Mapping[str, dict[str, Any] | None], window: Window,
                     now: datetime, ec2: Any, declared: Mapping[str, int],
-                    planned_ends: Mapping[str, str] | None = None) -> CheckResult:
+                    planned_ends: Mapping[str, tuple[str, str]] | None = None) -> CheckResult:
     if pool.capacity_source == "on-demand":
         return CheckResult(pool.name, "capacity", "skip", "on-demand capacity: no reservation to check")
     block = pool.capacity_source == "capacity-block"
@@ -322,12 +322,18 @@ def _check_capacity(pool: PoolPlan, reservations: Mapping[str, dict[str, Any] | 
         if rid in declared and declared[rid] != total:
             own.append(f"holds {total} instances, but aws.reservation_instances says {declared[rid]} (the node "
                        "groups are cut by that number)")
-        planned_end = (planned_ends or {}).get(rid)
+        planned_end, scale_down = (planned_ends or {}).get(rid, (None, None))
         if planned_end is not None and _iso(res.get("EndDate")) not in (None, planned_end):
             # The node group scales to zero before the end the spec gives: a wrong end drains too late (EC2
             # terminates the instances first) or too early.
             own.append(f"ends {_iso(res.get('EndDate'))}, but aws.capacity_block_end_times says {planned_end} (the "
                        "node group scales to zero before that time)")
+        if scale_down is not None and scale_down <= (_iso(now) or ""):
+            # EC2 Auto Scaling refuses a scheduled action in the past (PutScheduledUpdateGroupAction: "If you try to
+            # schedule your action in the past, Amazon EC2 Auto Scaling returns an error message").
+            own.append(f"scales its node group to zero at {scale_down}, which has passed (the block ends "
+                       f"{planned_end}; EC2 Auto Scaling refuses a scheduled action in the past): drop it from the "
+                       "pool")
         problems.extend(f"{rid} {p}" for p in own)
         rows.append({"id": rid, "state": res.get("State"), "instance_type": res.get("InstanceType"),
                      "zone": res.get("AvailabilityZone"), "total": total,

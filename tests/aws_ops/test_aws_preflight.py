@@ -393,6 +393,28 @@ def test_a_capacity_block_end_that_differs_from_the_spec_fails(session: AwsSessi
                              "2027-01-08T11:30:00Z (the node group scales to zero before that time)")
 
 
+def test_a_capacity_block_whose_scale_down_time_has_passed_fails(session: AwsSession) -> None:
+    """EC2 Auto Scaling refuses a scheduled action in the past (PutScheduledUpdateGroupAction), so `pulumi up` would
+    fail on a block whose scale-to-zero time (90 minutes before its end) is gone."""
+    ec2 = session.client("ec2")
+    late = PROD_END - timedelta(minutes=30)  # the block is still active, but its drain time has passed
+    with Stubber(ec2) as stub:
+        stub.add_response("describe_capacity_reservations",
+                          {"CapacityReservations": [_reservation(CB_A), _reservation(CB_B)]},
+                          {"CapacityReservationIds": [CB_A, CB_B]})
+        stub.add_response("describe_capacity_block_offerings", {"CapacityBlockOfferings": []}, {
+            "InstanceType": "p5.48xlarge", "InstanceCount": 64, "CapacityDurationHours": 24,
+            "StartDateRange": late, "EndDateRange": late + timedelta(hours=24)})
+        report = run_preflight(_prod_plan(), ec2, session.client("service-quotas"), stack="prod", region=REGION,
+                               window=Window(late, late), now=late, skip=["offering", "efa", "quota", "topology"])
+        stub.assert_no_pending_responses()
+    status, reason = _rows(report)["capacity"]
+    assert status == "fail"
+    assert reason.startswith(f"{CB_A} scales its node group to zero at 2027-01-08T10:00:00Z, which has passed (the "
+                             "block ends 2027-01-08T11:30:00Z; EC2 Auto Scaling refuses a scheduled action in the "
+                             "past)")
+
+
 def test_a_reservation_size_that_differs_from_the_spec_fails(session: AwsSession) -> None:
     ec2 = session.client("ec2")
     with Stubber(ec2) as stub:
