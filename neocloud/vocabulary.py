@@ -16,8 +16,11 @@ __all__ = [
     "COMPUTE_DOMAIN_GROUP",
     "DRA_DRIVER_CHART",
     "DRA_DRIVER_NAMESPACE",
+    "EFA_DEVICE_PLUGIN_CHART",
     "ENVOY_GATEWAY_API_VERSION",
     "ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY",
+    "ENVOY_OWNING_GATEWAY_NAMESPACE_LABEL",
+    "ENVOY_OWNING_GATEWAY_NAME_LABEL",
     "GATEWAY_API_GATEWAY",
     "GATEWAY_API_GROUP",
     "GATEWAY_API_GRPC_ROUTE",
@@ -39,6 +42,7 @@ __all__ = [
     "K8S_SECRET",
     "K8S_SERVICE",
     "K8S_STATEFULSET",
+    "KUBERNETES_LAYER_TYPE",
     "KUEUE_API_VERSION",
     "KUEUE_CLUSTER_QUEUE",
     "KUEUE_CONFIG_API_VERSION",
@@ -58,6 +62,8 @@ __all__ = [
     "LABEL_SYSTEM",
     "LABEL_TEAM",
     "LABEL_TENANT",
+    "NODE_HEALTH_TYPE",
+    "NVSENTINEL_CHART",
     "PLATFORM_NAMESPACES",
     "PREFIX",
     "RESERVED_NAMESPACES",
@@ -164,6 +170,14 @@ COMPUTE_DOMAIN_API_VERSION = f"{COMPUTE_DOMAIN_GROUP}/v1beta1"
 COMPUTE_DOMAIN = k8s_type(COMPUTE_DOMAIN_API_VERSION, "ComputeDomain")
 GPU_OPERATOR_CHART = "gpu-operator"
 """The NVIDIA GPU Operator's Helm chart name (its Release's ``chart`` input)."""
+EFA_DEVICE_PLUGIN_CHART = "aws-efa-k8s-device-plugin"
+"""The AWS EFA Kubernetes device plugin's Helm chart name (aws/eks-charts)."""
+NVSENTINEL_CHART = "oci://ghcr.io/nvidia/nvsentinel"
+"""NVIDIA NVSentinel's Helm chart (github.com/NVIDIA/NVSentinel release notes' install line)."""
+KUBERNETES_LAYER_TYPE = "neocloud:kubernetes:KubernetesLayer"
+"""The Kubernetes layer component (its presence tells rules the stack runs a cluster)."""
+NODE_HEALTH_TYPE = "neocloud:kubernetes:NodeHealth"
+"""The node-health component (NVSentinel and its wiring to the provider's repair path)."""
 DRA_DRIVER_CHART = "nvidia-dra-driver-gpu"
 """NVIDIA's DRA driver for GPUs' Helm chart name (its vendored Chart.yaml ``name``)."""
 DRA_DRIVER_NAMESPACE = "nvidia-dra-driver-gpu"
@@ -180,6 +194,12 @@ GATEWAY_API_GATEWAY = k8s_type(GATEWAY_API_VERSION, "Gateway")
 GATEWAY_API_HTTP_ROUTE = k8s_type(GATEWAY_API_VERSION, "HTTPRoute")
 GATEWAY_API_GRPC_ROUTE = k8s_type(GATEWAY_API_VERSION, "GRPCRoute")
 ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY = k8s_type(ENVOY_GATEWAY_API_VERSION, "BackendTrafficPolicy")
+ENVOY_OWNING_GATEWAY_NAME_LABEL = "gateway.envoyproxy.io/owning-gateway-name"
+ENVOY_OWNING_GATEWAY_NAMESPACE_LABEL = "gateway.envoyproxy.io/owning-gateway-namespace"
+"""Labels Envoy Gateway puts on the Envoy proxy pods of a Gateway (its Proxy Metrics task selects one Gateway's
+pods with ``--selector=gateway.envoyproxy.io/owning-gateway-namespace=default,``
+``gateway.envoyproxy.io/owning-gateway-name=eg``): a NetworkPolicy peer that names them admits that Gateway's
+proxies and nothing else in Envoy Gateway's namespace."""
 TRAFFIC_REGULATOR_TYPE = "neocloud:kubernetes:TrafficRegulator"
 """The traffic regulator component; its inputs name its Gateway, policy and backends (the serving rules read them)."""
 

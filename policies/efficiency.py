@@ -25,15 +25,19 @@ from neocloud.catalog import GPU_VENDORS
 from neocloud.profiles import all_profiles, profile
 from neocloud.spec import LLAMA3_EFFECTIVE_TRAINING_TIME
 from neocloud.vocabulary import (
+    GPU_OPERATOR_CHART,
     HELM_RELEASE,
     K8S_CRONJOB,
     K8S_DEPLOYMENT,
     K8S_JOB,
     K8S_POD,
     K8S_STATEFULSET,
+    KUBERNETES_LAYER_TYPE,
     KUEUE_CLUSTER_QUEUE,
     KUEUE_FLAVOR,
     LABEL_POOL,
+    NODE_HEALTH_TYPE,
+    NVSENTINEL_CHART,
 )
 
 from ._common import (
@@ -631,11 +635,6 @@ CHECKPOINT_FILESYSTEM_MOUNTED = StackValidationPolicy(
 
 # --- node-remediation-in-prod -------------------------------------------------------------------------------
 
-NODE_HEALTH_TYPE = "neocloud:kubernetes:NodeHealth"
-KUBERNETES_LAYER_TYPE = "neocloud:kubernetes:KubernetesLayer"
-NVSENTINEL_CHART = "oci://ghcr.io/nvidia/nvsentinel"
-"""NVIDIA NVSentinel's Helm chart (github.com/NVIDIA/NVSentinel release notes' install line)."""
-GPU_OPERATOR_CHART = "gpu-operator"
 
 _REMEDIATION_SCHEMA = schema({
     "environments": {"type": "array", "items": {"type": "string"}, "default": ["prod"],

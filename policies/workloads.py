@@ -57,7 +57,10 @@ from neocloud.vocabulary import (
     ACCEPTANCE_TAINT,
     COMPUTE_DOMAIN_GROUP,
     DRA_DRIVER_CHART,
+    EFA_DEVICE_PLUGIN_CHART,
+    GPU_OPERATOR_CHART,
     K8S_NAMESPACE,
+    KUBERNETES_LAYER_TYPE,
     KUEUE_API_VERSION,
     KUEUE_CLUSTER_QUEUE,
     KUEUE_FLAVOR,
@@ -83,7 +86,7 @@ from ._common import (
 
 __all__ = ["POLICIES", "WORKLOADS_ADMISSIBLE", "canonical_workloads"]
 
-LAYER_TYPE = "neocloud:kubernetes:KubernetesLayer"
+LAYER_TYPE = KUBERNETES_LAYER_TYPE
 TENANT_TYPE = "neocloud:kubernetes:Tenant"
 NAMESPACE = K8S_NAMESPACE
 LIMIT_RANGE = k8s_type("v1", "LimitRange")
@@ -250,9 +253,9 @@ def _advertised(stack: _Stack, provider: str) -> frozenset[str]:
     and whatever the platform's own device plugins advertise (the provider profile's
     ``platform_device_resources``)."""
     out = set(stack.rdma_resources) | set(stack.platform_fabric)
-    if "gpu-operator" in stack.releases:
+    if GPU_OPERATOR_CHART in stack.releases:
         out.add(GPU)
-    if "aws-efa-k8s-device-plugin" in stack.releases:
+    if EFA_DEVICE_PLUGIN_CHART in stack.releases:
         out.add(EFA)
     try:
         out |= set(profile(provider).platform_device_resources)

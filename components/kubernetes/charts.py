@@ -13,7 +13,13 @@ from typing import Any
 
 import yaml
 
-from neocloud.vocabulary import DRA_DRIVER_CHART, DRA_DRIVER_NAMESPACE, GPU_OPERATOR_CHART, KUEUE_CONFIG_API_VERSION
+from neocloud.vocabulary import (
+    DRA_DRIVER_CHART,
+    DRA_DRIVER_NAMESPACE,
+    EFA_DEVICE_PLUGIN_CHART,
+    GPU_OPERATOR_CHART,
+    KUEUE_CONFIG_API_VERSION,
+)
 
 from ..labels import ACCEPTANCE_TAINT, GPU_TAINT
 
@@ -70,7 +76,7 @@ NETWORK_OPERATOR = ChartPin(
 )
 """NVIDIA Network Operator (DOCA driver, RDMA shared device plugin via NicClusterPolicy)."""
 EFA_DEVICE_PLUGIN = ChartPin(
-    chart="aws-efa-k8s-device-plugin", version="v0.5.30", repo="https://aws.github.io/eks-charts",
+    chart=EFA_DEVICE_PLUGIN_CHART, version="v0.5.30", repo="https://aws.github.io/eks-charts",
     namespace="kube-system", release="aws-efa-k8s-device-plugin",
     source="aws/eks-charts stable/aws-efa-k8s-device-plugin Chart.yaml (52396092)",
 )

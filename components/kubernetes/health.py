@@ -27,6 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from neocloud.profiles import JANITOR_CSPS, NO_JANITOR, JanitorSupport, RepairPath
+from neocloud.vocabulary import NODE_HEALTH_TYPE, NVSENTINEL_CHART
 
 from .charts import ChartPin
 from .objects import child_opts, meta, namespace_labels
@@ -34,7 +35,7 @@ from .objects import child_opts, meta, namespace_labels
 __all__ = ["NVSENTINEL", "NVSENTINEL_DOCUMENTED_VALUES", "NodeHealth", "nvsentinel_values"]
 
 NVSENTINEL = ChartPin(
-    chart="oci://ghcr.io/nvidia/nvsentinel", version="v1.30.0", repo=None, namespace="nvsentinel",
+    chart=NVSENTINEL_CHART, version="v1.30.0", repo=None, namespace="nvsentinel",
     release="nvsentinel",
     # The release notes' install line: `helm install nvsentinel oci://ghcr.io/nvidia/nvsentinel --version vX.Y.Z`
     # (github.com/NVIDIA/NVSentinel/releases); v1.30.0 is a published release with versioned docs.
@@ -75,7 +76,7 @@ def nvsentinel_values(repair: RepairPath, *, dry_run: bool, janitor: JanitorSupp
 class NodeHealth(pulumi.ComponentResource):
     """NVSentinel in its own (privileged: its monitors read host logs and devices) namespace."""
 
-    TYPE = "neocloud:kubernetes:NodeHealth"
+    TYPE = NODE_HEALTH_TYPE
 
     def __init__(self, name: str, *, repair: RepairPath, dry_run: bool, kubernetes_version: str,
                  janitor: JanitorSupport = NO_JANITOR,

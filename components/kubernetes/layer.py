@@ -15,6 +15,7 @@ import pulumi
 
 from neocloud import ClusterPlan, ClusterSpec
 from neocloud.plan.kubernetes import acceptance_pools, acceptance_tests, plan_team_queues, traffic_ramp
+from neocloud.vocabulary import KUBERNETES_LAYER_TYPE
 
 from .acceptance import DCGM_IMAGE, NodeAcceptance
 from .charts import ENVOY_GATEWAY
@@ -100,7 +101,7 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
 class KubernetesLayer(pulumi.ComponentResource):
     """The Kubernetes layer of a GPU cluster, driven by the same plan as the hardware."""
 
-    TYPE = "neocloud:kubernetes:KubernetesLayer"
+    TYPE = KUBERNETES_LAYER_TYPE
 
     def __init__(self, name: str, *, spec: ClusterSpec, plan: ClusterPlan,
                  kubernetes_provider: pulumi.ProviderResource, su_groups: SuGroups | None = None,

@@ -19,9 +19,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from neocloud.catalog import GPU_VENDORS
-from neocloud.vocabulary import COMPUTE_DOMAIN_GROUP, LABEL_TEAM
+from neocloud.vocabulary import (
+    COMPUTE_DOMAIN_GROUP,
+    ENVOY_OWNING_GATEWAY_NAME_LABEL,
+    ENVOY_OWNING_GATEWAY_NAMESPACE_LABEL,
+    LABEL_TEAM,
+)
 
 from .objects import child_opts, meta, name_of, namespace_labels
+from .traffic import GATEWAY_NAME
 
 __all__ = ["DNS_PORT", "TEAM_LABEL", "Tenant", "gpu_limit_range_items", "team_role_rules"]
 
@@ -95,7 +101,7 @@ class Tenant(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``gpu_quota``: most GPUs the namespace may request at once (ResourceQuota); ``max_gpus_per_pod``:
         GPUs of one node (LimitRange); ``group``: identity-provider group bound to the team's Role;
-        ``gateway_namespace``: where the gateway's proxies run, allowed to reach the team's pods;
+        ``gateway_namespace``: where the team's Gateway's proxies run; only those proxies may reach the team's pods;
         ``pod_security``: the Pod Security Standard level (restricted unless RDMA pods need IPC_LOCK);
         ``gpu_resource``: the pool's GPU extended resource (its vendor's: ``nvidia.com/gpu``, ``amd.com/gpu``);
         ``compute_domains``: the team's jobs create NVIDIA ComputeDomains (multi-node NVLink pools;
@@ -160,7 +166,15 @@ class Tenant(pulumi.ComponentResource):
                 spec=np.NetworkPolicySpecArgs(
                     pod_selector=all_pods, policy_types=["Ingress"],
                     ingress=[np.NetworkPolicyIngressRuleArgs(
-                        from_=[np.NetworkPolicyPeerArgs(namespace_selector=_ns_selector(gateway_namespace))],
+                        # The Gateway's own Envoy proxies only: not every pod of Envoy Gateway's namespace (its
+                        # controller and the traffic regulator's ramp controller run there too).
+                        from_=[np.NetworkPolicyPeerArgs(
+                            namespace_selector=_ns_selector(gateway_namespace),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={
+                                ENVOY_OWNING_GATEWAY_NAME_LABEL: GATEWAY_NAME,
+                                ENVOY_OWNING_GATEWAY_NAMESPACE_LABEL: team,
+                            }),
+                        )],
                     )],
                 ),
                 opts=in_ns,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.kubernetes.charts import ENVOY_GATEWAY
+from components.kubernetes.traffic import GATEWAY_NAME
 from neocloud import build_plan, load_cluster_spec
 from neocloud.plan.kubernetes import plan_team_queues
 from tests.conftest import KUBERNETES_STACKS
@@ -48,8 +49,16 @@ def test_every_team_is_isolated(stack: str) -> None:
         regulated = spec.kubernetes.regulated_team() == team
         assert ("allow-gateway" in policies) == regulated
         if regulated:
-            assert policies["allow-gateway"]["ingress"][0]["from"][0]["namespaceSelector"] == {
+            # One peer with both selectors: pods of the Gateway's proxies AND in Envoy Gateway's namespace
+            # (NetworkPolicyPeer: "If namespaceSelector is also set, then the NetworkPolicyPeer as a whole selects
+            # the pods matching podSelector in the Namespaces selected by NamespaceSelector"); a second peer would
+            # OR them and admit every pod there, the ramp controller included.
+            [peer] = policies["allow-gateway"]["ingress"][0]["from"]
+            assert peer["namespaceSelector"] == {
                 "matchLabels": {"kubernetes.io/metadata.name": ENVOY_GATEWAY.namespace}}
+            assert peer["podSelector"] == {"matchLabels": {
+                "gateway.envoyproxy.io/owning-gateway-name": GATEWAY_NAME,
+                "gateway.envoyproxy.io/owning-gateway-namespace": team}}
         binding = named(objects_of(run, "RoleBinding"), f"{team}-member", namespace=team)
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{team}-member"}
         assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
