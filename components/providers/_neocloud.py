@@ -75,6 +75,8 @@ def secret(value: pulumi.Output[str]) -> pulumi.Output[str]:
 
 def filesystem_gib(plan: ClusterPlan) -> int:
     """The planner's filesystem capacity (``ClusterPlan.storage.capacity_tib``) in whole GiB, rounded up."""
+    if plan.storage.capacity_tib is None:  # only a spec with a filesystem is sized; its builds call this
+        raise ValueError("the plan sizes no filesystem (storage.filesystem is not set)")
     return max(1, ceil(plan.storage.capacity_tib * 1024))
 
 

@@ -255,8 +255,15 @@ def _storage_lines(doc: dict[str, Any]) -> list[str]:
     storage = doc["storage"] or {}
     kind = doc.get("filesystem_kind")
     if kind is None:
-        return ["storage: no shared filesystem (storage.filesystem is not set): no throughput or capacity targets"]
-    out = [f"storage ({kind}, {storage.get('tier')} tier targets): read {storage.get('read_gbps'):,} GB/s, "
+        out = ["storage: no shared filesystem (storage.filesystem is not set): no throughput or capacity targets"]
+        if storage.get("checkpoint_tib") is not None and storage.get("checkpoint_write_seconds") is not None:
+            out.append(f"  checkpoint {storage['checkpoint_tib']:,} TiB to object storage (not modelled): goodput "
+                       f"assumes the spec's limit of {storage['checkpoint_write_seconds']:,} s per write")
+        return out
+    basis = {"single-node": ", the tier's single-node floor",
+             "min_gbps_per_gpu": ", storage.filesystem.min_gbps_per_gpu"}
+    out = [f"storage ({kind}, {storage.get('tier')} tier targets): read {storage.get('read_gbps'):,} GB/s"
+           f"{basis.get(str(storage.get('throughput_basis')), '')}, "
            f"write {storage.get('write_gbps'):,} GB/s ({storage.get('read_gbps_per_gpu')} GB/s per GPU), "
            f"capacity {storage.get('capacity_tib'):,} TiB"]
     fsx = doc.get("filesystem")
@@ -264,6 +271,10 @@ def _storage_lines(doc: dict[str, Any]) -> list[str]:
         out.append(f"  FSx for Lustre: {fsx['storage_capacity_gib']:,} GiB ({fsx['storage_capacity_tib']:,} TiB) at "
                    f"{fsx['per_unit_storage_throughput']} MB/s/TiB = {fsx['throughput_gbps']:,} GB/s, "
                    f"sized by {fsx['basis']}")
+    else:
+        # Only FSx for Lustre has a throughput model (capacity x per-TiB tier): for the other kinds the targets are
+        # what the GPUs need, and nothing here says what the filesystem delivers.
+        out.append(f"  {kind}: no throughput model; the targets are what the GPUs need, not what it delivers")
     if storage.get("checkpoint_tib") is not None:
         limit = storage.get("checkpoint_limit_seconds", "-")
         out.append(f"  checkpoint {storage['checkpoint_tib']:,} TiB, written in "

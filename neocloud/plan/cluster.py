@@ -188,6 +188,7 @@ def _build_plan(spec: ClusterSpec) -> ClusterPlan:
     storage = size_storage(
         gpus=sum(p.gpus for p in pools),
         tier=fs.tier if fs else "better",
+        filesystem=fs is not None,
         min_gbps_per_gpu=fs.min_gbps_per_gpu if fs else None,
         capacity_floor_tib=fs.capacity_tib if fs else None,
         dataset_tib=spec.storage.dataset_tib,
@@ -195,6 +196,8 @@ def _build_plan(spec: ClusterSpec) -> ClusterPlan:
         checkpoint_bytes_per_parameter=ckpt.bytes_per_parameter if ckpt else CHECKPOINT_BYTES_PER_PARAMETER,
         checkpoint_max_write_minutes=ckpt.max_write_minutes if ckpt else None,
         checkpoints_retained=ckpt.retained if ckpt else 1,
+        # Each training team gets a claim on the filesystem (its share of the capacity, by GPU quota).
+        team_quotas={q.team: q.gpu_quota for q in spec.kubernetes.queues if q.workload == "training"} if fs else None,
     )
     model = FailureModel(**spec.goodput.failure_rate.model_dump(),
                          **spec.goodput.model_dump(exclude={"failure_rate"}))

@@ -445,8 +445,13 @@ def _storage(document: Mapping[str, Any]) -> str:
         out.append(f'<p class="note">Filesystem: {esc(filesystem.get("kind"))}, sized to the '
                    f"{esc(storage.get('tier'))} tier of H100RA Table 6.</p>")
     else:
-        out.append('<p class="note">No parallel filesystem in the spec: the figures are what the GPUs would need '
-                   f"({esc(storage.get('tier'))} tier of H100RA Table 6); nothing is provisioned for them.</p>")
+        # No filesystem, no targets: the plan sizes nothing (neocloud.plan.storage), so there is nothing to chart.
+        out.append('<p class="note">No parallel filesystem in the spec: no throughput or capacity targets.</p>')
+        if storage.get("checkpoint_tib") is not None:
+            rows = [["checkpoint", f"{fmt(storage['checkpoint_tib'], 3)} TiB to object storage (not modelled); "
+                     f"goodput assumes the spec's limit of {fmt(storage.get('checkpoint_write_seconds'))} s"]]
+            return "".join(out) + _table(["target", "planned"], rows)
+        return "".join(out)
     bars: list[tuple[str, float | None, float | None, str]] = []
     floor = (filesystem or {}).get("min_gbps_per_gpu")
     bars.append(("read GB/s per GPU", storage.get("read_gbps_per_gpu"), floor,

@@ -300,6 +300,7 @@ def test_fsx_is_persistent_2_sized_from_the_plan_in_the_pool_subnet() -> None:
     run = variant_run("prod")
     plan = plan_of("prod")
     fs = run.by_name("prod-fsx")
+    assert plan.storage.read_gbps and plan.storage.write_gbps and plan.storage.capacity_tib
     expected = size_fsx_lustre(read_gbps=plan.storage.read_gbps, write_gbps=plan.storage.write_gbps,
                                capacity_tib=plan.storage.capacity_tib)
     assert fs.inputs["deploymentType"] == "PERSISTENT_2"
@@ -308,9 +309,10 @@ def test_fsx_is_persistent_2_sized_from_the_plan_in_the_pool_subnet() -> None:
     assert fs.inputs["storageCapacity"] == expected.storage_capacity_gib == 211200
     assert by_id(run)[fs.inputs["subnetIds"]].inputs["availabilityZone"] == "us-east-2b"
     assert by_id(run)[fs.inputs["securityGroupIds"][0]].name == "prod-fsx-sg"
-    # dev: the 'good' tier for 16 GPUs is under 1 GB/s: the smallest file system at the lowest tier that carries it
+    # dev: 2 nodes at the 'good' tier get its single-node figure, 4 GB/s read (H100RA Table 6). 1,200 and 2,400 GiB
+    # at the top tier give 1.17 and 2.34 GB/s, so the file system grows to 4,800 GiB x 1000 MB/s/TiB = 4.69 GB/s.
     dev = variant_run("dev").by_name("dev-fsx")
-    assert (dev.inputs["storageCapacity"], dev.inputs["perUnitStorageThroughput"]) == (1200, 1000)
+    assert (dev.inputs["storageCapacity"], dev.inputs["perUnitStorageThroughput"]) == (4800, 1000)
 
 
 def test_fsx_security_group_opens_only_lustre_ports() -> None:

@@ -34,6 +34,9 @@ def test_plan_json_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"type": "neocloud:index:GpuCluster", "name": "staging", "parent": None} in [
         {k: r[k] for k in ("type", "name", "parent")} for r in doc["resources"]]
     assert doc["resource_count"] == len(doc["resources"])
+    # No storage.filesystem in staging: plan --json carries no storage targets, only the checkpoint's size.
+    assert not {"tier", "read_gbps", "write_gbps", "capacity_tib", "read_gbps_per_gpu"} & set(doc["storage"])
+    assert doc["storage"]["checkpoint_write_basis"] == "limit" and doc["filesystem"] is None
 
 
 def test_plan_text(capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,6 +47,8 @@ def test_plan_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert "nvl72-su0: 8 x 18 nodes, 120 of 132 kW per rack (91%)" in out
     # No storage.filesystem in that stack: no targets to meet.
     assert "storage: no shared filesystem (storage.filesystem is not set): no throughput or capacity targets" in out
+    assert "to object storage (not modelled): goodput assumes the spec's limit of 600 s per write" in out
+    assert "tier targets" not in out
     assert "1,497.6 kW facility" in out
 
 
@@ -53,9 +58,10 @@ def test_plan_text_on_a_cloud(capsys: pytest.CaptureFixture[str]) -> None:
     assert "on 2 nodes, placed by the provider" in out and "0 racks" not in out
     assert "  racks: placed by the provider" in out
     assert "fabric: built by the provider (efa, 32 network cards per node): no switches or cables to buy" in out
-    # What FSx was actually sized to (PERSISTENT_2 1,200 GiB minimum at 1000 MB/s/TiB), next to the targets.
-    assert "FSx for Lustre: 1,200 GiB (1.172 TiB) at 1000 MB/s/TiB = 1.172 GB/s, sized by capacity" in out
-    assert "storage (fsx-lustre, good tier targets)" in out
+    # 2 nodes get the good tier's single-node figure (4 GB/s read, H100RA Table 6), and what FSx was actually sized
+    # to for it (4,800 GiB at 1000 MB/s/TiB: 2,400 GiB would carry only 2.34 GB/s), next to the targets.
+    assert "storage (fsx-lustre, good tier targets): read 4 GB/s, the tier's single-node floor, write 2 GB/s" in out
+    assert "FSx for Lustre: 4,800 GiB (4.688 TiB) at 1000 MB/s/TiB = 4.688 GB/s, sized by throughput" in out
 
 
 def test_rack_lines_flag_racks_over_budget() -> None:

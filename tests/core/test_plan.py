@@ -9,7 +9,7 @@ import pytest
 from neocloud import SpecError, build_plan, load_cluster_spec
 from neocloud.catalog import SYSTEMS
 from neocloud.plan import plan_racks, plan_scalable_units, size_storage
-from neocloud.plan.storage import STORAGE_TIERS_PER_SU
+from neocloud.plan.storage import STORAGE_TIERS_PER_SU, STORAGE_TIERS_SINGLE_NODE, team_claim_gib
 from tests.core.test_spec import stack_cluster
 
 
@@ -92,6 +92,37 @@ def test_checkpoint_raises_write_target_and_capacity() -> None:
 def test_min_read_per_gpu_floor() -> None:
     plan = size_storage(gpus=100, tier="good", min_gbps_per_gpu=1.0)
     assert plan.read_gbps == 100 and plan.read_gbps_per_gpu == 1.0
+
+
+@pytest.mark.parametrize("tier", ["good", "better", "best"])
+def test_small_cluster_gets_the_single_node_figures(tier: str) -> None:
+    # H100RA Table 6 single-node row (good 4/2, better 8/4, best 40/20 GB/s) [P]: one DGX on its own must get it,
+    # so 2 nodes (16 GPUs) are not sized to 16/256 of an SU (good: 0.94 GB/s read).
+    read, write = STORAGE_TIERS_SINGLE_NODE[tier]
+    assert (read, write) == {"good": (4, 2), "better": (8, 4), "best": (40, 20)}[tier]
+    small = size_storage(gpus=16, tier=tier)  # type: ignore[arg-type]
+    assert (small.read_gbps, small.write_gbps, small.throughput_basis) == (read, write, "single-node")
+    # From the size where the SU scaling passes the single-node figure, the SU row sizes it again.
+    su_read, _ = STORAGE_TIERS_PER_SU[tier]
+    big = size_storage(gpus=256, tier=tier)  # type: ignore[arg-type]
+    assert big.read_gbps == su_read and big.throughput_basis == "su"
+
+
+def test_no_filesystem_no_targets() -> None:
+    # Nothing to size without a filesystem: no tier, throughput or capacity; the checkpoint keeps its size and the
+    # spec's limit is its write time (goodput planning), marked as such.
+    plan = size_storage(gpus=256, tier="good", filesystem=False, checkpoint_parameters_billion=70,
+                        checkpoint_max_write_minutes=10, team_quotas={"a": 8})
+    assert (plan.tier, plan.read_gbps, plan.write_gbps, plan.capacity_tib, plan.read_gbps_per_gpu) == (None,) * 5
+    assert not plan.has_targets and plan.team_claim_gib == ()
+    assert (plan.checkpoint_bytes, plan.checkpoint_write_seconds, plan.checkpoint_write_basis) == (70e9 * 16, 600,
+                                                                                                   "limit")
+
+
+def test_team_claims_split_the_capacity_by_quota() -> None:
+    plan = size_storage(gpus=256, tier="good", capacity_floor_tib=10, team_quotas={"a": 96, "b": 32, "c": 0})
+    assert dict(plan.team_claim_gib) == {"a": 7680, "b": 2560, "c": 1}
+    assert dict(team_claim_gib(capacity_tib=1, quotas={"a": 0, "b": 0})) == {"a": 512, "b": 512}
 
 
 def test_plan_is_deterministic_and_json_serializable() -> None:

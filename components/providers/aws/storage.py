@@ -39,8 +39,11 @@ class Buckets:
 
 def fsx_sizing(spec: ClusterSpec, plan: ClusterPlan) -> FsxSizing:
     """The FSx size and tier for the plan's storage targets."""
-    return size_fsx_lustre(read_gbps=plan.storage.read_gbps, write_gbps=plan.storage.write_gbps,
-                           capacity_tib=plan.storage.capacity_tib,
+    storage = plan.storage
+    if storage.read_gbps is None or storage.write_gbps is None or storage.capacity_tib is None:
+        raise ValueError("the plan sizes no filesystem (storage.filesystem is not set)")
+    return size_fsx_lustre(read_gbps=storage.read_gbps, write_gbps=storage.write_gbps,
+                           capacity_tib=storage.capacity_tib,
                            per_unit_throughput=spec.settings_of(AwsSettings).fsx_per_unit_throughput)
 
 
