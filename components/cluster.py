@@ -51,7 +51,9 @@ class GpuCluster(pulumi.ComponentResource):
         if self.infrastructure.kubernetes_provider is not None:
             self.kubernetes = KubernetesLayer(
                 f"{name}-kubernetes", spec=spec, plan=plan, kubernetes_provider=self.infrastructure.kubernetes_provider,
-                su_groups=su_groups_from_placement_blocks(self.infrastructure.outputs), opts=child)
+                su_groups=su_groups_from_placement_blocks(self.infrastructure.outputs),
+                team_volume_source=self.infrastructure.team_volume_source,
+                filesystem_depends_on=self.infrastructure.depends_on, opts=child)
             self.stack_outputs.update(self.kubernetes.outputs)
         self.register_outputs(self._component_outputs())
 

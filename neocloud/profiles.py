@@ -42,6 +42,7 @@ __all__ = [
     "ProviderProfile",
     "RepairPath",
     "ResourceTypes",
+    "TeamVolume",
     "all_profiles",
     "dra_problem",
     "floor_problem",
@@ -151,6 +152,40 @@ class RepairPath:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "summary": self.summary, "source": self.source}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamVolume:
+    """How a training team mounts the stack's shared filesystem from its own namespace, as the provider documents
+    it. The Kubernetes layer builds it (one claim per training team) without knowing the provider; policy
+    team-filesystem-claims checks what it built against it.
+
+    - ``static``: a PersistentVolume per team namespace, pre-bound to the team's claim (``claimRef`` +
+      ``volumeName``): a PV binds to exactly one PVC (Kubernetes "Persistent Volumes", Binding), so one PV cannot
+      serve two namespaces. ``persistentVolumeReclaimPolicy: Retain``: deleting a claim never touches the filesystem.
+    - ``dynamic``: the team's claim names ``storage_class``, whose provisioner creates the volume.
+    """
+
+    mode: str
+    """``static`` or ``dynamic``."""
+    storage_class: str
+    """The class the claim names (static: the PV carries the same class, so only that PV can bind the claim)."""
+    source: str
+    """The provider documentation of this way of mounting."""
+    csi_driver: str | None = None
+    """static: the PV's ``csi.driver``."""
+    volume_attributes: tuple[str, ...] = ()
+    """static: the ``csi.volumeAttributes`` keys the driver needs."""
+    installer: tuple[str, str, Any] | None = None
+    """(resource type, dotted input path, value) of the resource that installs the driver or provisioner in the
+    cluster, where the stack installs it (``None``: the platform runs it)."""
+    mount_options: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "storage_class": self.storage_class, "source": self.source,
+                "csi_driver": self.csi_driver, "volume_attributes": list(self.volume_attributes),
+                "installer": None if self.installer is None else list(self.installer),
+                "mount_options": list(self.mount_options)}
 
 
 REMEDIATION_REQUEST = RepairPath(
@@ -309,6 +344,16 @@ class ProviderProfile:
         if pool.racks.groups:
             return (LABEL_SU, LABEL_RACK, HOSTNAME)
         return (LABEL_SU, HOSTNAME)
+
+    def team_volume(self, spec: ClusterSpec) -> TeamVolume | None:
+        """How training teams mount ``spec``'s shared filesystem in their namespaces (``None``: no filesystem, or no
+        documented way). Default: an ``external`` filesystem through the StorageClass the site configured
+        (``storage.filesystem.storage_class``); providers override this for the filesystems they create."""
+        fs = spec.storage.filesystem
+        if fs is None or fs.kind != "external" or fs.storage_class is None:
+            return None
+        return TeamVolume(mode="dynamic", storage_class=fs.storage_class,
+                          source="the site's StorageClass (storage.filesystem.storage_class)")
 
     def settings_of(self, spec: ClusterSpec) -> Any:
         """This provider's settings section of ``spec``."""

@@ -73,6 +73,7 @@ __all__ = [
     "TAG_PLACEMENT_BLOCK",
     "TAG_RESERVATION",
     "TAG_RESERVATIONS",
+    "TEAM_FILESYSTEM_CLAIM",
     "TRAFFIC_REGULATOR_TYPE",
     "aws_layer_label",
     "k8s_type",
@@ -99,6 +100,8 @@ LABEL_ROLE = f"{PREFIX}/role"
 """Node label of CPU system node groups (``system``), so add-ons can select CPU nodes."""
 LABEL_TEAM = f"{PREFIX}/team"
 """Label on a tenant namespace naming its team."""
+TEAM_FILESYSTEM_CLAIM = "shared-filesystem"
+"""Name of the claim on the stack's shared filesystem in every training team's namespace (what workloads mount)."""
 LABEL_TENANT = f"{PREFIX}/tenant"
 """Alternative tenant label some clusters use; the tenant policy accepts it."""
 TAG_PLACEMENT_BLOCK = f"{PREFIX}/placement-block"

@@ -1,7 +1,7 @@
 """neocloud's Pulumi policy pack: rack topology, efficiency, security, workload-admission and serving rules.
 
-The rule modules (``topology``, ``efficiency``, ``security``, ``workloads``, ``serving``) only define policies;
-importing them has no side effects. ``policies/__main__.py`` is the one place that constructs ``PolicyPack``
+The rule modules (``topology``, ``efficiency``, ``storage``, ``security``, ``workloads``, ``serving``) only define
+policies; importing them has no side effects. ``policies/__main__.py`` is the one place that constructs ``PolicyPack``
 (which serves gRPC forever), exactly as ``pulumi preview --policy-pack policies`` and ``neocloud check`` start it.
 
 Rules read what the components attach to resources -- the plain-value ``neocloud`` input of
@@ -19,6 +19,7 @@ PACK_NAME = "neocloud"
 
 def all_policies() -> list:  # type: ignore[type-arg]
     """Every policy of the pack, grouped by concern (topology, efficiency, security, workloads, serving)."""
-    from . import efficiency, security, serving, topology, workloads
+    from . import efficiency, security, serving, storage, topology, workloads
 
-    return [*topology.POLICIES, *efficiency.POLICIES, *security.POLICIES, *workloads.POLICIES, *serving.POLICIES]
+    return [*topology.POLICIES, *efficiency.POLICIES, *storage.POLICIES, *security.POLICIES, *workloads.POLICIES,
+            *serving.POLICIES]

@@ -125,8 +125,9 @@ def _filesystems(stack: StackIndex) -> tuple[float | None, str, list[str]]:
     """(GB/s, what it is, problems) of the cluster's parallel filesystem, from the resources that build it.
 
     Only FSx for Lustre has a throughput model here (capacity x per-TiB throughput, hardware.md [P]); for the other
-    kinds (nebius-shared, coreweave-vast, external) nothing the program registers says what the filesystem
-    delivers, and comparing the plan's own target with itself would prove nothing: (None, reason, []).
+    kinds (nebius-shared, coreweave-vast, digitalocean-nfs, lambda-filesystem, external) nothing the program
+    registers says what the filesystem delivers, and comparing the plan's own target with itself would prove
+    nothing: (None, reason, []).
     """
     problems: list[str] = []
     lustre = stack.of_type(LUSTRE)
@@ -187,7 +188,7 @@ def _storage_throughput(args: StackValidationArgs, report: ReportViolation) -> N
 STORAGE_THROUGHPUT_PER_GPU = StackValidationPolicy(
     name="storage-throughput-per-gpu",
     description="The parallel filesystem's read throughput per schedulable GPU (FSx capacity x per-TiB "
-    "throughput, else the plan's sized target) is at least the configured floor.",
+    "throughput) is at least the configured floor; not applicable for kinds with no throughput model.",
     validate=_storage_throughput,
     enforcement_level=EnforcementLevel.ADVISORY,
     config_schema=_STORAGE_SCHEMA,

@@ -15,19 +15,26 @@ import pulumi
 
 from neocloud import ClusterPlan, ClusterSpec
 from neocloud.plan.kubernetes import acceptance_pools, acceptance_tests, plan_team_queues, traffic_ramp
-from neocloud.vocabulary import KUBERNETES_LAYER_TYPE
+from neocloud.vocabulary import KUBERNETES_LAYER_TYPE, TEAM_FILESYSTEM_CLAIM
 
 from .acceptance import DCGM_IMAGE, NodeAcceptance
 from .charts import ENVOY_GATEWAY
 from .health import NodeHealth
 from .kueue import KueueScheduling
 from .operators import GpuOperators
-from .tenants import Tenant
+from .tenants import FilesystemClaim, StaticVolume, Tenant
 from .topology import kueue_levels
 from .traffic import TrafficRegulator, admission_policy_supported
 
-__all__ = ["KubernetesLayer", "SuGroups", "compute_domains", "gpu_driver_preinstalled", "layer_facts",
-           "su_groups_from_placement_blocks"]
+__all__ = [
+    "KubernetesLayer",
+    "SuGroups",
+    "compute_domains",
+    "filesystem_claims",
+    "gpu_driver_preinstalled",
+    "layer_facts",
+    "su_groups_from_placement_blocks",
+]
 
 
 SuGroups = Mapping[str, Sequence[tuple[int, int]]]
@@ -76,6 +83,50 @@ def compute_domains(spec: ClusterSpec, plan: ClusterPlan) -> str | None:
     return spec.profile.compute_domains if multi_node_nvlink_pools(plan) else None
 
 
+def _team_volume_facts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, Any] | None:
+    """How training teams mount the filesystem (the profile's ``team_volume``), the claim's name and each training
+    team's planned share; ``None`` without a filesystem. A filesystem the provider documents no way to mount gives
+    ``mode: none``, which policy team-filesystem-claims fails."""
+    if spec.storage.filesystem is None:
+        return None
+    volume = spec.profile.team_volume(spec)
+    return {**(volume.to_dict() if volume else {"mode": "none"}), "claim": TEAM_FILESYSTEM_CLAIM,
+            "teams": dict(plan.storage.team_claim_gib)}
+
+
+def _team_handle(handle: Any, team: str) -> pulumi.Input[str]:
+    if isinstance(handle, pulumi.Output):
+        return handle.apply(lambda h: str(h).replace("{team}", team))
+    return str(handle).replace("{team}", team)
+
+
+def filesystem_claims(spec: ClusterSpec, plan: ClusterPlan, source: Any = None,
+                      depends_on: Sequence[pulumi.Resource] = ()) -> dict[str, FilesystemClaim]:
+    """Training team -> its claim on the shared filesystem, as the provider's profile says to mount it. ``source``:
+    the provider's ``TeamVolumeSource`` (static volumes: the handle, attributes and capacity of the filesystem it
+    created); ``{team}`` in the handle becomes the team, for drivers that want one handle per PV."""
+    volume = spec.profile.team_volume(spec)
+    if volume is None or spec.storage.filesystem is None:
+        return {}
+    protect = plan.environment == "prod"
+    out: dict[str, FilesystemClaim] = {}
+    for team, gib in plan.storage.team_claim_gib:
+        static: StaticVolume | None = None
+        size = gib
+        if volume.mode == "static":
+            if source is None or volume.csi_driver is None:
+                raise ValueError(f"provider '{spec.provider}' mounts its filesystem through static volumes but "
+                                 "returned no volume source")
+            handle: pulumi.Input[str] = _team_handle(source.volume_handle, team)
+            static = StaticVolume(csi_driver=volume.csi_driver, volume_handle=handle,
+                                  volume_attributes=dict(source.volume_attributes), capacity_gib=source.capacity_gib,
+                                  mount_options=volume.mount_options)
+            size = source.capacity_gib  # the whole filesystem is the PV; the claim asks for all of it
+        out[team] = FilesystemClaim(name=TEAM_FILESYSTEM_CLAIM, storage_class=volume.storage_class, size_gib=size,
+                                    volume=static, protect=protect, depends_on=tuple(depends_on))
+    return out
+
+
 def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None = None) -> dict[str, Any]:
     """Plain-value facts of the layer for policies and stack outputs: Topology levels per pool, team queues,
     acceptance thresholds and the traffic regulator's settings."""
@@ -87,6 +138,7 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
         "queues": [q.to_dict() for q in plan_team_queues(spec, plan)],
         "schedulable_gpus": {p.name: p.gpus for p in plan.pools},
         "compute_domains": compute_domains(spec, plan),
+        "team_volume": _team_volume_facts(spec, plan),
         "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
         "node_acceptance": [p.to_dict() for p in acceptance_pools(spec, plan)],
         "node_health": {**kube.node_health.model_dump(), "repair": spec.profile.repair.to_dict(),
@@ -105,10 +157,12 @@ class KubernetesLayer(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, spec: ClusterSpec, plan: ClusterPlan,
                  kubernetes_provider: pulumi.ProviderResource, su_groups: SuGroups | None = None,
+                 team_volume_source: Any = None, filesystem_depends_on: Sequence[pulumi.Resource] = (),
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``kubernetes_provider``: the cluster's API (every object of the layer is created through it);
         ``su_groups``: the provider's ``neocloud.io/su`` node groups where they differ from the plan's SUs
-        (``su_groups_from_placement_blocks`` on AWS)."""
+        (``su_groups_from_placement_blocks`` on AWS); ``team_volume_source``: the provider's filesystem for static
+        team volumes; ``filesystem_depends_on``: what the team claims wait for (the provider's driver install)."""
         facts = layer_facts(spec, plan, su_groups)
         super().__init__(self.TYPE, name, {"neocloud": facts}, opts)
         k = kubernetes_provider
@@ -127,13 +181,14 @@ class KubernetesLayer(pulumi.ComponentResource):
         queues = plan_team_queues(spec, plan)
         nvlink_pools = set(multi_node_nvlink_pools(plan))
         regulated = kube.regulated_team()
+        claims = filesystem_claims(spec, plan, team_volume_source, filesystem_depends_on)
         self.tenants = {
             q.team: Tenant(
                 f"{name}-tenant-{q.team}", team=q.team, kubernetes_version=kube.version, gpu_quota=q.gpu_ceiling,
                 max_gpus_per_pod=q.max_gpus_per_pod, group=q.group, pod_security=q.pod_security,
                 gpu_resource=q.gpu_resource, compute_domains=q.pool in nvlink_pools,
                 gateway_namespace=ENVOY_GATEWAY.namespace if q.team == regulated else None,
-                kubernetes_provider=k, opts=child,
+                filesystem=claims.get(q.team), kubernetes_provider=k, opts=child,
             )
             for q in queues
         }

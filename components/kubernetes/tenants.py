@@ -9,11 +9,19 @@
 - NetworkPolicies: default deny (ingress and egress), then explicit allows: DNS to kube-system's resolver,
   traffic within the namespace, and (optionally) ingress from the gateway's namespace.
 - RBAC: a Role for the team's workloads, bound to the team's identity-provider group.
+- A claim on the shared filesystem (``filesystem``), ReadWriteMany, in the team's namespace: dynamic (the claim
+  names the provider's StorageClass) or static (a PersistentVolume of the provider's CSI driver, pre-bound to the
+  claim with ``claimRef`` and ``volumeName`` -- "Reserving a PersistentVolume", Kubernetes docs "Persistent
+  Volumes" -- with ``storageClassName: ""`` on both so no default class is applied, and reclaim policy ``Retain``
+  so that deleting the claim leaves the filesystem alone; one PV per team because a PV binds to exactly one claim).
 
 Usable on its own (see ``examples/serving-on-existing-cluster``): it takes plain typed arguments, no plan.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,11 +37,45 @@ from neocloud.vocabulary import (
 from .objects import child_opts, meta, name_of, namespace_labels
 from .traffic import GATEWAY_NAME
 
-__all__ = ["DNS_PORT", "TEAM_LABEL", "Tenant", "gpu_limit_range_items", "team_role_rules"]
+__all__ = [
+    "DNS_PORT",
+    "TEAM_LABEL",
+    "FilesystemClaim",
+    "StaticVolume",
+    "Tenant",
+    "gpu_limit_range_items",
+    "team_role_rules",
+]
 
 TEAM_LABEL = LABEL_TEAM
 DNS_PORT = 53
 """DNS (UDP and TCP) to the cluster resolver."""
+
+
+@dataclass(frozen=True)
+class StaticVolume:
+    """A CSI PersistentVolume on an existing filesystem, for one team's claim."""
+
+    csi_driver: str
+    volume_handle: pulumi.Input[str]
+    volume_attributes: Mapping[str, pulumi.Input[str]]
+    capacity_gib: int
+    mount_options: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class FilesystemClaim:
+    """The team's claim on the shared filesystem: ``storage_class`` (``""`` for a static volume) and size;
+    ``volume``: the static PersistentVolume it is bound to (``None``: the class provisions one)."""
+
+    name: str
+    storage_class: str
+    size_gib: int
+    volume: StaticVolume | None = None
+    protect: bool = False
+    """Protect the claim (and its PV) from deletion (prod: a dynamic claim's volume holds the team's data)."""
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """What must exist before the claim (the driver's installation)."""
 
 
 def gpu_limit_range_items(max_gpus_per_pod: int, gpu_resource: str = GPU_VENDORS["nvidia"].resource
@@ -97,6 +139,7 @@ class Tenant(pulumi.ComponentResource):
     def __init__(self, name: str, *, team: str, kubernetes_version: str, gpu_quota: int, max_gpus_per_pod: int,
                  group: str, gateway_namespace: str | None = None, pod_security: str = "restricted",
                  gpu_resource: str = GPU_VENDORS["nvidia"].resource, compute_domains: bool = False,
+                 filesystem: FilesystemClaim | None = None,
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         """``gpu_quota``: most GPUs the namespace may request at once (ResourceQuota); ``max_gpus_per_pod``:
@@ -105,7 +148,8 @@ class Tenant(pulumi.ComponentResource):
         ``pod_security``: the Pod Security Standard level (restricted unless RDMA pods need IPC_LOCK);
         ``gpu_resource``: the pool's GPU extended resource (its vendor's: ``nvidia.com/gpu``, ``amd.com/gpu``);
         ``compute_domains``: the team's jobs create NVIDIA ComputeDomains (multi-node NVLink pools;
-        ``team_role_rules``)."""
+        ``team_role_rules``);
+        ``filesystem``: the team's claim on the shared filesystem (training teams of a stack with one)."""
         super().__init__(self.TYPE, name, {"team": team, "gpuQuota": gpu_quota, "group": group,
                                            "gatewayNamespace": gateway_namespace, "podSecurity": pod_security,
                                            "gpuResource": gpu_resource},
@@ -189,7 +233,42 @@ class Tenant(pulumi.ComponentResource):
             opts=child_opts(self, k, [role]),
         )
         self.role = role
+        self.filesystem_claim: k8s.core.v1.PersistentVolumeClaim | None = None
+        if filesystem is not None:
+            self.filesystem_claim = self._claim(name, team, namespace, filesystem, ns, k)
         self.register_outputs({"namespace": self.namespace})
+
+    def _claim(self, name: str, team: str, namespace: pulumi.Output[str], claim: FilesystemClaim,
+               ns: k8s.core.v1.Namespace, k: pulumi.ProviderResource | None) -> k8s.core.v1.PersistentVolumeClaim:
+        core = k8s.core.v1
+        after: list[pulumi.Resource] = [ns, *claim.depends_on]
+        volume_name: str | None = None
+        if claim.volume is not None:
+            v = claim.volume
+            volume_name = f"{team}-{claim.name}"
+            pv = core.PersistentVolume(
+                f"{name}-filesystem-pv", metadata=meta(volume_name, labels={TEAM_LABEL: team}),
+                spec=core.PersistentVolumeSpecArgs(
+                    capacity={"storage": f"{v.capacity_gib}Gi"}, volume_mode="Filesystem",
+                    access_modes=["ReadWriteMany"], persistent_volume_reclaim_policy="Retain",
+                    storage_class_name=claim.storage_class, mount_options=list(v.mount_options) or None,
+                    claim_ref=core.ObjectReferenceArgs(namespace=team, name=claim.name),
+                    csi=core.CSIPersistentVolumeSourceArgs(driver=v.csi_driver, volume_handle=v.volume_handle,
+                                                           volume_attributes=dict(v.volume_attributes)),
+                ),
+                opts=pulumi.ResourceOptions.merge(child_opts(self, k, list(claim.depends_on)),
+                                                  pulumi.ResourceOptions(protect=claim.protect)),
+            )
+            after.append(pv)
+        return core.PersistentVolumeClaim(
+            f"{name}-filesystem-claim", metadata=meta(claim.name, namespace=namespace, labels={TEAM_LABEL: team}),
+            spec=core.PersistentVolumeClaimSpecArgs(
+                access_modes=["ReadWriteMany"], storage_class_name=claim.storage_class, volume_name=volume_name,
+                resources=core.VolumeResourceRequirementsArgs(requests={"storage": f"{claim.size_gib}Gi"}),
+            ),
+            opts=pulumi.ResourceOptions.merge(child_opts(self, k, after),
+                                              pulumi.ResourceOptions(protect=claim.protect)),
+        )
 
 
 def _ns_selector(namespace: str) -> k8s.meta.v1.LabelSelectorArgs:

@@ -91,6 +91,8 @@ class FilesystemSpec(TypedDict):
     """Capacity floor in TiB; default from the plan."""
     min_gbps_per_gpu: NotRequired[float]
     """Read throughput floor per GPU in GB/s (checked by storage-throughput-per-gpu)."""
+    storage_class: NotRequired[str]
+    """kind external only: the StorageClass (ReadWriteMany) your cluster mounts this filesystem through; each training team gets a claim of it in its namespace. Required for external with training queues."""
 
 
 class BucketSpec(TypedDict):
@@ -421,9 +423,7 @@ class CoreWeaveSettingsSpec(TypedDict):
     bucket_prefix: NotRequired[str]
     """Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the cluster name."""
     filesystem_storage_class: NotRequired[str]
-    """StorageClass of the CoreWeave distributed file storage PVC (storage.filesystem.kind coreweave-vast)."""
-    filesystem_namespace: NotRequired[str]
-    """Namespace of the shared filesystem PVC."""
+    """StorageClass of the CoreWeave Distributed File Storage PVC each training team gets in its namespace (storage.filesystem.kind coreweave-vast; CoreWeave documents shared-vast)."""
     scale_down_strategy: NotRequired[str]
     """NodePool lifecycle.scaleDownStrategy for autoscaled pools: IdleOnly removes only idle Nodes, so scaling down never kills a running training job; null leaves CKS's default. (one of: IdleOnly, PreferIdle)"""
     acceptance_taint: NotRequired[bool]
@@ -453,6 +453,8 @@ class DigitalOceanSettingsSpec(TypedDict):
     """Spaces region of the buckets (default: the cluster's region)."""
     bucket_prefix: NotRequired[str]
     """Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the cluster name."""
+    nfs_csi_driver: NotRequired[str]
+    """CSI driver name of the NFS CSI plugin DOKS runs (nfs_csi_plugin): the team PersistentVolumes name it. Default: the upstream csi-driver-nfs name; no DigitalOcean page naming DOKS's driver was found, so it is a setting."""
     nfs_performance_tier: NotRequired[str]
     """DigitalOcean NFS performance tier (storage.filesystem.kind digitalocean-nfs); it can be raised later, never lowered. (one of: standard, high)"""
     acceptance_taint: NotRequired[bool]

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from ._context import ProviderContext, ProviderResult, build_provider
+    from ._context import ProviderContext, ProviderResult, TeamVolumeSource, build_provider
 
-__all__ = ["ProviderContext", "ProviderResult", "build_provider"]
+__all__ = ["ProviderContext", "ProviderResult", "TeamVolumeSource", "build_provider"]
 
 __getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "._context"))

@@ -201,6 +201,15 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
     if fs is not None and fs.kind not in provider.filesystem_kinds:
         add(("storage.filesystem.kind", f"'{fs.kind}' with provider '{spec.provider}'; allowed: "
              f"{', '.join(provider.filesystem_kinds)}"))
+    if fs is not None and fs.storage_class is not None and fs.kind != "external":
+        add(("storage.filesystem.storage_class", f"only for kind external; a '{fs.kind}' filesystem is mounted the "
+             "way its provider documents"))
+    if (fs is not None and fs.kind == "external" and fs.storage_class is None
+            and any(q.workload == "training" for q in spec.kubernetes.queues)):
+        # Every training team gets a mountable claim on the filesystem in its own namespace: for a filesystem the
+        # stack does not create, only the site knows the StorageClass that mounts it.
+        add(("storage.filesystem.storage_class", "required for an external filesystem with training queues: the "
+             "StorageClass (ReadWriteMany) that mounts it, so each training team gets a claim in its namespace"))
     purposes = [b.purpose for b in spec.storage.buckets]
     for i, purpose in enumerate(purposes):
         if purposes.index(purpose) != i:

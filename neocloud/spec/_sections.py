@@ -137,6 +137,12 @@ class Filesystem(_Model):
     min_gbps_per_gpu: float | None = Field(
         None, gt=0, description="Read throughput floor per GPU in GB/s (checked by storage-throughput-per-gpu)."
     )
+    storage_class: str | None = Field(
+        None, pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$",
+        description="kind external only: the StorageClass (ReadWriteMany) your cluster mounts this filesystem "
+        "through; each training team gets a claim of it in its namespace. Required for external with training "
+        "queues.",
+    )
 
 
 class Bucket(_Model):

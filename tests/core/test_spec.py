@@ -122,6 +122,21 @@ def test_zone_must_be_in_region() -> None:
         "Zone (us-east-1a, us-east-1b, ...) or a Local Zone")
 
 
+def test_external_filesystem_needs_the_class_that_mounts_it() -> None:
+    # Every training team gets a claim on the filesystem in its namespace; for one the stack does not create, only
+    # the site knows its StorageClass. A provider's own filesystem is mounted the way the provider documents.
+    raw = stack_cluster("staging")  # baremetal, training queues
+    raw["storage"]["filesystem"] = {"kind": "external", "capacity_tib": 100}
+    assert error_for(raw).startswith("neocloud:cluster.storage.filesystem.storage_class: required for an external "
+                                     "filesystem with training queues")
+    raw["storage"]["filesystem"]["storage_class"] = "site-lustre"
+    load_cluster_spec(raw)
+    cw = stack_cluster("coreweave")
+    cw["storage"]["filesystem"]["storage_class"] = "shared-vast"
+    assert error_for(cw) == ("neocloud:cluster.storage.filesystem.storage_class: only for kind external; a "
+                             "'coreweave-vast' filesystem is mounted the way its provider documents")
+
+
 def test_capacity_blocks_hold_64_instances() -> None:
     raw = stack_cluster("prod")
     raw["pools"][0]["capacity"]["reservation_ids"] = raw["pools"][0]["capacity"]["reservation_ids"][:1]

@@ -18,6 +18,7 @@ from components.kubernetes.charts import (
     NETWORK_OPERATOR,
 )
 from components.kubernetes.health import NVSENTINEL, NVSENTINEL_DOCUMENTED_VALUES
+from components.providers.nebius.profile import FILESYSTEM_CSI_CHART
 from tests.conftest import VENDOR
 from tests.kubernetes.runs import RUNS, kube_objects, kubernetes_version, objects_of, run_for
 from tests.kubernetes.schemas import (
@@ -137,6 +138,10 @@ def test_helm_values_keys_exist_upstream(name: str, vendor) -> None:
             # documentation defines.
             assert set(_leaf_paths(values)) <= set(NVSENTINEL_DOCUMENTED_VALUES), "undocumented NVSentinel value"
             continue
+        if chart == FILESYSTEM_CSI_CHART:
+            # No csi-mounted-fs-path chart is vendored: set only the key Nebius's install line sets (dataDir).
+            assert _leaf_paths(values) == ["dataDir"], "undocumented csi-mounted-fs-path value"
+            continue
         assert chart in CHART_VALUES, f"unknown chart {chart}"
         upstream = yaml.safe_load(CHART_VALUES[chart].read_text())
         assert values_paths_missing(values, upstream) == [], chart
@@ -162,6 +167,8 @@ def test_chart_versions_pinned(name: str, vendor) -> None:
             assert release.inputs["repositoryOpts"]["repo"] == "https://helm.ngc.nvidia.com/nvidia"
         elif chart == NVSENTINEL.chart:
             assert version == "v1.30.0"  # a published NVSentinel release with versioned docs
+        elif chart == FILESYSTEM_CSI_CHART:
+            assert version == "0.1.3"  # the version Nebius's install line pulls (helm pull ... --version 0.1.3)
         else:
             assert (chart, version) == (ENVOY_GATEWAY.chart, "v1.9.0")
 

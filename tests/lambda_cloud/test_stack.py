@@ -116,8 +116,20 @@ def test_one_click_cluster_uses_the_existing_kubernetes_path() -> None:
         c["storage"]["filesystem"]["kind"] = "external"
         c["kubernetes"] = {"queues": [{"team": "pretraining", "gpu_quota": 56}]}
 
-    run = run_with(one_click, extra={"neocloud:kubeconfig": "apiVersion: v1\nkind: Config\n"},
-                   secret_keys=["neocloud:kubeconfig"])
+    kubeconfig = {"neocloud:kubeconfig": "apiVersion: v1\nkind: Config\n"}
+    # The cluster's storage is the site's: a training team's claim on it needs the class that mounts it.
+    with pytest.raises(SpecError, match=r"^neocloud:cluster\.storage\.filesystem\.storage_class: required for an "
+                                        r"external filesystem with training queues"):
+        run_with(one_click, extra=kubeconfig, secret_keys=["neocloud:kubeconfig"])
+
+    def with_class(c: dict[str, Any]) -> None:
+        one_click(c)
+        c["storage"]["filesystem"]["storage_class"] = "site-shared"
+
+    run = run_with(with_class, extra=kubeconfig, secret_keys=["neocloud:kubeconfig"])
+    (claim,) = run.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert claim.inputs["metadata"]["namespace"] == "pretraining"
+    assert claim.inputs["spec"]["storageClassName"] == "site-shared"
     assert not [r for r in run.resources if r.type.startswith("pulumi-python:dynamic/")]  # Lambda runs the nodes
     assert run.of_type("pulumi:providers:kubernetes")
     assert run.of_type("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue")

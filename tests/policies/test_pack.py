@@ -31,6 +31,7 @@ RULES = {
     "tenant-default-deny", "no-plaintext-secrets", "workloads-admissible", "inference-routes-through-regulator",
     "traffic-regulator-covers-routes", "firewall-not-world-open", "checkpoint-filesystem-mounted",
     "images-pinned-by-digest",
+    "team-filesystem-claims",
 }
 
 

@@ -162,14 +162,23 @@ def test_buckets_are_versioned_expire_old_versions_and_deny_other_orgs(run: Prog
         assert not any(s["Effect"] == "Allow" for s in policy["Statement"]), "no public or cross-org grant"
 
 
-def test_shared_storage_claim_is_sized_by_the_planner(run: ProgramRun) -> None:
-    claim = one(run, PVC)
-    capacity_tib = run.outputs["plan"]["storage"]["capacity_tib"]
-    assert capacity_tib > 100
-    assert claim.inputs["spec"]["resources"]["requests"]["storage"] == f"{ceil(capacity_tib * 1024)}Gi"
-    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
-    assert claim.inputs["spec"]["storageClassName"] == "shared-vast"
-    assert claim.protect and claim.provider.startswith(one(run, K8S_PROVIDER).urn)
+def test_each_training_team_gets_a_distributed_file_storage_claim_in_its_namespace(run: ProgramRun) -> None:
+    # CoreWeave: Distributed File Storage volumes are PVCs, ReadWriteMany, storage class shared-vast, "created and
+    # scoped to a namespace" (docs.coreweave.com/products/storage/distributed-file-storage/create-volumes), so a
+    # claim in `default` mounts in no team's pods: one per training team namespace, the planned capacity split by
+    # GPU quota (pretraining 448, research 48).
+    claims = {c.inputs["metadata"]["namespace"]: c for c in run.of_type(PVC)}
+    assert set(claims) == {"pretraining", "research"}
+    capacity_gib = run.outputs["plan"]["storage"]["capacity_tib"] * 1024
+    sizes = {ns: int(c.inputs["spec"]["resources"]["requests"]["storage"].removesuffix("Gi"))
+             for ns, c in claims.items()}
+    assert sizes == {"pretraining": int(capacity_gib * 448 / 496), "research": int(capacity_gib * 48 / 496)}
+    assert sum(sizes.values()) <= ceil(capacity_gib)
+    for claim in claims.values():
+        assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+        assert claim.inputs["spec"]["storageClassName"] == "shared-vast"
+        assert "volumeName" not in claim.inputs["spec"]  # dynamically provisioned by CKS
+        assert claim.protect and claim.provider.startswith(one(run, K8S_PROVIDER).urn)
 
 
 def test_kubeconfig_is_a_secret_built_from_endpoint_and_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -229,7 +238,8 @@ def test_resources_scale_with_pools_not_nodes(run: ProgramRun) -> None:
     cluster["pools"][0].update(nodes=1022, spares=2)
     bigger = run_with("coreweave", cluster)
     assert provider_resources(bigger) == provider_resources(run)
-    assert len(provider_resources(run)) == 13  # VPC, CKS, 4 per bucket x 2, NodePool, PVC, provider
+    # VPC, CKS, 4 per bucket x 2, NodePool, provider, one PVC per training team (2): grows with teams, not nodes
+    assert len(provider_resources(run)) == 14
     assert one(bigger, NODEPOOL).inputs["spec"]["targetNodes"] == 1024
     cluster["pools"].append({"name": "h100", "system": "hgx-h100", "nodes": 16})
     two_pools = run_with("coreweave", cluster)
@@ -259,7 +269,7 @@ def test_preview_with_unknown_outputs_registers_the_same_resources(stack: str) -
 def test_shared_storage_claim_validates_against_kubernetes_schema(run: ProgramRun) -> None:
     import kubernetes_validate
 
-    claim = applied_object(one(run, PVC))
+    claim = applied_object(run.of_type(PVC)[0])
     kubernetes_validate.validate(claim, "1.33", strict=True)
     broken = json.loads(json.dumps(claim))
     broken["spec"]["accessMode"] = ["ReadWriteMany"]

@@ -115,6 +115,28 @@ def test_nfs_share_sized_from_the_plan_with_the_50_gib_floor(run: ProgramRun) ->
     assert one(run, CLUSTER).inputs["nfsCsiPlugin"] == {"enabled": True}
 
 
+def test_each_training_team_mounts_the_share_through_a_static_nfs_pv(run: ProgramRun) -> None:
+    # Static provisioning with the NFS CSI driver (kubernetes-csi/csi-driver-nfs docs/driver-parameters.md):
+    # volumeAttributes server + share, a volumeHandle unique in the cluster ({server}#{share}#{sub-dir}); a PV binds
+    # to one claim, so one PV per training team, pre-bound (claimRef/volumeName), Retain.
+    pvs = {pv.inputs["spec"]["claimRef"]["namespace"]: pv for pv in run.of_type("kubernetes:core/v1:PersistentVolume")}
+    claims = {c.inputs["metadata"]["namespace"]: c for c in run.of_type("kubernetes:core/v1:PersistentVolumeClaim")}
+    assert set(pvs) == set(claims) == {"training", "research"}
+    share = one(run, NFS)
+    handles = set()
+    for team, pv in pvs.items():
+        spec = pv.inputs["spec"]
+        assert spec["csi"]["driver"] == "nfs.csi.k8s.io"
+        assert spec["csi"]["volumeAttributes"] == {"server": "192.0.2.10", "share": f"/{share.name}"}
+        assert spec["csi"]["volumeHandle"] == f"192.0.2.10#/{share.name}#{team}"
+        handles.add(spec["csi"]["volumeHandle"])
+        assert spec["persistentVolumeReclaimPolicy"] == "Retain" and spec["accessModes"] == ["ReadWriteMany"]
+        assert spec["claimRef"] == {"namespace": team, "name": claims[team].inputs["metadata"]["name"]}
+        assert claims[team].inputs["spec"]["volumeName"] == pv.inputs["metadata"]["name"]
+        assert claims[team].inputs["spec"]["storageClassName"] == spec["storageClassName"] == ""
+    assert len(handles) == 2
+
+
 def test_prod_protects_the_cluster_buckets_and_share() -> None:
     prod = run_with("digitalocean", cluster(environment="prod"))
     for type_ in (CLUSTER, BUCKET, NFS):

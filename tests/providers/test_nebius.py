@@ -104,10 +104,33 @@ def test_shared_filesystem_is_sized_by_the_planner_and_attached(run: ProgramRun)
     assert filesystem.inputs["sizeGibibytes"] == ceil(capacity_tib * 1024)
     assert filesystem.inputs["type"] == "NETWORK_SSD"
     assert filesystem.inputs["forbidDeletion"] is True and filesystem.protect, "prod keeps the filesystem"
-    for group in gpu_groups(run):
+    groups = run.of_type(NODE_GROUP)
+    assert len(groups) == len(gpu_groups(run)) + 1  # the CPU node group mounts it too
+    for group in groups:
         assert group.inputs["template"]["filesystems"] == [{
             "attachMode": "READ_WRITE", "mountTag": "shared", "existingFilesystem": {"id": f"{filesystem.name}-id"},
         }]
+        # The attachment only makes the mount tag a device ("allowing to use it as a device in mount command"):
+        # cloud-init mounts it as virtiofs at /mnt/<mount tag> on every boot (fstab, nofail).
+        user_data = group.inputs["template"]["cloudInitUserData"]
+        assert user_data.startswith("#cloud-config\n")
+        assert "shared /mnt/shared virtiofs defaults,nofail 0 2" in user_data
+        assert yaml.safe_load(user_data)["runcmd"][0] == "mkdir -p /mnt/shared"
+
+
+def test_each_training_team_claims_the_filesystem_through_nebius_csi(run: ProgramRun) -> None:
+    # Nebius's way to use a shared filesystem from mk8s pods: the csi-mounted-fs-path chart with dataDir on the
+    # nodes' mount, and ReadWriteMany claims of storage class csi-mounted-fs-path-sc (docs.nebius.com/kubernetes/
+    # storage/filesystem-over-csi), one in each training team's namespace.
+    (release,) = [r for r in run.of_type("kubernetes:helm.sh/v3:Release") if "csi-mounted-fs-path" in r.inputs["chart"]]
+    assert release.inputs["chart"] == "oci://cr.eu-north1.nebius.cloud/mk8s/helm/csi-mounted-fs-path"
+    assert release.inputs["version"] == "0.1.3" and release.inputs["namespace"] == "kube-system"
+    assert release.inputs["values"] == {"dataDir": "/mnt/shared/csi-mounted-fs-path-data/"}
+    (claim,) = run.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert claim.inputs["metadata"]["namespace"] == "frontier"
+    assert claim.inputs["spec"]["storageClassName"] == "csi-mounted-fs-path-sc"
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert release.urn in claim.dependencies  # the driver is installed before the claim
 
 
 def test_buckets_are_versioned_private_and_expire_old_versions(run: ProgramRun) -> None:

@@ -27,7 +27,7 @@ import pulumi_aws as aws
 from neocloud.plan import PlacementBlock
 from neocloud.plan.placement import PlacementPlan
 
-from .._context import ProviderContext, ProviderResult
+from .._context import ProviderContext, ProviderResult, TeamVolumeSource
 from .addons import build_addons
 from .common import Scope
 from .eks import build_control_plane
@@ -90,9 +90,18 @@ def build(ctx: ProviderContext) -> ProviderResult:
                                   scope.under(ctx.pools[pool.name]))
         pool_groups[pool.name] = [b.node_group.node_group_name for b in built]
     fsx_output: Any = None
+    team_volume: TeamVolumeSource | None = None
     fs = spec.storage.filesystem
     if fs is not None and fs.kind == "fsx-lustre":
         filesystem, sizing = build_filesystem(ctx.name, spec, plan, network, control, scope)
+        # Static provisioning of this file system, one PV per training team (profile FSX_TEAM_VOLUME):
+        # volumeHandle = FileSystemId, volumeAttributes dnsname = DNSName, mountname = MountName
+        # (aws-fsx-csi-driver examples/kubernetes/static_provisioning).
+        team_volume = TeamVolumeSource(
+            volume_handle=filesystem.id,
+            volume_attributes={"dnsname": filesystem.dns_name, "mountname": filesystem.mount_name},
+            capacity_gib=sizing.storage_capacity_gib,
+        )
         fsx_output = {
             "id": filesystem.id,
             "dns_name": filesystem.dns_name,
@@ -116,4 +125,4 @@ def build(ctx: ProviderContext) -> ProviderResult:
         "node_groups": pool_groups,
         "addons": sorted(addons.addons),
     }
-    return ProviderResult(outputs=outputs, kubernetes_provider=kubernetes_provider)
+    return ProviderResult(outputs=outputs, kubernetes_provider=kubernetes_provider, team_volume_source=team_volume)

@@ -29,6 +29,7 @@ from neocloud.profiles import (
     ProviderProfile,
     RepairPath,
     ResourceTypes,
+    TeamVolume,
     floor_problem,
 )
 from neocloud.vocabulary import GPU_CLIQUE, HOSTNAME, LABEL_NVLINK_DOMAIN, aws_layer_label
@@ -76,6 +77,19 @@ S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 S3_ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
 LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
+EKS_ADDON = "aws:eks/addon:Addon"
+FSX_CSI_DRIVER = "fsx.csi.aws.com"
+"""The FSx for Lustre CSI driver's name (kubernetes-sigs/aws-fsx-csi-driver; the EKS add-on aws-fsx-csi-driver)."""
+FSX_TEAM_VOLUME = TeamVolume(
+    # Static provisioning of an existing file system (aws-fsx-csi-driver examples/kubernetes/static_provisioning:
+    # a PersistentVolume with csi.driver fsx.csi.aws.com, volumeHandle = the FileSystemId, volumeAttributes dnsname
+    # and mountname = the file system's DNSName and MountName, ReadWriteMany); the driver mounts
+    # <dnsname>@tcp:/<mountname>, the file system's root. No class: the claim is pre-bound to its PV.
+    mode="static", storage_class="", csi_driver=FSX_CSI_DRIVER, volume_attributes=("dnsname", "mountname"),
+    installer=(EKS_ADDON, "addonName", "aws-fsx-csi-driver"),
+    source="github.com/kubernetes-sigs/aws-fsx-csi-driver examples/kubernetes/static_provisioning; EKS user guide "
+    "'Use high-performance app storage with Amazon FSx for Lustre' (aws-fsx-csi-driver add-on)",
+)
 EBS_VOLUME = "aws:ebs/volume:Volume"
 EFS = "aws:efs/fileSystem:FileSystem"
 INSTANCE = "aws:ec2/instance:Instance"
@@ -281,6 +295,12 @@ class AwsProfile(ProviderProfile):
                "placement_group": PLACEMENT_GROUP, "security_group": SECURITY_GROUP, "sg_rule": SG_RULE,
                "sg_ingress": SG_INGRESS, "sg_egress": SG_EGRESS, "s3_encryption": S3_ENCRYPTION},
     )
+
+    def team_volume(self, spec: ClusterSpec) -> TeamVolume | None:
+        fs = spec.storage.filesystem
+        if fs is not None and fs.kind == "fsx-lustre":
+            return FSX_TEAM_VOLUME
+        return super().team_volume(spec)
 
     def gpu_driver_preinstalled(self, spec: ClusterSpec) -> bool:
         # The EKS optimized accelerated AMIs carry the NVIDIA driver and container toolkit (Amazon EKS user

@@ -197,21 +197,10 @@ def build(ctx: ProviderContext) -> ProviderResult:
     filesystem: dict[str, Any] | None = None
     fs = spec.storage.filesystem
     if fs is not None and fs.kind == "coreweave-vast":
-        gib = filesystem_gib(plan)
-        claim = f"{name}-shared"
-        k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-shared-fs",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=claim, namespace=settings.filesystem_namespace, labels=cluster_tags(plan)
-            ),
-            spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
-                access_modes=["ReadWriteMany"],
-                storage_class_name=settings.filesystem_storage_class,
-                resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": f"{gib}Gi"}),
-            ),
-            opts=stateful(ctx.parent, plan, provider=provider),
-        )
-        filesystem = {"claim": claim, "namespace": settings.filesystem_namespace, "size_gib": gib}
+        # No claim here: Distributed File Storage volumes are PVCs scoped to a namespace, so the Kubernetes layer
+        # gives each training team its own in the team's namespace (profile team_volume, storage class shared-vast).
+        filesystem = {"storage_class": settings.filesystem_storage_class, "size_gib": filesystem_gib(plan),
+                      "claims": "one per training team namespace"}
 
     outputs: dict[str, Any] = {
         "kubeconfig": kubeconfig,

@@ -23,6 +23,7 @@ from neocloud.profiles import (
     ProviderProfile,
     RepairPath,
     ResourceTypes,
+    TeamVolume,
     sized_filesystem_problem,
     unknown_system_problems,
 )
@@ -131,10 +132,9 @@ class CoreWeaveSettings(SettingsModel):
         "cluster name.",
     )
     filesystem_storage_class: Annotated[str, Field(pattern=LABEL_VALUE)] = Field(
-        "shared-vast", description="StorageClass of the CoreWeave distributed file storage PVC "
-        "(storage.filesystem.kind coreweave-vast).",
+        "shared-vast", description="StorageClass of the CoreWeave Distributed File Storage PVC each training team "
+        "gets in its namespace (storage.filesystem.kind coreweave-vast; CoreWeave documents shared-vast).",
     )
-    filesystem_namespace: Name = Field("default", description="Namespace of the shared filesystem PVC.")
     scale_down_strategy: Literal["IdleOnly", "PreferIdle"] | None = Field(
         "IdleOnly", description="NodePool lifecycle.scaleDownStrategy for autoscaled pools: IdleOnly removes only "
         "idle Nodes, so scaling down never kills a running training job; null leaves CKS's default.",
@@ -226,6 +226,17 @@ class CoreWeaveProfile(ProviderProfile):
         if spec.storage.buckets and not settings.org_id:
             yield ("coreweave.org_id", "required with storage.buckets: bucket policies deny principals outside "
                    "your organization")
+
+    def team_volume(self, spec: ClusterSpec) -> TeamVolume | None:
+        """Distributed File Storage: a PVC per team namespace, ``ReadWriteMany``, storage class ``shared-vast``,
+        "PVCs are created and scoped to a namespace" (docs.coreweave.com/products/storage/distributed-file-storage/
+        create-volumes). CKS runs the provisioner itself."""
+        fs = spec.storage.filesystem
+        if fs is not None and fs.kind == "coreweave-vast":
+            settings: CoreWeaveSettings = self.settings_of(spec)
+            return TeamVolume(mode="dynamic", storage_class=settings.filesystem_storage_class,
+                              source="docs.coreweave.com/products/storage/distributed-file-storage/create-volumes")
+        return super().team_volume(spec)
 
     def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
         """``ib.coreweave.cloud/superpod`` and ``ib.coreweave.cloud/leafgroup`` for the InfiniBand fat tree; on

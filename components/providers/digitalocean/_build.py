@@ -22,7 +22,7 @@ from neocloud.vocabulary import LABEL_ROLE
 
 from ...labels import LABEL_SU, cluster_tags, pool_labels
 from .._buckets import ABORT_MULTIPART_DAYS
-from .._context import ProviderContext, ProviderResult
+from .._context import ProviderContext, ProviderResult, TeamVolumeSource
 from .._neocloud import filesystem_gib, gpu_taints, secret, stateful
 from .profile import DigitalOceanSettings
 
@@ -120,6 +120,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
         buckets[spec_bucket.purpose] = bucket_name
 
     filesystem: dict[str, Any] | None = None
+    team_volume: TeamVolumeSource | None = None
     if filesystem_on:
         gib = max(NFS_MIN_GIB, filesystem_gib(plan))
         share = do.Nfs(
@@ -127,7 +128,17 @@ def build(ctx: ProviderContext) -> ProviderResult:
             performance_tier=settings.nfs_performance_tier, tags=do_tags(plan, "purpose:shared"),
             opts=stateful(ctx.parent, plan),
         )
-        filesystem = {"id": share.id, "size_gib": gib, "performance_tier": settings.nfs_performance_tier}
+        filesystem = {"id": share.id, "size_gib": gib, "performance_tier": settings.nfs_performance_tier,
+                      "host": share.host, "mount_path": share.mount_path}
+        # One static PV per training team of DOKS's NFS CSI driver (profile team_volume): server = the share's host
+        # IP in the VPC, share = its mount path; the handle {server}#{share}#{team} is unique per PV, as the driver
+        # asks ("Specify a value the driver can use to uniquely identify the share in the cluster").
+        team_volume = TeamVolumeSource(
+            volume_handle=pulumi.Output.all(share.host, share.mount_path).apply(
+                lambda hp: f"{hp[0]}#{hp[1]}#{{team}}"),
+            volume_attributes={"server": share.host, "share": share.mount_path},
+            capacity_gib=gib,
+        )
 
     kubeconfig = secret(cluster.kube_configs.apply(lambda configs: str(configs[0].raw_config) if configs else ""))
     provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=child)
@@ -139,4 +150,4 @@ def build(ctx: ProviderContext) -> ProviderResult:
         },
         "placement_blocks": {pool.name: [{"index": 0, "nodes": pool.total_nodes}] for pool in plan.pools},
     }
-    return ProviderResult(outputs=outputs, kubernetes_provider=provider)
+    return ProviderResult(outputs=outputs, kubernetes_provider=provider, team_volume_source=team_volume)

@@ -34,6 +34,7 @@ from neocloud.profiles import (
     Problem,
     ProviderProfile,
     ResourceTypes,
+    TeamVolume,
     sized_filesystem_problem,
     unknown_system_problems,
 )
@@ -109,6 +110,11 @@ class DigitalOceanSettings(SettingsModel):
         None, description="Bucket names are `<prefix>-<purpose>` and must be globally unique; default: the "
         "cluster name.",
     )
+    nfs_csi_driver: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")] = Field(
+        "nfs.csi.k8s.io", description="CSI driver name of the NFS CSI plugin DOKS runs (nfs_csi_plugin): the team "
+        "PersistentVolumes name it. Default: the upstream csi-driver-nfs name; no DigitalOcean page naming DOKS's "
+        "driver was found, so it is a setting.",
+    )
     nfs_performance_tier: Literal["standard", "high"] = Field(
         "high", description="DigitalOcean NFS performance tier (storage.filesystem.kind digitalocean-nfs); it can "
         "be raised later, never lowered.",
@@ -159,6 +165,23 @@ class DigitalOceanProfile(ProviderProfile):
         stateful=(CLUSTER, BUCKET, NFS),
         other={"vpc": VPC},
     )
+
+    def team_volume(self, spec: ClusterSpec) -> TeamVolume | None:
+        """The NFS share through a static PersistentVolume per team of the NFS CSI driver DOKS installs with
+        ``nfs_csi_plugin`` (pulumi-digitalocean KubernetesCluster.nfsCsiPlugin: "whether the NFS CSI plugin should
+        be enabled"): volumeAttributes ``server`` (the share's host IP in the VPC) and ``share`` (its mount path), a
+        volumeHandle unique in the cluster ``{server}#{share}#{team}`` (kubernetes-csi/csi-driver-nfs
+        docs/driver-parameters.md, "PV/PVC usage (static provisioning)"; deploy/example/pv-nfs-csi.yaml)."""
+        fs = spec.storage.filesystem
+        if fs is not None and fs.kind == "digitalocean-nfs":
+            settings: DigitalOceanSettings = self.settings_of(spec)
+            return TeamVolume(
+                mode="static", storage_class="", csi_driver=settings.nfs_csi_driver,
+                volume_attributes=("server", "share"), installer=(CLUSTER, "nfsCsiPlugin.enabled", True),
+                source="kubernetes-csi/csi-driver-nfs docs/driver-parameters.md (static provisioning); "
+                "pulumi-digitalocean Nfs (host, mount_path) and KubernetesCluster.nfs_csi_plugin",
+            )
+        return super().team_volume(spec)
 
     def fabric_resource(self, spec: ClusterSpec) -> str | None:
         settings: DigitalOceanSettings = self.settings_of(spec)

@@ -39,13 +39,16 @@ from .._neocloud import (
     secret,
     stateful,
 )
-from .profile import NebiusSettings
+from .profile import FILESYSTEM_CSI_CHART, FILESYSTEM_CSI_CHART_VERSION, NebiusSettings
 
 __all__ = [
     "CPU_BOOT_DISK_GIB",
     "EXEC_CREDENTIAL",
+    "FILESYSTEM_CSI_NAMESPACE",
     "NVL_GROUP_TYPES",
     "build",
+    "filesystem_cloud_init",
+    "filesystem_csi_values",
     "nebius_labels",
     "placement_blocks",
     "racks",
@@ -120,6 +123,55 @@ def _taints(system: System, acceptance: bool) -> list[dict[str, str]]:
             for t in gpu_taints(system, acceptance)]
 
 
+FILESYSTEM_CSI_NAMESPACE = "kube-system"
+"""Where the csi-mounted-fs-path release runs (a node-level storage driver, with the cluster's own)."""
+
+
+def filesystem_mount_point(mount_tag: str) -> str:
+    return f"/mnt/{mount_tag}"
+
+
+def filesystem_cloud_init(mount_tag: str) -> str:
+    """cloud-init user data that mounts the attached shared filesystem at ``/mnt/<mount_tag>`` on every boot.
+
+    A node group's ``filesystems`` only attaches it: the mount tag is "the user-defined identifier, allowing to use
+    it as a device in mount command" (Mk8sV1NodeGroupTemplateFilesystem.mount_tag); Nebius mounts it with
+    ``mount -t virtiofs <mount_tag> <mount point>`` and an fstab line ``<mount_tag> <mount point> virtiofs
+    defaults,nofail 0 2`` (docs.nebius.com/compute/storage/use, "Mounting a shared filesystem"). ``nofail``: a
+    node whose mount fails still boots and joins, and the CSI driver's claims fail visibly instead."""
+    point = filesystem_mount_point(mount_tag)
+    line = f"{mount_tag} {point} virtiofs defaults,nofail 0 2"
+    return "\n".join([
+        "#cloud-config",
+        "runcmd:",
+        f"  - mkdir -p {point}",
+        f"  - grep -q '^{mount_tag} ' /etc/fstab || echo '{line}' >> /etc/fstab",
+        f"  - mount {point} || mount -t virtiofs {mount_tag} {point}",
+        "",
+    ])
+
+
+def filesystem_csi_values(mount_tag: str) -> dict[str, Any]:
+    """Values of the csi-mounted-fs-path chart: ``dataDir`` on the node's mount of the shared filesystem, as in
+    Nebius's install line (``--set dataDir=/mnt/<mount_tag>/csi-mounted-fs-path-data/``)."""
+    return {"dataDir": f"{filesystem_mount_point(mount_tag)}/csi-mounted-fs-path-data/"}
+
+
+def _filesystem_attachment(settings: NebiusSettings, filesystem_id: pulumi.Input[str]) -> dict[str, Any]:
+    return {
+        "filesystems": [{
+            "attach_mode": "READ_WRITE",
+            "mount_tag": settings.filesystem_mount_tag,
+            "existing_filesystem": {"id": filesystem_id},
+        }],
+        "cloud_init_user_data": filesystem_cloud_init(settings.filesystem_mount_tag),
+    }
+
+
+def _with_filesystem(template: Any, settings: NebiusSettings, filesystem_id: pulumi.Input[str] | None) -> Any:
+    return {**template, **_filesystem_attachment(settings, filesystem_id)} if filesystem_id is not None else template
+
+
 def _cpu_template(platform: str, preset: str, subnet_id: pulumi.Input[str], cluster: str) -> Any:
     return {
         "resources": {"platform": platform, "preset": preset},
@@ -148,11 +200,7 @@ def _gpu_template(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan, *, gpu_c
     if settings.drivers_preset:
         template["gpu_settings"] = {"drivers_preset": settings.drivers_preset}
     if filesystem_id is not None:
-        template["filesystems"] = [{
-            "attach_mode": "READ_WRITE",
-            "mount_tag": settings.filesystem_mount_tag,
-            "existing_filesystem": {"id": filesystem_id},
-        }]
+        template.update(_filesystem_attachment(settings, filesystem_id))
     if nvl_group_id is not None:
         template["nvlink"] = {"nvl_instance_group_id": nvl_group_id}
     return template
@@ -211,7 +259,10 @@ def build(ctx: ProviderContext) -> ProviderResult:
 
     nebius.Mk8sV1NodeGroup(
         f"{name}-cpu", name="cpu", parent_id=cluster.id, fixed_node_count=settings.cpu_nodes,
-        template=_cpu_template(settings.cpu_platform, settings.cpu_preset, subnet.id, plan.name),
+        # The CPU nodes mount the shared filesystem too: the CSI driver serves a team's claim on whichever node its
+        # pod runs, and a node without the filesystem would give it a directory of its boot disk instead.
+        template=_with_filesystem(_cpu_template(settings.cpu_platform, settings.cpu_preset, subnet.id, plan.name),
+                                  settings, filesystem_id),
         labels=labels, opts=child,
     )
 
@@ -275,6 +326,16 @@ def build(ctx: ProviderContext) -> ProviderResult:
                                                ca_pem=args[1]))
     )
     provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig, opts=child)
+    installs: list[Any] = []
+    if filesystem_id is not None:
+        # Nebius's CSI driver for the mounted shared filesystem: the team claims (storage class
+        # csi-mounted-fs-path-sc, profile NEBIUS_TEAM_VOLUME) are provisioned by it.
+        installs.append(k8s.helm.v3.Release(
+            f"{name}-filesystem-csi", name="csi-mounted-fs-path", chart=FILESYSTEM_CSI_CHART,
+            version=FILESYSTEM_CSI_CHART_VERSION, namespace=FILESYSTEM_CSI_NAMESPACE,
+            values=filesystem_csi_values(settings.filesystem_mount_tag), atomic=True, cleanup_on_fail=True,
+            opts=pulumi.ResourceOptions(parent=ctx.parent, provider=provider),
+        ))
 
     outputs: dict[str, Any] = {
         "kubeconfig": kubeconfig,
@@ -291,4 +352,4 @@ def build(ctx: ProviderContext) -> ProviderResult:
         },
         "placement_blocks": {pool.name: placement_blocks(pool) for pool in plan.pools},
     }
-    return ProviderResult(outputs=outputs, kubernetes_provider=provider)
+    return ProviderResult(outputs=outputs, kubernetes_provider=provider, depends_on=installs)

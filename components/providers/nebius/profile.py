@@ -16,9 +16,11 @@ from neocloud.profiles import (
     Problem,
     ProviderProfile,
     ResourceTypes,
+    TeamVolume,
     sized_filesystem_problem,
     unknown_system_problems,
 )
+from neocloud.vocabulary import HELM_RELEASE
 
 from .._neocloud import pool_system_problems
 
@@ -62,6 +64,24 @@ class NebiusPlatform(SettingsModel):
     preset: Annotated[str, Field(pattern=LABEL_VALUE)] = Field(
         description="Preset of the platform, e.g. 8gpu-128vcpu-1600gb."
     )
+
+
+FILESYSTEM_CSI_CHART = "oci://cr.eu-north1.nebius.cloud/mk8s/helm/csi-mounted-fs-path"
+"""Nebius's CSI driver for a shared filesystem mounted on the nodes (its OCI chart). How Nebius documents using a
+shared filesystem from mk8s pods ("Using shared filesystems in Managed Kubernetes via CSI",
+docs.nebius.com/kubernetes/storage/filesystem-over-csi; the install line of Nebius's own example,
+github.com/nebius/nebius-solutions-library): attach the filesystem to the node group with a mount tag, mount it on
+every node (``mount -t virtiofs <mount_tag> /mnt/<mount_tag>``), install this chart with ``dataDir`` on that mount,
+then claim it with storage class ``csi-mounted-fs-path-sc`` (ReadWriteMany); each claim is a directory of the
+shared filesystem."""
+FILESYSTEM_CSI_CHART_VERSION = "0.1.3"
+"""The chart version Nebius's example installs (``helm pull ... --version 0.1.3``)."""
+FILESYSTEM_CSI_STORAGE_CLASS = "csi-mounted-fs-path-sc"
+NEBIUS_TEAM_VOLUME = TeamVolume(
+    mode="dynamic", storage_class=FILESYSTEM_CSI_STORAGE_CLASS,
+    installer=(HELM_RELEASE, "chart", FILESYSTEM_CSI_CHART),
+    source="docs.nebius.com/kubernetes/storage/filesystem-over-csi (csi-mounted-fs-path)",
+)
 
 
 class NebiusSettings(SettingsModel):
@@ -146,6 +166,12 @@ class NebiusProfile(ProviderProfile):
         stateful=(BUCKET, FILESYSTEM, MK8S_CLUSTER),
         other={"nvl_instance_group": NVL_INSTANCE_GROUP},
     )
+
+    def team_volume(self, spec: ClusterSpec) -> TeamVolume | None:
+        fs = spec.storage.filesystem
+        if fs is not None and fs.kind == "nebius-shared":
+            return NEBIUS_TEAM_VOLUME
+        return super().team_volume(spec)
 
     def gpu_driver_preinstalled(self, spec: ClusterSpec) -> bool:
         # mk8s GPU node groups created with a drivers preset carry the NVIDIA driver and toolkit.
