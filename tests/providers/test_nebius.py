@@ -120,8 +120,8 @@ def test_shared_filesystem_is_sized_by_the_planner_and_attached(run: ProgramRun)
 
 def test_each_training_team_claims_the_filesystem_through_nebius_csi(run: ProgramRun) -> None:
     # Nebius's way to use a shared filesystem from mk8s pods: the csi-mounted-fs-path chart with dataDir on the
-    # nodes' mount, and ReadWriteMany claims of storage class csi-mounted-fs-path-sc (docs.nebius.com/kubernetes/
-    # storage/filesystem-over-csi), one in each training team's namespace.
+    # nodes' mount, and ReadWriteMany claims of storage class csi-mounted-fs-path-sc (Nebius's nebius-solutions-library
+    # examples [S]; Nebius's docs page on it is unverified here), one in each training team's namespace.
     (release,) = [r for r in run.of_type("kubernetes:helm.sh/v3:Release") if "csi-mounted-fs-path" in r.inputs["chart"]]
     assert release.inputs["chart"] == "oci://cr.eu-north1.nebius.cloud/mk8s/helm/csi-mounted-fs-path"
     assert release.inputs["version"] == "0.1.3" and release.inputs["namespace"] == "kube-system"

@@ -137,7 +137,9 @@ def filesystem_cloud_init(mount_tag: str) -> str:
     A node group's ``filesystems`` only attaches it: the mount tag is "the user-defined identifier, allowing to use
     it as a device in mount command" (Mk8sV1NodeGroupTemplateFilesystem.mount_tag); Nebius mounts it with
     ``mount -t virtiofs <mount_tag> <mount point>`` and an fstab line ``<mount_tag> <mount point> virtiofs
-    defaults,nofail 0 2`` (docs.nebius.com/compute/storage/use, "Mounting a shared filesystem"). ``nofail``: a
+    defaults,nofail 0 2`` (recalled from Nebius's compute docs, "Mounting a shared filesystem": that page is not in
+    the index we could read, so this is unverified here; the virtiofs mount by tag matches the pulumi-nebius field
+    doc above). ``nofail``: a
     node whose mount fails still boots and joins, and the CSI driver's claims fail visibly instead."""
     point = filesystem_mount_point(mount_tag)
     line = f"{mount_tag} {point} virtiofs defaults,nofail 0 2"

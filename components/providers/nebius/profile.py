@@ -67,10 +67,12 @@ class NebiusPlatform(SettingsModel):
 
 
 FILESYSTEM_CSI_CHART = "oci://cr.eu-north1.nebius.cloud/mk8s/helm/csi-mounted-fs-path"
-"""Nebius's CSI driver for a shared filesystem mounted on the nodes (its OCI chart). How Nebius documents using a
-shared filesystem from mk8s pods ("Using shared filesystems in Managed Kubernetes via CSI",
-docs.nebius.com/kubernetes/storage/filesystem-over-csi; the install line of Nebius's own example,
-github.com/nebius/nebius-solutions-library): attach the filesystem to the node group with a mount tag, mount it on
+"""Nebius's CSI driver for a shared filesystem mounted on the nodes (its OCI chart). Source: Nebius's own examples
+in the nebius-solutions-library (Terraform ``filesystem_csi_chart_name = "csi-mounted-fs-path"`` with
+``dataDir`` under the filesystem's mount path, and a script's ``helm pull
+oci://cr.eu-north1.nebius.cloud/mk8s/helm/csi-mounted-fs-path --version 0.1.3``) [S]. Nebius's docs page on
+filesystems over CSI (docs.nebius.com/kubernetes/storage/...) is not in the index we could read, so the steps are
+unverified against it: attach the filesystem to the node group with a mount tag, mount it on
 every node (``mount -t virtiofs <mount_tag> /mnt/<mount_tag>``), install this chart with ``dataDir`` on that mount,
 then claim it with storage class ``csi-mounted-fs-path-sc`` (ReadWriteMany); each claim is a directory of the
 shared filesystem."""
@@ -80,7 +82,7 @@ FILESYSTEM_CSI_STORAGE_CLASS = "csi-mounted-fs-path-sc"
 NEBIUS_TEAM_VOLUME = TeamVolume(
     mode="dynamic", storage_class=FILESYSTEM_CSI_STORAGE_CLASS,
     installer=(HELM_RELEASE, "chart", FILESYSTEM_CSI_CHART),
-    source="docs.nebius.com/kubernetes/storage/filesystem-over-csi (csi-mounted-fs-path)",
+    source="nebius-solutions-library examples (csi-mounted-fs-path 0.1.3) [S]; Nebius docs page unverified",
 )
 
 
