@@ -31,6 +31,8 @@ def pool_facts(plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
         efa_first_card=pool.system.efa_first_card,
         nvlink_domain_nodes=pool.system.nvlink_domain_nodes,
         system_kind=pool.system.kind,
+        gpu_vendor=pool.system.gpu_vendor.name,
+        gpu_resource=pool.system.gpu_vendor.resource,
     )
     blocks = getattr(plan.placement, "blocks", None)
     if blocks is not None and pool.name in blocks:

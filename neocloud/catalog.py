@@ -67,7 +67,14 @@ class GpuVendor:
     """Collective communication library node acceptance measures."""
     source: str
     missing: str | None = None
-    """What this toolkit does not build yet for the vendor (the spec refuses its pools), or ``None``."""
+    """What this toolkit does not build yet for the vendor (``None``: nothing): the spec refuses its pools except
+    where the provider's platform manages the vendor's GPU stack itself (``ProviderProfile.managed_gpu_vendors``)."""
+    acceptance_missing: str | None = None
+    """Why per-node acceptance cannot check this vendor's nodes yet (``None``: it can): the Kubernetes layer builds
+    no acceptance for its pools, and a provider that would hold their new nodes for acceptance refuses them."""
+    health_missing: str | None = None
+    """Why continuous GPU health remediation (NVIDIA NVSentinel) does not cover this vendor's GPUs (``None``: it
+    does); policy node-remediation-in-prod reports its prod pools with this reason."""
 
 
 GPU_VENDORS: Mapping[str, GpuVendor] = MappingProxyType({v.name: v for v in (
@@ -77,8 +84,14 @@ GPU_VENDORS: Mapping[str, GpuVendor] = MappingProxyType({v.name: v for v in (
     # amd.com/gpu: "Exposes AMD GPUs as amd.com/gpu resources" (instinct.docs.amd.com/projects/k8s-device-plugin)
     # [P]; the AMD GPU Operator (Helm chart, needs cert-manager and KMM: instinct.docs.amd.com/projects/
     # gpu-operator, installation/kubernetes-helm) [P]; RCCL is ROCm's collective library [P].
+    # NVSentinel's GPU health monitor watches GPUs through NVIDIA DCGM (docs.nvidia.com/nvsentinel/v1.30.0, see
+    # components/kubernetes/health.py), which does not manage AMD GPUs.
     GpuVendor("amd", "amd.com/gpu", "AMD GPU Operator", "RCCL", "AMD Instinct docs [P]",
-              missing="this toolkit does not install the AMD GPU Operator or run RCCL node acceptance yet"),
+              missing="this toolkit does not install the AMD GPU Operator",
+              acceptance_missing="per-node acceptance of AMD GPUs (amd-smi, ROCm Validation Suite, rccl-tests) is "
+              "not built yet",
+              health_missing="NVIDIA NVSentinel monitors NVIDIA GPUs through DCGM only; nothing here watches AMD "
+              "GPUs (e.g. AMD Device Metrics Exporter health) and cordons, drains and repairs a failing node"),
 )})
 """GPU vendors by name (``Gpu.vendor``)."""
 

@@ -260,6 +260,10 @@ class ProviderProfile:
     """The Network Operator installs the DOCA/MOFED driver (no node image ships it)."""
     platform_manages_gpu_stack: ClassVar[bool] = False
     """The platform runs the GPU Operator, Network Operator and device plugins itself."""
+    managed_gpu_vendors: ClassVar[tuple[str, ...]] = ()
+    """GPU vendors (``catalog.GPU_VENDORS`` keys) whose GPU stack -- driver, device plugin advertising the vendor's
+    resource -- the platform manages itself on its GPU nodes. A vendor whose stack this toolkit cannot install
+    (``GpuVendor.missing``: AMD) is only accepted where it is listed here."""
     nvlink_domain_labels: ClassVar[tuple[str, ...]] = (GPU_CLIQUE,)
     """Node labels whose value names a node's multi-node NVLink partition (the Topology level a one-domain workload
     is required to stay in): GPU Feature Discovery's ``nvidia.com/gpu.clique``, the real partition, which NVIDIA's
@@ -317,6 +321,14 @@ class ProviderProfile:
 
     def accepts_system(self, system: System) -> bool:
         return system.kind in self.system_kinds
+
+    def gpu_stack_missing(self, system: System) -> str | None:
+        """Why no pod could be scheduled on ``system``'s GPUs with this provider (``None``: the toolkit or the
+        platform gives them their driver and device plugin)."""
+        vendor = system.gpu_vendor
+        if vendor.missing is None or vendor.name in self.managed_gpu_vendors:
+            return None
+        return f"{vendor.missing} and provider '{self.name}' does not manage it"
 
     def pool_problems(self, spec: ClusterSpec, index: int, pool: Pool, system: System) -> Iterable[Problem]:
         """Checks of one pool (``pools[index]``) that only this provider makes."""

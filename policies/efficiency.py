@@ -659,6 +659,17 @@ def _node_remediation(args: StackValidationArgs, report: ReportViolation) -> Non
         # NVSentinel is a Kubernetes component: GPU instances without a cluster (Lambda on-demand) have none.
         args.not_applicable("no Kubernetes layer to run NVSentinel in")
     urn = stack.cluster_resource.urn if stack.cluster_resource else None
+    stack.report_pools_without_facts(report)
+    for pool_name, (pool, facts) in stack.pools.items():
+        # NVSentinel watches NVIDIA GPUs (DCGM): a pool of another vendor's GPUs is not covered by anything below,
+        # so it is reported with what is missing rather than passing on the NVIDIA pools' wiring.
+        vendor = GPU_VENDORS.get(str(facts.get("gpu_vendor")))
+        if vendor is None:
+            report(str(MissingFact("gpu_vendor", facts.get("gpu_vendor"), subject=f"GpuPool '{pool_name}'",
+                                   urn=pool.urn, kind=f"one of {', '.join(GPU_VENDORS)}")), pool.urn)
+        elif vendor.health_missing:
+            report(f"{environment} pool '{pool_name}' has {vendor.name.upper()} GPUs ({facts.get('gpu')}) without "
+                   f"health remediation: {vendor.health_missing}", pool.urn)
     releases = _release_of(stack, NVSENTINEL_CHART)
     if not releases:
         report(f"{environment} GPU pools without NVSentinel ({NVSENTINEL_CHART}): a failing GPU stays in service "
@@ -701,7 +712,8 @@ NODE_REMEDIATION_IN_PROD = StackValidationPolicy(
     name="node-remediation-in-prod",
     description="GPU pools of the listed environments run NVIDIA NVSentinel (pinned, not dry-run, health monitor, "
     "quarantine and drain on; the GPU Operator's standalone DCGM) wired to the provider's repair path (EKS node "
-    "auto-repair on every GPU node group, or NVSentinel's remediation request where the provider has none).",
+    "auto-repair on every GPU node group, or NVSentinel's remediation request where the provider has none); a pool "
+    "of GPUs NVSentinel does not watch (AMD) is reported with what is missing.",
     validate=_node_remediation,
     enforcement_level=EnforcementLevel.MANDATORY,
     config_schema=_REMEDIATION_SCHEMA,

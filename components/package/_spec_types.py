@@ -458,7 +458,7 @@ class DigitalOceanSettingsSpec(TypedDict):
     nfs_performance_tier: NotRequired[str]
     """DigitalOcean NFS performance tier (storage.filesystem.kind digitalocean-nfs); it can be raised later, never lowered. (one of: standard, high)"""
     acceptance_taint: NotRequired[bool]
-    """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that DOKS leaves a taint removed by the acceptance job off."""
+    """Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not verified that DOKS leaves a taint removed by the acceptance job off. Refused with AMD pools (per-node acceptance of AMD GPUs is not built yet)."""
 
 
 class LambdaFirewallRuleSpec(TypedDict):

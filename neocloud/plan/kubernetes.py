@@ -136,6 +136,8 @@ def acceptance_tests(plan: ClusterPlan, busbw_fraction: float,
     """
     tests = []
     for pool in plan.pools:
+        if pool.system.gpu_vendor.acceptance_missing:  # no acceptance for the vendor's GPUs (see acceptance_pools)
+            continue
         rate = fabric_gbytes_per_node(pool)
         groups = (units or {}).get(pool.name) or [(u.index, u.nodes) for u in pool.scalable_units]
         for su, nodes in groups:
@@ -198,13 +200,18 @@ class PoolAcceptance:
 
 
 def acceptance_pools(spec: ClusterSpec, plan: ClusterPlan) -> tuple[PoolAcceptance, ...]:
-    """One per-node acceptance per pool (one DaemonSet each: objects grow with pools, never with nodes).
+    """One per-node acceptance per pool (one DaemonSet each: objects grow with pools, never with nodes), except
+    pools of a GPU vendor acceptance cannot check yet (``GpuVendor.acceptance_missing``: AMD).
     What the catalog cannot say fails the affected step on every node, with the reason, rather than the plan."""
     settings = spec.kubernetes.acceptance
     image = settings.image or spec.profile.acceptance_image
     out = []
     for pool in plan.pools:
         system = pool.system
+        if system.gpu_vendor.acceptance_missing:
+            # The steps run NVIDIA's tools (nvidia-smi, DCGM, NCCL): none would pass on another vendor's GPUs, so
+            # the pool gets no DaemonSet, and providers refuse to hold its nodes for acceptance (GpuVendor).
+            continue
         # Where the catalog cannot say what the node must show, the verify step fails every node with that reason
         # instead of passing it unverified (and the plan still builds).
         try:

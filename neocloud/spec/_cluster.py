@@ -145,10 +145,11 @@ def _cross_field_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
             add((f"{at}.system", f"unknown system '{pool.system}'; known: {', '.join(known_system_names())}"))
             continue
         vendor = system.gpu_vendor
-        if vendor.missing:
-            usable = [n for n, s in sorted(SYSTEMS.items()) if provider.accepts_system(s) and not s.gpu_vendor.missing]
+        if missing_stack := provider.gpu_stack_missing(system):
+            usable = [n for n, s in sorted(SYSTEMS.items())
+                      if provider.accepts_system(s) and not provider.gpu_stack_missing(s)]
             add((f"{at}.system", f"'{pool.system}' has {vendor.name.upper()} {system.gpu} GPUs ({vendor.resource}); "
-                 f"{vendor.missing}, so no pod could be scheduled on them; allowed: {', '.join(usable)}"))
+                 f"{missing_stack}, so no pod could be scheduled on them; allowed: {', '.join(usable)}"))
         elif not provider.accepts_system(system):
             allowed = [n for n, s in sorted(SYSTEMS.items()) if provider.accepts_system(s)]
             add((f"{at}.system", f"'{pool.system}' is not available with provider '{spec.provider}'; "

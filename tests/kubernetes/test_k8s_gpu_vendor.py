@@ -8,8 +8,9 @@ Documented behaviour encoded here:
   counted at all, so a pool of AMD GPUs under an ``nvidia.com/gpu`` quota would be unlimited and unschedulable.
 - Pods tolerate a taint only with a matching key (Kubernetes "Taints and Tolerations").
 
-AMD pools cannot run yet (no AMD GPU Operator install, no RCCL acceptance): the spec refuses them in one line,
-naming the pool, before any resource is registered.
+AMD pools run only where the platform manages the AMD GPU stack (DigitalOcean DOKS: tests/providers/
+test_digitalocean_amd.py); elsewhere (no AMD GPU Operator install here) the spec refuses them in one line, naming
+the pool, before any resource is registered. Per-node acceptance runs NVIDIA's tools, so AMD pools get none.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def test_amd_pools_are_refused_in_one_line_naming_the_pool(system: str) -> None:
         load_cluster_spec(raw)
     message = str(caught.value)
     assert message.startswith(f"neocloud:cluster.pools[0].system: '{system}' has AMD ")
-    assert "amd.com/gpu" in message and "AMD GPU Operator" in message and "RCCL" in message
+    assert "amd.com/gpu" in message and "AMD GPU Operator" in message and "provider 'baremetal'" in message
     assert "\n" not in message and "allowed: " in message and "mi300x" not in message.split("allowed: ")[1]
 
 
@@ -81,7 +82,10 @@ def test_quotas_flavors_taints_and_acceptance_follow_the_pool_vendor() -> None:
         assert flavor["tolerations"] == [{"key": resource, "operator": "Exists", "effect": "NoSchedule"}]
         assert gpu_taint(pool.system)["key"] == resource  # the node taint the flavor's toleration matches
         tests = acceptance_tests(plan, 0.8)
-        assert {t.gpu_resource for t in tests} == {resource} and {t.collective for t in tests} == {collective}
+        if plan is amd:  # acceptance cannot check AMD GPUs yet (GpuVendor.acceptance_missing): no sweep planned
+            assert tests == () and GPU_VENDORS["amd"].collective == collective
+        else:
+            assert {t.gpu_resource for t in tests} == {resource} and {t.collective for t in tests} == {collective}
 
 
 def _requests(obj: dict[str, Any]) -> set[str]:

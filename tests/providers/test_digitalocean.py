@@ -7,7 +7,7 @@ Documented behaviour encoded here (sources in components/providers/digitalocean/
 - The default node pool belongs to the cluster resource and changing it replaces the cluster (pulumi/pulumi#5049),
   so it is a CPU pool, GPU pools are separate ``KubernetesNodePool`` resources, and prod protects the cluster.
 - DOKS runs the NVIDIA/AMD device plugins and the RDMA shared device plugin itself (pulumi-digitalocean
-  ``KubernetesCluster`` docs), so the layer installs no GPU Operator.
+  ``KubernetesCluster`` docs), so the layer installs no GPU Operator (AMD pools: test_digitalocean_amd.py).
 - An NFS share is at least 50 GiB (pulumi-digitalocean ``Nfs.size``); Spaces buckets take ``acl`` private,
   ``versioning`` and inline ``lifecycleRules``.
 """
@@ -159,8 +159,10 @@ def test_kubeconfig_is_a_secret_output(run: ProgramRun) -> None:
      "neocloud:cluster.digitalocean.sizes.hgx-b200: required: no verified DigitalOcean GPU Droplet size"),
     ({"pools": [{"name": "p5", "system": "p5.48xlarge", "nodes": 2}]},
      "neocloud:cluster.pools[0].system: 'p5.48xlarge' is not available with provider 'digitalocean'"),
-    ({"pools": [{"name": "mi", "system": "mi325x-8", "nodes": 2}]},
-     "neocloud:cluster.pools[0].system: 'mi325x-8' has AMD MI325X GPUs (amd.com/gpu)"),
+    # DOKS manages the AMD stack, so an AMD pool is accepted, but not held for an acceptance that cannot run.
+    ({"pools": [{"name": "mi", "system": "mi325x-8", "nodes": 2}],
+      "digitalocean": {"rdma_resource": "rdma/x", "acceptance_taint": True}},
+     "neocloud:cluster.digitalocean.acceptance_taint: per-node acceptance of AMD GPUs"),
     ({"environment": "prod", "digitalocean": {"rdma_resource": "rdma/x"}},
      "neocloud:cluster.digitalocean.api_allowed_cidrs: required in prod"),
     ({"storage": {"filesystem": {"kind": "fsx-lustre"}}},

@@ -78,6 +78,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
     system_pool: Any = {"name": f"{name}-system", "size": settings.system_pool_size,
                         "node_count": settings.system_nodes, "labels": {LABEL_ROLE: "system"}}
     filesystem_on = spec.storage.filesystem is not None and spec.storage.filesystem.kind == "digitalocean-nfs"
+    amd = any(pool.system.gpu_vendor.name == "amd" for pool in plan.pools)
     cluster = do.KubernetesCluster(
         f"{name}-doks", name=name, region=region, version=version, vpc_uuid=vpc.id, ha=settings.ha,
         # Pinned: DOKS upgrades replace nodes; GPU jobs must not lose nodes to an unplanned upgrade.
@@ -88,6 +89,12 @@ def build(ctx: ProviderContext) -> ProviderResult:
         control_plane_firewall=firewall,
         nvidia_gpu_device_plugin={"enabled": True},
         rdma_shared_device_plugin={"enabled": True},
+        # AMD pools: the AMD GPU Device Plugin (amd.com/gpu; "If not specified, the component will be enabled by
+        # default for clusters with AMD GPU nodes", declared here) and the AMD GPU device metrics exporter ("If not
+        # specified, the component will not be installed"): pulumi-digitalocean KubernetesCluster, and DigitalOcean's
+        # API spec (profile docstring). Unset without AMD pools: the platform's default stands.
+        amd_gpu_device_plugin={"enabled": True} if amd else None,
+        amd_gpu_device_metrics_exporter_plugin={"enabled": True} if amd else None,
         nfs_csi_plugin={"enabled": True} if filesystem_on else None,
         tags=do_tags(plan),
         opts=stateful(ctx.parent, plan),

@@ -14,6 +14,14 @@ Sources:
   (k8s-rdma-shared-dev-plugin) where GPU nodes sit on a high-speed fabric ("enabled by default", pulumi-digitalocean
   ``KubernetesCluster`` nvidiaGpuDevicePlugin / amdGpuDevicePlugin / rdmaSharedDevicePlugin); the GPU node images
   carry the drivers, so nothing here installs a GPU Operator or driver.
+- AMD: DigitalOcean's API spec (digitalocean/openapi, specification/resources/kubernetes/models/amd_gpu_device.yml):
+  the AMD GPU Device Plugin "is enabled by default for clusters with an AMD GPU node pool", and the cluster's
+  ``amd_gpu_device_metrics_exporter`` object enables the AMD Device Metrics Exporter; pulumi-digitalocean
+  ``KubernetesCluster`` takes both (``amd_gpu_device_plugin``, ``amd_gpu_device_metrics_exporter_plugin``). So DOKS
+  manages the AMD GPU stack (``managed_gpu_vendors``), which this toolkit does not install anywhere else. MI300X
+  GPU Droplets: DigitalOcean Droplets release notes, 12 June 2025: "slugs ``gpu-mi300x1-192gb`` (1 GPU) and
+  ``gpu-mi300x8-1536gb`` (8 GPUs)" (self-service, no RDMA fabric: set ``digitalocean.sizes.mi300x-8`` to it);
+  MI325X "by contract only in 1- and 8-GPU configurations" (release notes, 15 July and 20 November 2025).
 - Changing the cluster's default node pool replaces the whole cluster (pulumi/pulumi#5049,
   digitalocean/terraform-provider-digitalocean#303): it is a small CPU pool here, GPU pools are separate
   ``KubernetesNodePool`` resources, and the cluster is protected in prod.
@@ -40,7 +48,8 @@ from neocloud.profiles import (
 )
 
 if TYPE_CHECKING:
-    from neocloud.spec import ClusterSpec
+    from neocloud.catalog import System
+    from neocloud.spec import ClusterSpec, Pool
 
 __all__ = [
     "DIGITALOCEAN_SIZES",
@@ -121,7 +130,8 @@ class DigitalOceanSettings(SettingsModel):
     )
     acceptance_taint: bool = Field(
         False, description="Also taint new GPU nodes with neocloud.io/acceptance=pending. Off by default: it is not "
-        "verified that DOKS leaves a taint removed by the acceptance job off.",
+        "verified that DOKS leaves a taint removed by the acceptance job off. Refused with AMD pools (per-node "
+        "acceptance of AMD GPUs is not built yet).",
     )
 
     @model_validator(mode="after")
@@ -145,6 +155,8 @@ class DigitalOceanProfile(ProviderProfile):
     filesystem_kinds = ("digitalocean-nfs", "external")
     required_catalog_fields = ("nic_gbps",)
     platform_manages_gpu_stack = True
+    # DOKS installs the NVIDIA and the AMD GPU device plugins on clusters with such nodes (module docstring).
+    managed_gpu_vendors = ("nvidia", "amd")
     # DOKS runs the NVIDIA and AMD device plugins on GPU nodes (pulumi-digitalocean KubernetesCluster docs); the RDMA
     # resource is the spec's digitalocean.rdma_resource (fabric_resource).
     platform_device_resources = tuple(v.resource for v in GPU_VENDORS.values())
@@ -186,6 +198,15 @@ class DigitalOceanProfile(ProviderProfile):
     def fabric_resource(self, spec: ClusterSpec) -> str | None:
         settings: DigitalOceanSettings = self.settings_of(spec)
         return settings.rdma_resource
+
+    def pool_problems(self, spec: ClusterSpec, index: int, pool: Pool, system: System) -> Iterable[Problem]:
+        settings: DigitalOceanSettings = self.settings_of(spec)
+        missing = system.gpu_vendor.acceptance_missing
+        if settings.acceptance_taint and missing:
+            # The taint holds every new node of the pool until acceptance passes; with no acceptance for the
+            # vendor's GPUs it would never be removed.
+            yield ("digitalocean.acceptance_taint", f"{missing}, so pools[{index}] ({pool.system}) nodes would "
+                   f"stay tainted neocloud.io/acceptance=pending forever; leave it false with AMD pools")
 
     def problems(self, spec: ClusterSpec) -> Iterable[Problem]:
         import re
