@@ -7,10 +7,10 @@ from typing import Any
 import pulumi
 
 from neocloud import ClusterPlan, ClusterSpec
+from neocloud.plan.kubernetes import plan_team_queues
 from neocloud.plan.slurm import slurm_topology_yaml
 
 from .kubernetes import KubernetesLayer
-from .kubernetes.layer import su_groups_from_placement_blocks
 from .pool import GpuPool
 from .providers import ProviderContext, ProviderResult, build_provider
 
@@ -27,7 +27,9 @@ def cluster_facts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, Any]:
     facts["fabric_spec"] = spec.fabric.model_dump()
     facts["checkpoint"] = spec.storage.checkpoint.model_dump() if spec.storage.checkpoint else None
     facts["filesystem"] = spec.storage.filesystem.model_dump() if spec.storage.filesystem else None
-    facts["queues"] = [q.model_dump() for q in spec.kubernetes.queues]
+    # The planned team queues (pool resolved once by ClusterSpec.queue_pool), not the raw spec entries: the
+    # quota rules read the pool from here and never default it themselves.
+    facts["queues"] = [q.to_dict() for q in plan_team_queues(spec, plan)]
     return facts
 
 
@@ -51,7 +53,6 @@ class GpuCluster(pulumi.ComponentResource):
         if self.infrastructure.kubernetes_provider is not None:
             self.kubernetes = KubernetesLayer(
                 f"{name}-kubernetes", spec=spec, plan=plan, kubernetes_provider=self.infrastructure.kubernetes_provider,
-                su_groups=su_groups_from_placement_blocks(self.infrastructure.outputs),
                 team_volume_source=self.infrastructure.team_volume_source,
                 filesystem_depends_on=self.infrastructure.depends_on, opts=child)
             self.stack_outputs.update(self.kubernetes.outputs)

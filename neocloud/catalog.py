@@ -33,6 +33,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
+from .vocabulary import EFA_DEVICE_RESOURCE
+
 __all__ = [
     "GPUS",
     "GPU_VENDORS",
@@ -47,10 +49,10 @@ __all__ = [
     "system_with_overrides",
 ]
 
-SystemKind = Literal["dgx", "hgx", "nvl72-rack", "aws", "aws-ultraserver", "amd"]
+SystemKind = Literal["dgx", "hgx", "nvl72-rack", "aws", "aws-ultraserver", "amd", "gpu-vm"]
 """How a system is built: an 8-GPU server (``dgx``/``hgx``/``amd``), a GB200 NVL72 compute tray that
-only exists in whole racks (``nvl72-rack``), an AWS instance type (``aws``) or an AWS UltraServer member
-instance (``aws-ultraserver``)."""
+only exists in whole racks (``nvl72-rack``), an AWS instance type (``aws``), an AWS UltraServer member
+instance (``aws-ultraserver``) or a single-GPU cloud VM without a compute-fabric NIC (``gpu-vm``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,12 @@ class System:
     twin-port OSFP cages (H100RA: 508 system OSFP for 127 nodes [P]); others are counted one per port."""
     ultraserver_sizes: tuple[int, ...] = ()
     """AWS UltraServer offerings, in instances per UltraServer."""
+    nic_resource: str | None = None
+    """Extended resource a pod requests for this system's compute NICs where the system itself fixes it: AWS EFA
+    instances take ``vpc.amazonaws.com/efa`` from the AWS EFA device plugin, whatever the cluster. ``None`` for RDMA
+    NICs (InfiniBand/RoCE HCAs), whose resource name the RDMA device plugin's config chooses: the provider profile's
+    ``fabric_resource`` (the platform's plugin, or the NicClusterPolicy the layer installs); and for systems with no
+    compute-fabric NIC at all (``rails`` 0)."""
     efa_first_card: int = 0
     """AWS only: the first network card that carries EFA. p6-b300 has 17 cards, card 0 for ENA only and EFA on
     cards 1-16 (AWS-ACC: 17 network cards, 6,400 Gbps = 16 x 400G EFA); elsewhere EFA starts at card 0."""
@@ -261,34 +269,43 @@ SYSTEMS: Mapping[str, System] = MappingProxyType(
                    "NVL72RA [P]; SU as GB200RA [D]", default_nodes_per_su=8 * 18, rack_power_kw=142.0),
             # AWS p5/p5e: 8 GPUs, 192 vCPU, 2,048 GiB, 32 EFA network cards, 3,200 Gbps (AWS-P5EFA [P]).
             System("p5.48xlarge", "aws", "H100-SXM", 8, 32, 100, 1, _HGX_NVLINK_HOPPER, "AWS-P5EFA [P]",
-                   efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048),
+                   efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048, nic_resource=EFA_DEVICE_RESOURCE),
             System("p5e.48xlarge", "aws", "H200-SXM", 8, 32, 100, 1, _HGX_NVLINK_HOPPER, "AWS-P5EFA [P]",
-                   efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048),
+                   efa_network_cards=32, efa_gbps=3200, vcpus=192, memory_gib=2048, nic_resource=EFA_DEVICE_RESOURCE),
             # p5.4xlarge: 1 H100, 16 vCPU, 256 GiB, 100 Gbps on 1 network card with EFA (AWS-ACC [P]).
             System("p5.4xlarge", "aws", "H100-SXM", 1, 1, 100, 1, None, "AWS-ACC [P]",
-                   efa_network_cards=1, efa_gbps=100, vcpus=16, memory_gib=256),
+                   efa_network_cards=1, efa_gbps=100, vcpus=16, memory_gib=256, nic_resource=EFA_DEVICE_RESOURCE),
             # p5en: 8 H200, 192 vCPU, 2,048 GiB, 16 network cards, 3,200 Gbps (AWS-ACC [P]).
             System("p5en.48xlarge", "aws", "H200-SXM", 8, 16, 200, 1, _HGX_NVLINK_HOPPER, "AWS-ACC [P]",
-                   efa_network_cards=16, efa_gbps=3200, vcpus=192, memory_gib=2048),
+                   efa_network_cards=16, efa_gbps=3200, vcpus=192, memory_gib=2048, nic_resource=EFA_DEVICE_RESOURCE),
             # p4d: 8 A100 40 GB, 96 vCPU, 1,152 GiB, 4 x 100 Gbps on 4 EFA network cards (AWS-ACC [P]).
             System("p4d.24xlarge", "aws", "A100-SXM-40GB", 8, 4, 100, 1, None, "AWS-ACC [P]",
-                   efa_network_cards=4, efa_gbps=400, vcpus=96, memory_gib=1152),
+                   efa_network_cards=4, efa_gbps=400, vcpus=96, memory_gib=1152, nic_resource=EFA_DEVICE_RESOURCE),
             # p4de: the same with A100 80 GB ("640 GiB (8 x 80 GiB)", AWS-ACC [P]).
             System("p4de.24xlarge", "aws", "A100-SXM-80GB", 8, 4, 100, 1, None, "AWS-ACC [P]",
-                   efa_network_cards=4, efa_gbps=400, vcpus=96, memory_gib=1152),
+                   efa_network_cards=4, efa_gbps=400, vcpus=96, memory_gib=1152, nic_resource=EFA_DEVICE_RESOURCE),
             # p6-b200: 8 B200, 192 vCPU, 2,048 GiB, 3,200 Gbps on 8 network cards with EFA (AWS-ACC [P]).
             System("p6-b200.48xlarge", "aws", "B200", 8, 8, 400, 1, _HGX_NVLINK_BLACKWELL, "AWS-ACC, AWS-EKS [P]",
-                   efa_network_cards=8, efa_gbps=3200, vcpus=192, memory_gib=2048),
+                   efa_network_cards=8, efa_gbps=3200, vcpus=192, memory_gib=2048, nic_resource=EFA_DEVICE_RESOURCE),
             # p6-b300: 8 B300, 192 vCPU, 4,096 GiB, 6,400 Gbps on 17 network cards (AWS-ACC [P]): card 0 carries
             # the ENA primary only, cards 1-16 one 400G EFA each.
             System("p6-b300.48xlarge", "aws", "B300", 8, 16, 400, 1, _HGX_NVLINK_BLACKWELL, "AWS-ACC [P]",
-                   efa_network_cards=16, efa_gbps=6400, vcpus=192, memory_gib=4096, efa_first_card=1),
+                   efa_network_cards=16, efa_gbps=6400, vcpus=192, memory_gib=4096, efa_first_card=1,
+                   nic_resource=EFA_DEVICE_RESOURCE),
             # p6e-gb200.36xlarge: 4 GPUs; UltraServers of 9 (x36) or 18 (x72) instances, one NVLink domain
             # each (AWS-EKS [P]); 144 vCPU, 960 GiB, 3,200 Gbps on 17 network cards (AWS-ACC [P]). Which cards
             # carry EFA is not stated there: a site value.
             System("p6e-gb200.36xlarge", "aws-ultraserver", "GB200", 4, 4, 400, 18, _HGX_NVLINK_BLACKWELL,
                    "AWS-EKS, AWS-ACC [P]", default_nodes_per_su=8 * 18, ultraserver_sizes=(9, 18),
-                   vcpus=144, memory_gib=960, unverified=("efa_network_cards",)),
+                   vcpus=144, memory_gib=960, unverified=("efa_network_cards",), nic_resource=EFA_DEVICE_RESOURCE),
+            # Single-GPU cloud VMs: one GPU and no compute-fabric NIC. DigitalOcean "Droplet features"
+            # (docs.digitalocean.com/products/droplets/details/features/, #gpu-droplets) lists the self-service
+            # gpu-h100x1-80gb and gpu-h200x1-141gb; "All GPU Droplets have a maximum bandwidth of 10 Gbps public and
+            # 25 Gbps private", and only the multi-node (contracted) sizes are fabric-attached [P]. So: 0 rails, no
+            # RDMA fabric, and an NVLink "domain" of one GPU (nothing to link to: no NVLink figure). The GPU is the
+            # H100/H200 SXM part whose memory the slug names (80 GB, 141 GB) [D].
+            System("h100-x1", "gpu-vm", "H100-SXM", 1, 0, 0, 1, None, "DigitalOcean Droplet features [P]"),
+            System("h200-x1", "gpu-vm", "H200-SXM", 1, 0, 0, 1, None, "DigitalOcean Droplet features [P]"),
             # MI300X 8-GPU node: GPUs per ROCM [P]; node power, height and NICs vary by OEM.
             System("mi300x-8", "amd", "MI300X", 8, 8, 400, 1, None, "ROCM [P]; chassis varies by OEM",
                    unverified=("node_power_kw", "rack_units")),

@@ -24,7 +24,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._model import SettingsModel
-from .vocabulary import GPU_CLIQUE, HOSTNAME, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU
+from .vocabulary import GPU_CLIQUE, HOSTNAME, LABEL_NVLINK_DOMAIN, LABEL_RACK, LABEL_SU, RDMA_SHARED_DEVICE_RESOURCE
 
 if TYPE_CHECKING:
     from .catalog import System
@@ -46,6 +46,7 @@ __all__ = [
     "all_profiles",
     "dra_problem",
     "floor_problem",
+    "one_su_group",
     "profile",
     "provider_names",
     "sized_filesystem_problem",
@@ -315,9 +316,11 @@ class ProviderProfile:
         return False
 
     def fabric_resource(self, spec: ClusterSpec) -> str | None:
-        """The extended resource a pod requests for the fabric NICs where the platform names it (``None``: the
-        device plugin the Kubernetes layer installs or knows decides)."""
-        return None
+        """The extended resource a pod requests for the RDMA fabric NICs (InfiniBand/RoCE HCAs; a catalog system
+        that fixes its own, EFA, says so in ``System.nic_resource``). Default: the resource of the RDMA shared device
+        plugin config the Kubernetes layer's NicClusterPolicy installs; a platform that runs its own plugin returns
+        its name (``None``: not known)."""
+        return RDMA_SHARED_DEVICE_RESOURCE
 
     def accepts_system(self, system: System) -> bool:
         return system.kind in self.system_kinds
@@ -367,6 +370,15 @@ class ProviderProfile:
         return TeamVolume(mode="dynamic", storage_class=fs.storage_class,
                           source="the site's StorageClass (storage.filesystem.storage_class)")
 
+    def su_groups(self, spec: ClusterSpec, pool: PoolPlan, placement: Any = None) -> tuple[tuple[int, int], ...]:
+        """The ``neocloud.io/su`` node groups of ``pool`` as ``(label value, nodes)``, spares included: which nodes
+        the provider's node sets label with which SU value. The planner asks this once (``PoolPlan.su_groups``);
+        the provider's node sets, node acceptance and the policies read the plan's answer. ``placement`` is the
+        plan's ``ClusterPlan.placement`` (this profile's ``plan_placement``), for providers that place node groups.
+
+        Default: the plan's own SUs (the operator labels each node with its SU: bare metal)."""
+        return tuple((u.index, u.nodes) for u in pool.scalable_units)
+
     def settings_of(self, spec: ClusterSpec) -> Any:
         """This provider's settings section of ``spec``."""
         return getattr(spec, self.name)
@@ -375,6 +387,12 @@ class ProviderProfile:
     def build_module(self) -> str:
         """The module with ``build(ctx)``: ``component_module``, else the package the profile lives in."""
         return self.component_module or type(self).__module__.rpartition(".")[0]
+
+
+def one_su_group(pool: PoolPlan) -> tuple[tuple[int, int], ...]:
+    """One ``neocloud.io/su`` group (value 0) for the whole pool: providers whose pool is one node set that carries
+    one label map for all its nodes (a DOKS node pool, a CoreWeave NodePool, a Lambda instance group)."""
+    return ((0, pool.total_nodes),)
 
 
 def floor_problem(index: int, pool: Pool, system: System) -> Problem | None:

@@ -17,6 +17,7 @@ __all__ = [
     "DRA_DRIVER_CHART",
     "DRA_DRIVER_NAMESPACE",
     "EFA_DEVICE_PLUGIN_CHART",
+    "EFA_DEVICE_RESOURCE",
     "ENVOY_GATEWAY_API_VERSION",
     "ENVOY_GATEWAY_BACKEND_TRAFFIC_POLICY",
     "ENVOY_OWNING_GATEWAY_NAMESPACE_LABEL",
@@ -66,6 +67,8 @@ __all__ = [
     "NVSENTINEL_CHART",
     "PLATFORM_NAMESPACES",
     "PREFIX",
+    "RDMA_SHARED_DEVICE_NAME",
+    "RDMA_SHARED_DEVICE_RESOURCE",
     "RESERVED_NAMESPACES",
     "SECRET_PLACEHOLDER",
     "SECRET_SIG",
@@ -124,6 +127,18 @@ ACCEPTANCE_TAINT = {"key": f"{PREFIX}/acceptance", "value": "pending", "effect":
 ACCEPTANCE_LABEL = {"key": f"{PREFIX}/acceptance", "value": "pending"}
 """Put on new GPU nodes with ``ACCEPTANCE_TAINT``: a DaemonSet cannot select nodes by taint, so the per-node
 acceptance DaemonSet selects this label; the acceptance pod removes both when the node passes."""
+
+EFA_DEVICE_RESOURCE = "vpc.amazonaws.com/efa"
+"""Extended resource the AWS EFA Kubernetes device plugin advertises, one per EFA interface (Amazon EKS user guide,
+"Run machine learning training on Amazon EKS with Elastic Fabric Adapter": pods request ``vpc.amazonaws.com/efa``).
+The catalog's AWS systems name it as their ``nic_resource``."""
+RDMA_SHARED_DEVICE_NAME = "rdma_shared_device_a"
+"""``resourceName`` of the RDMA shared device plugin config the Kubernetes layer's NicClusterPolicy installs (the name
+NVIDIA's Network Operator examples use)."""
+RDMA_SHARED_DEVICE_RESOURCE = f"rdma/{RDMA_SHARED_DEVICE_NAME}"
+"""The extended resource that config advertises (the plugin's default resource prefix is ``rdma``; NVIDIA
+k8s-rdma-shared-dev-plugin README): what a multi-node pod requests for the HCAs where the layer installs the
+Network Operator (bare metal, Nebius). Platforms that run their own plugin name theirs in their profile."""
 
 AWS_NETWORK_LAYER_LABEL = "topology.k8s.aws/network-node-layer-{}"
 """EKS's node label for DescribeInstanceTopology network layer N (1 = farthest from the instance; Amazon EKS user

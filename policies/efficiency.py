@@ -374,12 +374,15 @@ def _queue_quota_within_capacity(args: StackValidationArgs, report: ReportViolat
         args.not_applicable("no queues")
     share = float(cfg["maxCommitPercent"]) / 100
     capacity = {name: num(facts.get("gpus")) or 0 for name, (_, facts) in stack.pools.items()}
-    first_pool = next(iter(as_list(get_in(stack.cluster, "pools"))), None)
     urn = stack.cluster_resource.urn if stack.cluster_resource else None
     planned: dict[str, float] = {}
     for q in queues:
-        pool = q.get("pool") or first_pool
-        planned[str(pool)] = planned.get(str(pool), 0) + (num(q.get("gpu_quota")) or 0)
+        # The plan resolved each queue's pool (ClusterSpec.queue_pool); a queue without one is not defaulted here.
+        pool = q.get("pool")
+        if not isinstance(pool, str):
+            report(f"queue '{q.get('team')}' names no planned pool in the cluster facts", urn)
+            continue
+        planned[pool] = planned.get(pool, 0) + (num(q.get("gpu_quota")) or 0)
     for pool, total in sorted(planned.items()):
         if pool not in capacity:
             report(f"queues draw on pool '{pool}', which is not planned", urn)
@@ -481,17 +484,20 @@ def _whole_node_gpu_requests(args: StackValidationArgs, report: ReportViolation)
     cfg = settings(args.get_config(), _WHOLE_NODE_SCHEMA)
     stack = StackIndex(args.resources)
     queues = [as_map(q) for q in as_list(get_in(stack.cluster, "queues"))]
-    first_pool = next(iter(as_list(get_in(stack.cluster, "pools"))), None)
+    urn = stack.cluster_resource.urn if stack.cluster_resource else None
     per_node: dict[str, tuple[int, str]] = {}  # team -> (GPUs per node, pool)
+    unplanned = False
     for q in queues:
         if q.get("workload") not in cfg["workloads"]:
             continue
-        pool = str(q.get("pool") or first_pool)
-        if pool in stack.pools:
+        pool = str(q.get("pool"))  # resolved by the plan (ClusterSpec.queue_pool), never defaulted here
+        if pool not in stack.pools:
+            unplanned = True
+            report(f"training queue '{q.get('team')}' draws on pool '{pool}', which is not planned", urn)
+        else:
             per_node[str(q.get("team"))] = (int(num(stack.pools[pool][1].get("gpus_per_node")) or 1), pool)
-    if not per_node:
+    if not per_node and not unplanned:
         args.not_applicable("no training queues")
-    urn = stack.cluster_resource.urn if stack.cluster_resource else None
     for q in queues:
         team = str(q.get("team"))
         if team not in per_node:

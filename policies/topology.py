@@ -265,6 +265,8 @@ def _rail_alignment(args: StackValidationArgs, report: ReportViolation) -> None:
                 report(f"pool '{name}' ({facts.get('system')}): {rails} rails planned but the instance has "
                        f"{fmt(cards)} EFA network cards", resource.urn)
             continue
+        if rails == 0 and not fabric:
+            continue  # no compute-fabric NIC (catalog rails 0, a single-GPU cloud VM): no fabric, no rails to align
         if rails != gpus:
             report(f"pool '{name}' ({facts.get('system')}): {rails} compute NICs per node for {gpus} GPUs; a "
                    f"rail-optimized fabric needs one NIC (rail) per GPU", resource.urn)
@@ -368,6 +370,8 @@ def _fabric_skip(name: str, urn: str, facts: Mapping[str, Any]) -> str | None:
     ``MissingFact`` when a fact is missing or mistyped (``planes`` and ``port_split`` are optional: 1 when absent)."""
     subject = f"pool '{name}'"
     if facts.get("fabric") is None:
+        if num(facts.get("rails")) == 0:
+            return f"{subject}: {facts.get('system')} has no compute-fabric NIC, so no fabric to check"
         kind = facts.get("fabric_kind")
         if not isinstance(kind, str):  # provider-built fabrics still name their kind
             raise MissingFact("fabric_kind", kind, subject=subject, urn=urn, kind="a fabric kind")
@@ -777,7 +781,8 @@ def _topology_label_values(labels: Mapping[str, str], sizes: Mapping[str, float]
     """Per-node topology labels (SU, rack, NVLink domain) that the plan does not have."""
     problems = []
     planned = {
-        LABEL_SU: (len(as_list(facts.get("scalable_units"))), "scalable units"),
+        # neocloud.io/su values are the plan's SU groups (placement blocks on AWS, one per node pool on DOKS).
+        LABEL_SU: (len(as_list(facts.get("su_groups"))), "SU groups"),
         LABEL_RACK: (int(num(get_in(facts, "racks", "count")) or 0), "racks"),
         LABEL_NVLINK_DOMAIN: (int(num(facts.get("nvlink_domains")) or 0), "NVLink domains"),
     }

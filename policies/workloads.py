@@ -58,6 +58,7 @@ from neocloud.vocabulary import (
     COMPUTE_DOMAIN_GROUP,
     DRA_DRIVER_CHART,
     EFA_DEVICE_PLUGIN_CHART,
+    EFA_DEVICE_RESOURCE,
     GPU_OPERATOR_CHART,
     K8S_NAMESPACE,
     KUBERNETES_LAYER_TYPE,
@@ -99,15 +100,13 @@ LOCAL_QUEUE = k8s_type(KUEUE_API_VERSION, "LocalQueue")
 ROLE = k8s_type("rbac.authorization.k8s.io/v1", "Role")
 GPU = GPU_VENDORS["nvidia"].resource
 """The GPU Operator's device plugin resource (queues name their pool vendor's ``gpu_resource``)."""
-EFA = "vpc.amazonaws.com/efa"
+EFA = EFA_DEVICE_RESOURCE
 SU_LABEL = LABEL_SU
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 TAS_REQUIRED = "kueue.x-k8s.io/podset-required-topology"
 TAS_PREFERRED = "kueue.x-k8s.io/podset-preferred-topology"
 _EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 """Taint effects as cloud node-group APIs spell them (EKS and Nebius: ``NO_SCHEDULE``), in Kubernetes' spelling."""
-RDMA_VERBS_FABRICS = ("infiniband", "roce")
-"""Fabrics a pod uses through RDMA verbs and an ``rdma/...`` device resource."""
 
 _SCHEMA = schema({
     "nvlinkDomainLabels": {"type": "array", "items": {"type": "string"},
@@ -277,31 +276,36 @@ def _pool_node_sets(stack: _Stack, pool: str, facts: Mapping[str, Any]) -> list[
     if out or stack.index.of_type(*NODE_SET_SHAPES):
         return out
     base = {str(k): str(v) for k, v in as_map(facts.get("labels")).items()}
-    for su in as_list(facts.get("scalable_units")) or [{"index": 0}]:
+    for su in as_list(facts.get("su_groups")):
         labels = {**base, SU_LABEL: str(int(num(as_map(su).get("index")) or 0))}
         out.append(_NodeSet(f"{pool} SU {labels[SU_LABEL]} (existing cluster)", labels, (), advertised))
     return out
 
 
-def _fabric_request(stack: _Stack, facts: Mapping[str, Any], devices: int,
+def _fabric_request(stack: _Stack, queue: Mapping[str, Any], facts: Mapping[str, Any], devices: int,
                     node_sets: Sequence[_NodeSet]) -> tuple[dict[str, Fraction], tuple[str, ...], list[str]]:
-    """(fabric resources, added capabilities, problems) of one multi-node pod of the pool."""
+    """(fabric resources, added capabilities, problems) of one multi-node pod of the queue's pool: the NIC resource
+    the plan decided for the pool (the queue's ``fabric_resource``: the catalog system's ``nic_resource``, else the
+    provider profile's), which the pool's nodes must advertise. The rule does not pick one of its own."""
+    if "fabric_resource" not in queue:
+        return {}, (), ["the layer's queue facts do not name the pool's fabric resource (fabric_resource)"]
+    resource = queue.get("fabric_resource")
+    if resource is None:  # the plan says the pool's nodes have no compute-fabric NIC (catalog rails 0)
+        return {}, (), []
+    resource = str(resource)
     kind = str(facts.get("fabric_kind") or "")
     advertised = set().union(*(n.advertised for n in node_sets)) if node_sets else set()
-    if kind == "efa":
-        if EFA not in advertised:
+    if resource not in advertised:
+        if resource == EFA:
             return {}, (), [f"no EFA device plugin advertises {EFA}; pods cannot use the pool's EFA interfaces"]
+        return {}, (), [f"no device plugin advertises the {kind} HCAs ({resource}); multi-node pods cannot use "
+                        f"the fabric"]
+    if resource == EFA:
         return {EFA: Fraction(max(devices, 1))}, (), []
-    if kind in RDMA_VERBS_FABRICS:
-        rdma = sorted(r for r in advertised if r.startswith("rdma/"))
-        if not rdma:
-            return {}, (), [f"no device plugin advertises the {kind} HCAs (rdma/...); multi-node pods cannot use "
-                            f"the fabric"]
-        # NVIDIA's RDMA shared device plugin examples add IPC_LOCK (NCCL pins its buffers); a platform-managed
-        # RDMA resource (CoreWeave's rdma/ib: its guide asks only for the resource and NCCL's environment) none.
-        capabilities = ("IPC_LOCK",) if rdma[0] in stack.rdma_resources else ()
-        return {rdma[0]: Fraction(1)}, capabilities, []
-    return {}, (), []
+    # NVIDIA's RDMA shared device plugin examples add IPC_LOCK (NCCL pins its buffers); a platform-managed
+    # RDMA resource (CoreWeave's rdma/ib: its guide asks only for the resource and NCCL's environment) none.
+    capabilities = ("IPC_LOCK",) if resource in stack.rdma_resources else ()
+    return {resource: Fraction(1)}, capabilities, []
 
 
 def _nvlink_level(levels: Sequence[str], domain_labels: Sequence[str]) -> str | None:
@@ -332,7 +336,8 @@ def canonical_workloads(queue: Mapping[str, Any], facts: Mapping[str, Any], leve
     trainer = _container("trainer", {**gpus, **fabric}, cpu, memory, capabilities)
     nodes = max(1, int(num(queue.get("gpu_quota")) or 0) // max(per_node, 1))
     domain_nodes = int(num(facts.get("nvlink_domain_nodes")) or 1)
-    su_nodes = max((int(num(as_map(s).get("nodes")) or 0) for s in as_list(facts.get("scalable_units"))), default=0)
+    # The nodes one neocloud.io/su label value selects: the plan's SU groups (placement blocks on AWS), not SUs.
+    su_nodes = max((int(num(as_map(s).get("nodes")) or 0) for s in as_list(facts.get("su_groups"))), default=0)
     nvlink = _nvlink_level(levels, cfg["nvlinkDomainLabels"]) if domain_nodes > 1 else None
     if domain_nodes > 1 and nodes <= domain_nodes:
         level, required = nvlink or "(an NVLink-domain level)", True
@@ -542,7 +547,8 @@ def _workloads_admissible(args: StackValidationArgs, report: ReportViolation) ->
                 continue
             pool_facts = owner[1]
             node_sets = _pool_node_sets(stack, pool, pool_facts)
-            fabric, caps, fabric_problems = _fabric_request(stack, pool_facts, devices.get(pool, 1), node_sets)
+            fabric, caps, fabric_problems = _fabric_request(stack, queue, pool_facts, devices.get(pool, 1),
+                                                            node_sets)
             for w in canonical_workloads(queue, pool_facts, levels_by_pool.get(pool, []), fabric, caps, cfg):
                 problems = (fabric_problems if w.kind == "training" else []) + _admit(
                     stack, w, pool_facts, node_sets, strategy, cfg, acceptance_pools)

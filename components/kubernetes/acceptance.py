@@ -202,12 +202,12 @@ class NodeAcceptance(pulumi.ComponentResource):
     TYPE = "neocloud:kubernetes:NodeAcceptance"
 
     def __init__(self, name: str, *, pools: Sequence[PoolAcceptance], sweeps: Sequence[AcceptanceTest],
-                 fabric_resource: str, kubernetes_version: str, sweep_schedule: str, dcgm_image: str = DCGM_IMAGE,
+                 kubernetes_version: str, sweep_schedule: str, dcgm_image: str = DCGM_IMAGE,
                  depends_on: Sequence[pulumi.Resource] = (),
                  kubernetes_provider: pulumi.ProviderResource | None = None,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        """``fabric_resource``: the fabric's extended resource (the sweep requests it); ``depends_on``: the
-        operator Releases whose device plugins must run first."""
+        """``sweeps`` carry the NIC resource each sweep requests (the plan's ``pool_fabric_resource``);
+        ``depends_on``: the operator Releases whose device plugins must run first."""
         super().__init__(self.TYPE, name, {"neocloud": {
             "pools": [p.to_dict() for p in pools], "sweeps": [t.to_dict() for t in sweeps],
             "taint": ACCEPTANCE_TAINT, "label": ACCEPTANCE_LABEL, "sweep_schedule": sweep_schedule}}, opts)
@@ -293,9 +293,7 @@ class NodeAcceptance(pulumi.ComponentResource):
                     successful_jobs_history_limit=3, failed_jobs_history_limit=3,
                     job_template=k8s.batch.v1.JobTemplateSpecArgs(
                         metadata=k8s.meta.v1.ObjectMetaArgs(labels={LABEL_POOL: t.pool, LABEL_SU: str(t.su)}),
-                        spec=_sweep_job_spec(t, fabric_resource, next(
-                            (p.image for p in pools if p.pool == t.pool), pools[0].image if pools else ""),
-                            next((p.nccl_timeout_seconds for p in pools if p.pool == t.pool), 900)),
+                        spec=_sweep_job_spec(t),
                     ),
                 ),
                 opts=child_opts(self, k, [*ready, service]),
@@ -340,7 +338,11 @@ def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSet
             f"> {RESULTS}/dcgm.raw; echo $? > {RESULTS}/dcgm.rc")
     nccl = (f"timeout {p.nccl_timeout_seconds} torchrun --standalone --nproc-per-node={p.gpus_per_node} "
             f"/acceptance/nccl_intranode.py || true")
-    if p.min_busbw_gbytes is None:
+    if p.nccl_not_applicable is not None:
+        # One GPU: nothing to all-reduce between GPUs (PoolAcceptance.nccl_not_applicable); recorded, not measured.
+        nccl = "echo " + json.dumps(json.dumps({"step": "nccl", "passed": True, "problems": [],
+                                                 "not_applicable": p.nccl_not_applicable})) + f" > {RESULTS}/nccl.json"
+    elif p.min_busbw_gbytes is None:
         problem = (f"nccl: no intra-node bus-bandwidth threshold for {p.system}: set "
                    f"catalog.systems.{p.system}.nvlink_gbps_per_gpu")
         nccl = "echo " + json.dumps(json.dumps({"step": "nccl", "passed": False, "problems": [problem]})) + \
@@ -397,11 +399,10 @@ def _daemonset_spec(p: PoolAcceptance, dcgm_image: str) -> k8s.apps.v1.DaemonSet
     )
 
 
-def _sweep_job_spec(test: AcceptanceTest, fabric_resource: str, image: str,
-                    timeout_seconds: int) -> k8s.batch.v1.JobSpecArgs:
+def _sweep_job_spec(test: AcceptanceTest) -> k8s.batch.v1.JobSpecArgs:
     core = k8s.core.v1
     gpus = {test.gpu_resource: str(test.gpus_per_node)}
-    fabric = {fabric_resource: str(test.fabric_devices)}
+    fabric = {test.fabric_resource: str(test.fabric_devices)}
     torchrun = (
         f"exec torchrun --nnodes={test.nodes} --nproc-per-node={test.gpus_per_node} "
         f"--node-rank=$JOB_COMPLETION_INDEX --master-addr=$(JOB_NAME)-0.{RENDEZVOUS_SERVICE} "
@@ -410,7 +411,7 @@ def _sweep_job_spec(test: AcceptanceTest, fabric_resource: str, image: str,
     return k8s.batch.v1.JobSpecArgs(
         completion_mode="Indexed", completions=test.nodes, parallelism=test.nodes, backoff_limit=0,
         # Nothing waits without a deadline: pods that cannot all be placed (busy GPUs) end the run.
-        active_deadline_seconds=timeout_seconds,
+        active_deadline_seconds=test.timeout_seconds,
         template=core.PodTemplateSpecArgs(
             metadata=k8s.meta.v1.ObjectMetaArgs(labels={LABEL_POOL: test.pool, LABEL_SU: str(test.su),
                                                         **SWEEP_LABEL}),
@@ -422,7 +423,7 @@ def _sweep_job_spec(test: AcceptanceTest, fabric_resource: str, image: str,
                 tolerations=[core.TolerationArgs(key=test.gpu_resource, operator="Exists",
                                                  effect=GPU_TAINT["effect"])],
                 containers=[core.ContainerArgs(
-                    name="nccl-sweep", image=image, command=["/bin/sh", "-c", torchrun],
+                    name="nccl-sweep", image=test.image, command=["/bin/sh", "-c", torchrun],
                     env=[_env_node_name(),
                          core.EnvVarArgs(name="JOB_NAME", value_from=core.EnvVarSourceArgs(
                              field_ref=core.ObjectFieldSelectorArgs(

@@ -8,7 +8,7 @@ on the ``pulumi_kubernetes.Provider`` the cloud provider module returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -28,39 +28,11 @@ from .traffic import TrafficRegulator, admission_policy_supported
 
 __all__ = [
     "KubernetesLayer",
-    "SuGroups",
     "compute_domains",
     "filesystem_claims",
     "gpu_driver_preinstalled",
     "layer_facts",
-    "su_groups_from_placement_blocks",
 ]
-
-
-SuGroups = Mapping[str, Sequence[tuple[int, int]]]
-"""Pool -> ``(neocloud.io/su label value, nodes)`` where a provider groups nodes differently from the plan's SUs."""
-
-
-def su_groups_from_placement_blocks(outputs: Mapping[str, Any]) -> SuGroups | None:
-    """A provider's ``placement_blocks`` output (pool -> ``[{index, nodes}, ...]``) as SU groups, or ``None``
-    where the provider has no such output (baremetal: nodes carry the plan's SU indices).
-
-    This is the contract between provider modules and node acceptance: each listed group's nodes carry
-    ``neocloud.io/su=<index>``. AWS lists its placement blocks (one EKS node group, possibly several plan SUs);
-    CoreWeave one group per NodePool; Nebius one per SU for NVL72 pools and one per pool otherwise."""
-    blocks = outputs.get("placement_blocks")
-    if not isinstance(blocks, Mapping):
-        return None
-    groups: dict[str, list[tuple[int, int]]] = {}
-    for pool, pool_blocks in blocks.items():
-        # A block's SU label is its ``su`` where the plan decided one (AWS: several blocks may share an SU), else
-        # its index; blocks with one label form one group.
-        nodes: dict[int, int] = {}
-        for b in pool_blocks:
-            su = int(b.get("su", b["index"]))
-            nodes[su] = nodes.get(su, 0) + int(b["nodes"])
-        groups[pool] = sorted(nodes.items())
-    return groups
 
 
 def gpu_driver_preinstalled(spec: ClusterSpec) -> bool:
@@ -127,7 +99,7 @@ def filesystem_claims(spec: ClusterSpec, plan: ClusterPlan, source: Any = None,
     return out
 
 
-def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None = None) -> dict[str, Any]:
+def layer_facts(spec: ClusterSpec, plan: ClusterPlan) -> dict[str, Any]:
     """Plain-value facts of the layer for policies and stack outputs: Topology levels per pool, team queues,
     acceptance thresholds and the traffic regulator's settings."""
     kube = spec.kubernetes
@@ -139,7 +111,7 @@ def layer_facts(spec: ClusterSpec, plan: ClusterPlan, su_groups: SuGroups | None
         "schedulable_gpus": {p.name: p.gpus for p in plan.pools},
         "compute_domains": compute_domains(spec, plan),
         "team_volume": _team_volume_facts(spec, plan),
-        "acceptance": [t.to_dict() for t in acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups)],
+        "acceptance": [t.to_dict() for t in acceptance_tests(spec, plan)],
         "node_acceptance": [p.to_dict() for p in acceptance_pools(spec, plan)],
         "node_health": {**kube.node_health.model_dump(), "repair": spec.profile.repair.to_dict(),
                         "janitor": spec.profile.janitor.to_dict()},
@@ -156,14 +128,14 @@ class KubernetesLayer(pulumi.ComponentResource):
     TYPE = KUBERNETES_LAYER_TYPE
 
     def __init__(self, name: str, *, spec: ClusterSpec, plan: ClusterPlan,
-                 kubernetes_provider: pulumi.ProviderResource, su_groups: SuGroups | None = None,
+                 kubernetes_provider: pulumi.ProviderResource,
                  team_volume_source: Any = None, filesystem_depends_on: Sequence[pulumi.Resource] = (),
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        """``kubernetes_provider``: the cluster's API (every object of the layer is created through it);
-        ``su_groups``: the provider's ``neocloud.io/su`` node groups where they differ from the plan's SUs
-        (``su_groups_from_placement_blocks`` on AWS); ``team_volume_source``: the provider's filesystem for static
-        team volumes; ``filesystem_depends_on``: what the team claims wait for (the provider's driver install)."""
-        facts = layer_facts(spec, plan, su_groups)
+        """``kubernetes_provider``: the cluster's API (every object of the layer is created through it); the
+        ``neocloud.io/su`` groups node acceptance sweeps are the plan's (``PoolPlan.su_groups``);
+        ``team_volume_source``: the provider's filesystem for static team volumes; ``filesystem_depends_on``: what
+        the team claims wait for (the provider's driver install)."""
+        facts = layer_facts(spec, plan)
         super().__init__(self.TYPE, name, {"neocloud": facts}, opts)
         k = kubernetes_provider
         child = pulumi.ResourceOptions(parent=self)
@@ -173,7 +145,8 @@ class KubernetesLayer(pulumi.ComponentResource):
             kubernetes_version=kube.version, install_gpu_driver=not gpu_driver_preinstalled(spec),
             install_fabric_driver=spec.profile.installs_fabric_driver,
             platform_managed=spec.profile.platform_manages_gpu_stack,
-            fabric_resource_name=spec.profile.fabric_resource(spec),
+            fabric_resource_name=spec.profile.fabric_resource(spec) if spec.profile.platform_manages_gpu_stack
+            else None,
             compute_domains=compute_domains(spec, plan),  # type: ignore[arg-type]
             control_plane_nodes=spec.profile.control_plane_nodes,
             kubernetes_provider=k, opts=child,
@@ -199,8 +172,7 @@ class KubernetesLayer(pulumi.ComponentResource):
         )
         self.acceptance = NodeAcceptance(
             f"{name}-acceptance", pools=acceptance_pools(spec, plan),
-            sweeps=acceptance_tests(plan, kube.acceptance_busbw_fraction, su_groups),
-            fabric_resource=self.operators.fabric_resource, sweep_schedule=kube.acceptance.sweep_schedule,
+            sweeps=acceptance_tests(spec, plan), sweep_schedule=kube.acceptance.sweep_schedule,
             kubernetes_version=kube.version, dcgm_image=kube.acceptance.dcgm_image or DCGM_IMAGE,
             depends_on=self.operators.ready, kubernetes_provider=k, opts=child,
         )

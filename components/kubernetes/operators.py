@@ -8,8 +8,11 @@
   only (IMEX channels for the pods of one job across nodes of an NVLink partition), unless the platform runs it.
 - CoreWeave CKS: none of these. CoreWeave runs the GPU Operator and the InfiniBand/RoCE drivers itself and says
   "Do not install the NVIDIA GPU Operator on CKS clusters" (docs.coreweave.com, products/cks/nodes/
-  gpu-driver-management/gpu-driver-management-cks); pods request the fabric as ``rdma/ib`` (products/networking/
-  hpc-interconnect/use-gpudirect-rdma, the same resource on RoCE nodes).
+  gpu-driver-management/gpu-driver-management-cks).
+
+Which extended resource a pod requests for the NICs is not decided here: the plan gives each pool's (the catalog
+system's ``nic_resource``, else the provider profile's ``fabric_resource``: ``neocloud.plan.kubernetes.
+pool_fabric_resource``); this module only installs the plugins that advertise them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from neocloud.vocabulary import EFA_DEVICE_RESOURCE, RDMA_SHARED_DEVICE_NAME, RDMA_SHARED_DEVICE_RESOURCE
 
 from .charts import (
     DRA_DRIVER,
@@ -36,23 +41,19 @@ from .charts import (
 from .objects import CustomObject, child_opts, meta, namespace_labels
 
 __all__ = [
-    "COREWEAVE_RDMA_RESOURCE",
     "EFA_RESOURCE",
     "RDMA_RESOURCE",
     "GpuOperators",
-    "fabric_resource",
     "helm_release",
     "rdma_device_plugin_config",
 ]
 
-RDMA_RESOURCE_NAME = "rdma_shared_device_a"
-"""``resourceName`` in the RDMA shared device plugin config (the name NVIDIA's examples use)."""
-RDMA_RESOURCE = f"rdma/{RDMA_RESOURCE_NAME}"
-"""Extended resource a pod requests for the HCAs (the plugin's default resource prefix is ``rdma``)."""
-EFA_RESOURCE = "vpc.amazonaws.com/efa"
-"""Extended resource the AWS EFA device plugin advertises, one per EFA interface."""
-COREWEAVE_RDMA_RESOURCE = "rdma/ib"
-"""CKS's platform-managed RDMA resource, for InfiniBand and RoCE nodes alike (CoreWeave GPUDirect RDMA guide)."""
+RDMA_RESOURCE_NAME = RDMA_SHARED_DEVICE_NAME
+"""``resourceName`` in the RDMA shared device plugin config (``neocloud.vocabulary``)."""
+RDMA_RESOURCE = RDMA_SHARED_DEVICE_RESOURCE
+"""Extended resource that config advertises for the HCAs (``neocloud.vocabulary``)."""
+EFA_RESOURCE = EFA_DEVICE_RESOURCE
+"""Extended resource the AWS EFA device plugin advertises, one per EFA interface (``neocloud.vocabulary``)."""
 
 MELLANOX_PCI_VENDOR = "15b3"
 """PCI vendor id of NVIDIA (Mellanox) ConnectX / BlueField adapters."""
@@ -66,13 +67,6 @@ NETWORK_OPERATOR_IMAGES = {
     "rdmaSharedDevicePlugin": ("nvcr.io/nvidia/mellanox", "k8s-rdma-shared-dev-plugin", "network-operator-v26.4.1"),
 }
 """(repository, image, version) of the NicClusterPolicy operands."""
-
-
-def fabric_resource(fabric_kind: str, *, platform_managed: bool = False) -> str:
-    """Extended resource a multi-node GPU pod requests for its fabric NICs."""
-    if fabric_kind == "efa":
-        return EFA_RESOURCE
-    return COREWEAVE_RDMA_RESOURCE if platform_managed else RDMA_RESOURCE
 
 
 def rdma_device_plugin_config(fabric_kind: Literal["infiniband", "roce"]) -> dict[str, Any]:
@@ -122,7 +116,8 @@ class GpuOperators(pulumi.ComponentResource):
         where the node image ships them); ``install_fabric_driver``: let the Network Operator install the DOCA
         driver (off where the node image ships it); ``platform_managed``: the platform runs the GPU Operator and
         fabric drivers itself (CoreWeave CKS), so nothing is installed and installing would conflict;
-        ``fabric_resource_name``: the fabric resource where the platform names it (its provider profile);
+        ``fabric_resource_name``: the fabric resource the platform's own device plugin advertises (its provider
+        profile's ``fabric_resource``; recorded so policies know it is advertised);
         ``compute_domains``: where pools have multi-node NVLink domains, who runs NVIDIA ComputeDomains
         (``dra-driver``: installed here; ``platform``: the provider; ``None``: no such pool, nothing installed);
         ``control_plane_nodes``: the cluster's control plane runs on nodes the DRA driver's controller may use."""
@@ -131,8 +126,6 @@ class GpuOperators(pulumi.ComponentResource):
                                            "platformManaged": platform_managed,
                                            "fabricResource": fabric_resource_name,
                                            "computeDomains": compute_domains}, opts)
-        self.fabric_resource = fabric_resource_name or fabric_resource(fabric_kind,
-                                                                       platform_managed=platform_managed)
         self.ready: list[pulumi.Resource] = []
         if platform_managed:
             self.register_outputs({})

@@ -22,7 +22,6 @@ from neocloud.spec import TrafficRegulator as RegulatorModel
 
 from ..kubernetes import acceptance as _acceptance
 from ..kubernetes import kueue as _kueue
-from ..kubernetes import operators as _operators
 from ..kubernetes import tenants as _tenants
 from ..kubernetes import traffic as _traffic
 from ._errors import SpecInputError, input_error
@@ -184,12 +183,9 @@ class NodeAcceptance(_acceptance.NodeAcceptance):
         kube = spec.kubernetes
         pools = acceptance_pools(spec, plan)
         self.daemon_sets = pulumi.Output.from_input([p.name for p in pools])
-        # The fabric resource exactly as the layer's GpuOperators names it (the profile's, else the fabric's).
-        fabric = spec.profile.fabric_resource(spec) or _operators.fabric_resource(
-            plan.fabric_kind, platform_managed=spec.profile.platform_manages_gpu_stack)
+        # Sweeps with the plan's SU groups, images and NIC resource (neocloud.plan.kubernetes), as the layer's.
         super().__init__(
-            name, pools=pools, sweeps=acceptance_tests(plan, kube.acceptance_busbw_fraction),
-            fabric_resource=fabric, sweep_schedule=kube.acceptance.sweep_schedule,
+            name, pools=pools, sweeps=acceptance_tests(spec, plan), sweep_schedule=kube.acceptance.sweep_schedule,
             kubernetes_version=kube.version, dcgm_image=kube.acceptance.dcgm_image or _acceptance.DCGM_IMAGE,
             opts=opts,
         )

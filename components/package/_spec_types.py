@@ -442,7 +442,7 @@ class DigitalOceanSettingsSpec(TypedDict):
     sizes: NotRequired[dict[str, str]]
     """Droplet size slug by catalog system, on top of the built-in fabric-attached ones (hgx-h100: gpu-h100x8-640gb-contracted, hgx-h200: gpu-h200x8-1128gb-fabric-contracted)."""
     rdma_resource: NotRequired[str]
-    """Extended resource DOKS's RDMA shared device plugin advertises on fabric-attached GPU nodes (`kubectl describe node`); DigitalOcean does not document its name. Required: acceptance and multi-node jobs request it."""
+    """SITE-CONFIGURABLE, NOT A DIGITALOCEAN FACT: the extended resource DOKS's RDMA shared device plugin advertises on fabric-attached GPU nodes. DigitalOcean documents that the plugin runs (pulumi-digitalocean KubernetesCluster rdmaSharedDevicePlugin) but not the resource name it advertises, so read it from `kubectl describe node` on your cluster. The shipped stack sets the upstream k8s-rdma-shared-dev-plugin's sample name (rdma/hca_shared_devices_a, its README's sample config) only as an example. Required when a pool is fabric-attached (acceptance sweeps and multi-node jobs request it); 1-GPU pools have no fabric and do not need it."""
     api_allowed_cidrs: NotRequired[list[str]]
     """CIDRs allowed through the DOKS control plane firewall; empty leaves the API open, which prod does not allow."""
     ha: NotRequired[bool]

@@ -18,16 +18,18 @@ if TYPE_CHECKING:
     import pulumi
 
     from neocloud.catalog import System
-    from neocloud.plan import ClusterPlan
+    from neocloud.plan import ClusterPlan, PoolPlan
     from neocloud.spec import ClusterSpec
 
 __all__ = [
     "filesystem_gib",
     "gpu_taints",
+    "one_su_label",
     "pool_system_problems",
     "render_kubeconfig",
     "secret",
     "stateful",
+    "su_group_outputs",
 ]
 
 
@@ -56,6 +58,19 @@ def gpu_taints(system: System, acceptance: bool) -> list[dict[str, str]]:
     from ..labels import ACCEPTANCE_TAINT, gpu_taint
 
     return [gpu_taint(system), *([dict(ACCEPTANCE_TAINT)] if acceptance else [])]
+
+
+def one_su_label(pool: PoolPlan) -> str:
+    """The ``neocloud.io/su`` value of a pool built as ONE node set (one label map for all its nodes): the plan's
+    single SU group (``PoolPlan.su_groups``, from the provider profile). Never defaulted here."""
+    if len(pool.su_groups) != 1:
+        raise ValueError(f"pool {pool.name} has {len(pool.su_groups)} planned SU groups; one node set carries one")
+    return str(pool.su_groups[0][0])
+
+
+def su_group_outputs(plan: ClusterPlan) -> dict[str, list[dict[str, int]]]:
+    """The ``placement_blocks`` stack output of the neocloud providers: the plan's SU groups per pool."""
+    return {p.name: [{"index": index, "nodes": nodes} for index, nodes in p.su_groups] for p in plan.pools}
 
 
 def stateful(parent: pulumi.Resource, plan: ClusterPlan, **extra: Any) -> pulumi.ResourceOptions:

@@ -55,6 +55,10 @@ def _run(args: argparse.Namespace) -> int:
         system = SYSTEMS.get(args.system)
         if system is None:
             raise SpecError("--system", f"unknown system '{args.system}'; known: {', '.join(known_system_names())}")
+        if system.rails == 0 and args.rails is None:
+            # The planner gives such a pool no fabric (neocloud.plan.cluster): say so instead of "--rails: 0".
+            raise SpecError("--system", f"'{system.name}' has no compute-fabric NIC (catalog rails 0), so there is no "
+                            f"fabric to size; pass --rails to size one anyway")
     try:
         if system is not None:
             domain = system.nvlink_domain_nodes

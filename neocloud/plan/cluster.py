@@ -7,7 +7,7 @@ from typing import Any
 
 from ..catalog import SWITCHES, System
 from ..errors import CONFIG_KEY, SpecError
-from ..spec import CHECKPOINT_BYTES_PER_PARAMETER, ClusterSpec, Pool
+from ..spec import ClusterSpec, Pool
 from .cost import PoolCost, pool_cost
 from .fabric import FabricPlan, fabric_for_system
 from .goodput import FailureModel, PoolGoodput, plan_goodput
@@ -38,11 +38,16 @@ class PoolPlan:
     scalable_units: tuple[ScalableUnit, ...]
     racks: RackLayout
     fabric: FabricPlan | None
-    """The compute fabric we build (``None`` on EFA, where AWS builds it)."""
+    """The compute fabric we build (``None`` on EFA, where AWS builds it, and for systems without compute-fabric NICs,
+    catalog ``rails`` 0)."""
     power: PoolPower
     cost: PoolCost
     goodput: PoolGoodput | None = None
     """Failure plan: interruptions, checkpoint interval, expected goodput, spares (set once storage is sized)."""
+    su_groups: tuple[tuple[int, int], ...] = ()
+    """``(neocloud.io/su label value, nodes)`` of the node groups the provider labels (its profile's
+    ``su_groups``: the plan's SUs on bare metal, placement blocks on AWS, one group per node pool on DOKS). Decided
+    here once; provider node sets, node acceptance and policies read it."""
 
     @property
     def total_nodes(self) -> int:
@@ -84,6 +89,7 @@ class PoolPlan:
             "nvlink_domains": self.nvlink_domains,
             "nodes_per_su": self.nodes_per_su,
             "scalable_units": [asdict(u) for u in self.scalable_units],
+            "su_groups": [{"index": index, "nodes": nodes} for index, nodes in self.su_groups],
             "racks": {
                 "count": self.racks.racks,
                 "nodes_per_rack": self.racks.nodes_per_rack,
@@ -193,7 +199,7 @@ def _build_plan(spec: ClusterSpec) -> ClusterPlan:
         capacity_floor_tib=fs.capacity_tib if fs else None,
         dataset_tib=spec.storage.dataset_tib,
         checkpoint_parameters_billion=ckpt.model_parameters_billion if ckpt else None,
-        checkpoint_bytes_per_parameter=ckpt.bytes_per_parameter if ckpt else CHECKPOINT_BYTES_PER_PARAMETER,
+        checkpoint_bytes_per_parameter=ckpt.bytes_per_parameter if ckpt else None,
         checkpoint_max_write_minutes=ckpt.max_write_minutes if ckpt else None,
         checkpoints_retained=ckpt.retained if ckpt else 1,
         # Each training team gets a claim on the filesystem (its share of the capacity, by GPU quota).
@@ -203,6 +209,10 @@ def _build_plan(spec: ClusterSpec) -> ClusterPlan:
                          **spec.goodput.model_dump(exclude={"failure_rate"}))
     pools = tuple(replace(p, goodput=plan_goodput(gpus=p.gpus, spares=p.spares, model=model,
                                                   write_seconds=storage.checkpoint_write_seconds)) for p in pools)
+    # Zones and placement blocks: a spec that cannot be placed fails here, before any resource is registered.
+    placement = spec.profile.plan_placement(spec, pools)
+    # The neocloud.io/su groups the provider's node sets carry, decided once from the pools and their placement.
+    pools = tuple(replace(p, su_groups=spec.profile.su_groups(spec, p, placement)) for p in pools)
     return ClusterPlan(
         name=spec.name,
         provider=spec.provider,
@@ -214,8 +224,7 @@ def _build_plan(spec: ClusterSpec) -> ClusterPlan:
         pue=spec.power.pue,
         rack_power_budget_kw=spec.racks.power_budget_kw,
         filesystem_kind=fs.kind if fs else None,
-        # Zones and placement blocks: a spec that cannot be placed fails here, before any resource is registered.
-        placement=spec.profile.plan_placement(spec, pools),
+        placement=placement,
     )
 
 
@@ -231,7 +240,9 @@ def _plan_pool(spec: ClusterSpec, index: int, pool: Pool) -> PoolPlan:
         nodes_per_rack=spec.racks.nodes_per_rack, physical=spec.profile.physical_racks,
     )
     fabric = None
-    if fabric_spec.kind != "efa":
+    # No fabric to size on EFA (AWS builds it) or for a system without compute-fabric NICs (a single-GPU Droplet:
+    # catalog rails 0): its nodes are not cabled to the leaves.
+    if fabric_spec.kind != "efa" and system.rails > 0:
         fabric = fabric_for_system(
             system=system,
             switch=SWITCHES[fabric_spec.switch],

@@ -6,7 +6,6 @@ policies can read the same values from the layer's component inputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -19,10 +18,12 @@ __all__ = [
     "AcceptanceTest",
     "PoolAcceptance",
     "TeamQueue",
+    "acceptance_image",
     "acceptance_pools",
     "acceptance_tests",
     "fabric_gbytes_per_node",
     "plan_team_queues",
+    "pool_fabric_resource",
     "traffic_ramp",
 ]
 
@@ -53,6 +54,9 @@ class TeamQueue:
     gpu_resource: str
     """The pool's GPU extended resource (``nvidia.com/gpu``, ``amd.com/gpu``: the catalog's GPU vendor) that the
     ClusterQueue, ResourceQuota and LimitRange count."""
+    fabric_resource: str | None = None
+    """The extended resource a multi-node pod of the pool requests for its compute NICs (``pool_fabric_resource``);
+    ``None``: the pool's nodes have no compute-fabric NIC."""
     pod_security: str = "restricted"
     """Pod Security Standard level the team's namespace enforces."""
 
@@ -62,19 +66,33 @@ class TeamQueue:
 
 
 def plan_team_queues(spec: ClusterSpec, plan: ClusterPlan) -> tuple[TeamQueue, ...]:
-    """The spec's queues resolved against the plan (default pool: the first; default group: the team)."""
+    """The spec's queues resolved against the plan (the pool ``ClusterSpec.queue_pool`` resolves; default group:
+    the team)."""
     out = []
     for queue in spec.kubernetes.queues:
-        pool = plan.pool(queue.pool or plan.pools[0].name)
+        pool = plan.pool(spec.queue_pool(queue))
         borrow = queue.borrowing_limit
         ceiling = pool.gpus if borrow is None else min(pool.gpus, queue.gpu_quota + borrow)
         out.append(TeamQueue(
             team=queue.team, pool=pool.name, gpu_quota=queue.gpu_quota, borrowing_limit=borrow,
             cohort=queue.cohort, workload=queue.workload, group=queue.group or queue.team,
             gpu_ceiling=ceiling, max_gpus_per_pod=pool.system.gpus_per_node,
-            gpu_resource=pool.system.gpu_vendor.resource, pod_security=queue.pod_security,
+            gpu_resource=pool.system.gpu_vendor.resource, fabric_resource=pool_fabric_resource(spec, pool),
+            pod_security=queue.pod_security,
         ))
     return tuple(out)
+
+
+def pool_fabric_resource(spec: ClusterSpec, pool: PoolPlan) -> str | None:
+    """The extended resource a pod of ``pool`` requests for its compute NICs, decided here once for acceptance
+    sweeps, team queues and policy workloads-admissible: none for a system without compute-fabric NICs (catalog
+    ``rails`` 0, e.g. a single-GPU Droplet), the catalog system's own (``System.nic_resource``: EFA's
+    ``vpc.amazonaws.com/efa``), else the provider profile's RDMA resource (``fabric_resource``: CoreWeave's
+    ``rdma/ib``, the site's ``digitalocean.rdma_resource``, or the NicClusterPolicy the layer installs)."""
+    system = pool.system
+    if system.rails == 0:
+        return None
+    return system.nic_resource or spec.profile.fabric_resource(spec)
 
 
 def fabric_gbytes_per_node(pool: PoolPlan) -> float:
@@ -113,6 +131,12 @@ class AcceptanceTest:
     """The GPU extended resource each test pod requests (the catalog's GPU vendor)."""
     collective: str
     """Collective library the all-reduce measures (NCCL; RCCL on AMD)."""
+    fabric_resource: str
+    """The extended resource each sweep pod requests ``fabric_devices`` of (``pool_fabric_resource``)."""
+    image: str
+    """Image of the sweep pods: the pool's acceptance image (``acceptance_image``), the same as its DaemonSet's."""
+    timeout_seconds: int
+    """Deadline of one sweep run (``kubernetes.acceptance.nccl_timeout_minutes``)."""
 
     @property
     def name(self) -> str:
@@ -126,27 +150,40 @@ class AcceptanceTest:
         return out
 
 
-def acceptance_tests(plan: ClusterPlan, busbw_fraction: float,
-                     units: Mapping[str, Sequence[tuple[int, int]]] | None = None) -> tuple[AcceptanceTest, ...]:
-    """One acceptance test per SU of every pool (objects scale with SUs, never nodes).
+def acceptance_image(spec: ClusterSpec) -> str:
+    """The node-acceptance image: ``kubernetes.acceptance.image``, else the provider's (it must carry NCCL's transport
+    for the fabric). Decided here once for the DaemonSets and the sweeps."""
+    return spec.kubernetes.acceptance.image or spec.profile.acceptance_image
 
-    ``units`` replaces a pool's plan SUs with the provider's own ``neocloud.io/su`` groups as
-    ``(label value, nodes)`` pairs: on AWS the label names the placement block (one node group), which can hold
-    several plan SUs, and the Job must select exactly the nodes that carry the label.
+
+def acceptance_tests(spec: ClusterSpec, plan: ClusterPlan) -> tuple[AcceptanceTest, ...]:
+    """One multi-node acceptance sweep per ``neocloud.io/su`` group of every pool (objects scale with SUs, never
+    nodes). The groups are the plan's (``PoolPlan.su_groups``, from the provider profile): on AWS the label names
+    the placement block (one node group, possibly several plan SUs), and the sweep must select exactly the nodes
+    that carry the label.
+
+    A pool whose nodes have no compute-fabric NIC (``pool_fabric_resource`` is ``None``: a single-GPU Droplet on
+    25 Gbps private networking, DigitalOcean "Droplet features") gets no sweep: its threshold would be a fraction of
+    a line rate of 0, a check that cannot fail.
     """
+    busbw_fraction = spec.kubernetes.acceptance_busbw_fraction
+    image = acceptance_image(spec)
+    timeout = spec.kubernetes.acceptance.nccl_timeout_minutes * 60
     tests = []
     for pool in plan.pools:
-        if pool.system.gpu_vendor.acceptance_missing:  # no acceptance for the vendor's GPUs (see acceptance_pools)
+        resource = pool_fabric_resource(spec, pool)
+        # No sweep for a vendor acceptance cannot check yet (see acceptance_pools), nor without a compute fabric.
+        if pool.system.gpu_vendor.acceptance_missing or resource is None:
             continue
         rate = fabric_gbytes_per_node(pool)
-        groups = (units or {}).get(pool.name) or [(u.index, u.nodes) for u in pool.scalable_units]
-        for su, nodes in groups:
+        for su, nodes in pool.su_groups:
             tests.append(AcceptanceTest(
                 pool=pool.name, su=su, nodes=nodes, gpus_per_node=pool.system.gpus_per_node,
                 line_rate_gbytes=round(rate, 3), min_busbw_gbytes=round(rate * busbw_fraction, 3),
                 fabric=plan.fabric_kind,
                 fabric_devices=(pool.system.efa_network_cards or 1) if plan.fabric_kind == "efa" else 1,
                 gpu_resource=pool.system.gpu_vendor.resource, collective=pool.system.gpu_vendor.collective,
+                fabric_resource=resource, image=image, timeout_seconds=timeout,
             ))
     return tuple(tests)
 
@@ -181,6 +218,10 @@ class PoolAcceptance:
     min_busbw_gbytes: float | None
     """Intra-node all-reduce pass threshold: ``nvlink_gbytes_per_gpu x busbw_fraction`` (bus bandwidth is
     normalized to per-GPU link bandwidth, NVIDIA nccl-tests doc/PERFORMANCE.md)."""
+    nccl_not_applicable: str | None
+    """Why the node has no intra-node all-reduce to measure (``None``: it has one). A node with ONE GPU: nccl-tests
+    defines all-reduce bus bandwidth as algbw x 2(n-1)/n (doc/PERFORMANCE.md), which is 0 for n = 1 -- there is no
+    GPU-to-GPU traffic, so no threshold could be met or missed; the step records that instead of a measurement."""
     image: str
     dcgm_level: int
     dcgm_timeout_seconds: int
@@ -204,7 +245,7 @@ def acceptance_pools(spec: ClusterSpec, plan: ClusterPlan) -> tuple[PoolAcceptan
     pools of a GPU vendor acceptance cannot check yet (``GpuVendor.acceptance_missing``: AMD).
     What the catalog cannot say fails the affected step on every node, with the reason, rather than the plan."""
     settings = spec.kubernetes.acceptance
-    image = settings.image or spec.profile.acceptance_image
+    image = acceptance_image(spec)
     out = []
     for pool in plan.pools:
         system = pool.system
@@ -222,11 +263,17 @@ def acceptance_pools(spec: ClusterSpec, plan: ClusterPlan) -> tuple[PoolAcceptan
         # Without a verified NVLink figure there is no threshold: the NCCL step then fails every node with a reason
         # naming the override (catalog.systems.<system>.nvlink_gbps_per_gpu), instead of passing unmeasured.
         one_way = None if system.nvlink_gbps_per_gpu is None else system.nvlink_gbps_per_gpu / 2
+        single = system.gpus_per_node == 1
+        if single:
+            one_way = None
         out.append(PoolAcceptance(
             pool=pool.name, system=system.name, gpus_per_node=system.gpus_per_node,
             gpu_resource=system.gpu_vendor.resource, expectation=expectation, unverifiable=unverifiable,
             nvlink_gbytes_per_gpu=one_way,
             min_busbw_gbytes=None if one_way is None else round(one_way * spec.kubernetes.acceptance_busbw_fraction, 3),
+            nccl_not_applicable=(f"nccl: not applicable: {system.name} has 1 GPU per node, so an intra-node "
+                                 f"all-reduce moves nothing between GPUs (bus bandwidth algbw x 2(n-1)/n = 0 for "
+                                 f"n = 1, nccl-tests doc/PERFORMANCE.md)") if single else None,
             image=image, dcgm_level=settings.dcgm_level, dcgm_timeout_seconds=settings.dcgm_timeout_minutes * 60,
             verify_timeout_seconds=settings.verify_timeout_minutes * 60,
             nccl_timeout_seconds=settings.nccl_timeout_minutes * 60,

@@ -23,8 +23,6 @@ from dataclasses import asdict, dataclass
 from math import ceil, floor
 from typing import Any, Literal
 
-from ..spec import CHECKPOINT_BYTES_PER_PARAMETER
-
 __all__ = [
     "STORAGE_TIERS_PER_SU",
     "STORAGE_TIERS_SINGLE_NODE",
@@ -120,14 +118,19 @@ def size_storage(
     capacity_floor_tib: float | None = None,
     dataset_tib: float = 0.0,
     checkpoint_parameters_billion: float | None = None,
-    checkpoint_bytes_per_parameter: float = CHECKPOINT_BYTES_PER_PARAMETER,
+    checkpoint_bytes_per_parameter: float | None = None,
     checkpoint_max_write_minutes: float | None = None,
     checkpoints_retained: int = 1,
     team_quotas: Mapping[str, int] | None = None,
 ) -> StoragePlan:
-    """Throughput and capacity targets for ``gpus`` GPUs (none where ``filesystem`` is false)."""
+    """Throughput and capacity targets for ``gpus`` GPUs (none where ``filesystem`` is false).
+
+    ``checkpoint_bytes_per_parameter`` has no default here: the spec's ``storage.checkpoint.bytes_per_parameter``
+    decides it (16, hardware.md [S]) and the plan passes it on, so no second copy of the number can drift."""
     ckpt_tib = ckpt_seconds = limit_seconds = ckpt_bytes = None
     if checkpoint_parameters_billion is not None:
+        if checkpoint_bytes_per_parameter is None:
+            raise ValueError("checkpoint_parameters_billion needs checkpoint_bytes_per_parameter (the spec's)")
         ckpt_bytes = checkpoint_parameters_billion * 1e9 * checkpoint_bytes_per_parameter
         ckpt_tib = ckpt_bytes / TIB
         if checkpoint_max_write_minutes is not None:

@@ -21,6 +21,7 @@ from ._sections import (
     Kubernetes,
     Pool,
     Power,
+    Queue,
     Racks,
     Storage,
 )
@@ -65,6 +66,12 @@ class _ClusterSpecBase(_Model):
 
     def pool_zone(self, pool: Pool) -> str | None:
         return pool.zone or self.zone
+
+    def queue_pool(self, queue: Queue) -> str:
+        """The pool a team queue draws on: its ``pool``, else the first pool. The ONE place this default is
+        decided: the spec's quota check, the plan's team queues (``plan_team_queues``) and through them the
+        Kubernetes layer, the cluster facts and the policies read the resolved name, never default it again."""
+        return queue.pool or self.pools[0].name
 
     @property
     def profile(self) -> ProviderProfile:
@@ -231,7 +238,7 @@ def _kubernetes_problems(spec: ClusterSpec) -> list[tuple[str, str]]:
     pools = {p.name: p for p in spec.pools}
     quota: dict[str, int] = {}
     for queue in queues:
-        pool = pools.get(queue.pool or spec.pools[0].name)
+        pool = pools.get(spec.queue_pool(queue))
         if pool is not None:
             quota[pool.name] = quota.get(pool.name, 0) + queue.gpu_quota
     for name, total in quota.items():

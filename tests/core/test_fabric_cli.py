@@ -12,8 +12,20 @@ from neocloud.catalog import SWITCHES, SYSTEMS
 from neocloud.cli import main
 from neocloud.plan import fabric_for_system
 
-FABRIC_SYSTEMS = sorted(name for name, s in SYSTEMS.items() if s.kind not in ("aws", "aws-ultraserver"))
-"""Systems whose fabric we build (on AWS, EFA is built by AWS)."""
+FABRIC_SYSTEMS = sorted(name for name, s in SYSTEMS.items()
+                        if s.kind not in ("aws", "aws-ultraserver") and s.rails > 0)
+"""Systems whose fabric we build (on AWS, EFA is built by AWS; a system without compute-fabric NICs has none)."""
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in SYSTEMS.items() if s.rails == 0))
+def test_no_fabric_for_a_system_without_fabric_nics(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """A 1-GPU Droplet has 25 Gbps private networking and no RDMA fabric (DigitalOcean "Droplet features"): the
+    command and the planner both say there is no fabric, neither sizes one."""
+    assert main(["fabric", "--system", name, "--nodes", "8"]) == 2
+    assert "has no compute-fabric NIC (catalog rails 0)" in capsys.readouterr().err
+    raw = {"name": "t", "provider": "digitalocean", "environment": "staging", "region": "atl1",
+           "pools": [{"name": "p", "system": name, "nodes": 8}], "fabric": {"kind": "roce", "switch": "SN5600"}}
+    assert build_plan(load_cluster_spec(raw)).pools[0].fabric is None
 
 
 def _overrides(name: str) -> dict[str, Any]:

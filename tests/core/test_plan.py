@@ -82,8 +82,8 @@ def test_storage_tiers_scale_per_su(tier: str) -> None:
 
 def test_checkpoint_raises_write_target_and_capacity() -> None:
     # 405B params x 16 B = 6.48 TB; in 5 minutes that is 21.6 GB/s, above the 1-SU "good" 7 GB/s.
-    plan = size_storage(gpus=256, tier="good", checkpoint_parameters_billion=405, checkpoint_max_write_minutes=5,
-                        checkpoints_retained=3, dataset_tib=10)
+    plan = size_storage(gpus=256, tier="good", checkpoint_parameters_billion=405, checkpoint_bytes_per_parameter=16,
+                        checkpoint_max_write_minutes=5, checkpoints_retained=3, dataset_tib=10)
     assert plan.write_gbps == pytest.approx(21.6)
     assert plan.checkpoint_write_seconds == pytest.approx(300)
     assert plan.capacity_tib == pytest.approx(10 + 3 * 405e9 * 16 / 2**40, abs=1e-3)

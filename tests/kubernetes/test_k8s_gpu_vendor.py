@@ -81,7 +81,7 @@ def test_quotas_flavors_taints_and_acceptance_follow_the_pool_vendor() -> None:
         flavor = resource_flavor_spec(pool, pool.name)
         assert flavor["tolerations"] == [{"key": resource, "operator": "Exists", "effect": "NoSchedule"}]
         assert gpu_taint(pool.system)["key"] == resource  # the node taint the flavor's toleration matches
-        tests = acceptance_tests(plan, 0.8)
+        tests = acceptance_tests(spec, plan)
         if plan is amd:  # acceptance cannot check AMD GPUs yet (GpuVendor.acceptance_missing): no sweep planned
             assert tests == () and GPU_VENDORS["amd"].collective == collective
         else:

@@ -24,10 +24,12 @@ def _plan(base: str, nodes: int, spares: int, nodes_per_su: int | None = None):
     if nodes_per_su is not None:
         cluster["fabric"]["nodes_per_su"] = nodes_per_su
     cluster["fabric"].pop("management_ports", None)
-    return build_plan(load_cluster_spec(cluster))
+    spec = load_cluster_spec(cluster)
+    return spec, build_plan(spec)
 
 
-def _check(plan) -> None:
+def _check(spec_plan) -> None:
+    spec, plan = spec_plan
     (pool,) = plan.pools
     tree, *blocks = slurm_topology(plan)
     switches = {s["switch"]: s for s in tree["tree"]["switches"]}
@@ -45,10 +47,12 @@ def _check(plan) -> None:
         assert all(len(_expand(b["nodes"])) == domain for b in block["block"]["blocks"])
     else:
         assert blocks == []
-    tests = acceptance_tests(plan, 0.8)
+    tests = acceptance_tests(spec, plan)
     assert sum(t.nodes for t in tests) == pool.total_nodes
-    assert len(tests) == len(pool.scalable_units)
-    assert all(t.min_busbw_gbytes == round(t.line_rate_gbytes * 0.8, 3) for t in tests)
+    assert [(t.su, t.nodes) for t in tests] == list(pool.su_groups)
+    assert len(tests) == len(pool.scalable_units)  # bare metal: the operator labels every node with its plan SU
+    fraction = spec.kubernetes.acceptance_busbw_fraction
+    assert all(t.min_busbw_gbytes == round(t.line_rate_gbytes * fraction, 3) for t in tests)
     levels = kueue_levels(plan, pool)
     assert levels[-1] == HOSTNAME and HOSTNAME not in levels[:-1] and len(set(levels)) == len(levels) <= 16
 

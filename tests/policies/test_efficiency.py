@@ -175,6 +175,35 @@ def test_cluster_queue_on_unplanned_pool(pack):
     assert "ClusterQueue 'pretraining' quotas 8 GPUs on flavor 'train', which selects no planned pool" in message
 
 
+def _queue_pools(run: Any, change: Any) -> list[Any]:
+    """The run's resources with the cluster facts' planned queues edited by ``change(queues)``."""
+    def edit(inputs: dict[str, Any]) -> None:
+        change(inputs["neocloud"]["queues"])
+
+    return [mutate(r, edit) if r.type == "neocloud:index:GpuCluster" else r for r in run.resources]
+
+
+def test_spec_queues_count_against_the_pool_the_plan_resolved(pack):
+    """The queues' pools come resolved in the facts (ClusterSpec.queue_pool decides the default once); the rule
+    follows a changed pool and fails closed on a queue without one instead of assuming the first pool."""
+    run = queues({})
+
+    def ghost(entries: list[dict[str, Any]]) -> None:
+        entries[0]["pool"] = "ghost"
+
+    [message] = violations(analyze(pack, run, resources=_queue_pools(run, ghost)), "queue-quota-within-capacity")
+    assert message == "queues draw on pool 'ghost', which is not planned"
+
+    def unresolved(entries: list[dict[str, Any]]) -> None:
+        del entries[0]["pool"]
+
+    [message] = violations(analyze(pack, run, resources=_queue_pools(run, unresolved)),
+                           "queue-quota-within-capacity")
+    assert message == "queue 'pretraining' names no planned pool in the cluster facts"
+    messages = violations(analyze(pack, run, resources=_queue_pools(run, unresolved)), "whole-node-gpu-requests")
+    assert messages == ["training queue 'pretraining' draws on pool 'None', which is not planned"]
+
+
 def test_queue_quota_not_applicable(pack):
     assert not_applicable(analyze(pack, facts_only(BASE_AWS)), "queue-quota-within-capacity")
 

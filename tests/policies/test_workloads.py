@@ -210,6 +210,31 @@ def test_no_rdma_device_plugin(pack: Any) -> None:
     assert any("no device plugin advertises the infiniband HCAs" in m for m in messages)
 
 
+def test_the_rule_requests_the_fabric_resource_the_plan_decided(pack: Any) -> None:
+    """The NIC resource comes from the layer's queue facts (the plan's pool_fabric_resource: CoreWeave's rdma/ib from
+    its profile), not from the rule scanning what is advertised: a queue naming another resource is checked
+    against it, and queue facts without one fail closed."""
+    layer = _kind_type("neocloud:kubernetes:KubernetesLayer")
+
+    def ghost(inputs: dict[str, Any]) -> None:
+        for queue in inputs["neocloud"]["queues"]:
+            queue["fabric_resource"] = "rdma/ghost"
+
+    messages = violations(_check(pack, "coreweave", _edit(stack_run("coreweave"), layer, ghost)), RULE)
+    assert messages and all("no device plugin advertises the infiniband HCAs (rdma/ghost)" in m for m in messages)
+
+    def unnamed(inputs: dict[str, Any]) -> None:
+        for queue in inputs["neocloud"]["queues"]:
+            del queue["fabric_resource"]
+
+    messages = violations(_check(pack, "coreweave", _edit(stack_run("coreweave"), layer, unnamed)), RULE)
+    assert any("do not name the pool's fabric resource" in m for m in messages)
+
+
+def _kind_type(type_: str) -> Callable[[RecordedResource], bool]:
+    return lambda r: r.type == type_
+
+
 def test_acceptance_taint_without_acceptance(pack: Any) -> None:
     """The acceptance taint is only transient where node acceptance is planned for the pool."""
     def no_acceptance(inputs: dict[str, Any]) -> None:

@@ -58,8 +58,14 @@ def test_registered_by_one_registry_line_and_importable_without_pulumi() -> None
 
 
 def test_default_sizes_are_the_documented_fabric_attached_slugs() -> None:
+    from neocloud.catalog import SYSTEMS
+
     assert set(DIGITALOCEAN_SIZES.values()) <= VERIFIED_SLUGS
-    assert all(s.endswith("contracted") for s in DIGITALOCEAN_SIZES.values())
+    # Systems with a compute fabric map to the multi-node (fabric-attached, contracted) sizes; the 1-GPU systems
+    # (no fabric NIC) to the self-service x1 sizes.
+    assert all(s.endswith("contracted") for n, s in DIGITALOCEAN_SIZES.items() if SYSTEMS[n].rails > 0)
+    assert {s for n, s in DIGITALOCEAN_SIZES.items() if SYSTEMS[n].rails == 0} == {"gpu-h100x1-80gb",
+                                                                                    "gpu-h200x1-141gb"}
 
 
 def test_vpc_cluster_and_default_cpu_pool(run: ProgramRun) -> None:
@@ -198,5 +204,5 @@ def test_bad_config_is_exit_2_with_the_path_and_no_resource(tmp_path: Any) -> No
 
 
 def test_profile_facts() -> None:
-    assert PROFILE.platform_manages_gpu_stack and PROFILE.system_kinds == ("hgx", "amd")
+    assert PROFILE.platform_manages_gpu_stack and PROFILE.system_kinds == ("hgx", "amd", "gpu-vm")
     assert "digitalocean-nfs" in PROFILE.filesystem_kinds

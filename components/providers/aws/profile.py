@@ -471,5 +471,18 @@ class AwsProfile(ProviderProfile):
         layers = AWS_NETWORK_LAYERS.get(pool.system.name, 3)
         return (*(aws_layer_label(i) for i in range(1, layers + 1)), HOSTNAME)
 
+    def su_groups(self, spec: ClusterSpec, pool: PoolPlan, placement: Any = None) -> tuple[tuple[int, int], ...]:
+        """On AWS a node group's ``neocloud.io/su`` label is its placement block's ``su`` (the plan SU that holds the
+        block's first node; several blocks may share one: ``neocloud.plan.placement``), so the groups node
+        acceptance must select are the plan's blocks merged by that label."""
+        from neocloud.plan.placement import PlacementPlan
+
+        if not isinstance(placement, PlacementPlan):
+            raise TypeError(f"pool {pool.name}: the AWS SU groups come from the plan's placement blocks")
+        nodes: dict[int, int] = {}
+        for block in placement.blocks[pool.name]:
+            nodes[block.su] = nodes.get(block.su, 0) + block.nodes
+        return tuple(sorted(nodes.items()))
+
 
 PROFILE = AwsProfile()

@@ -35,9 +35,11 @@ from .._context import ProviderContext, ProviderResult
 from .._neocloud import (
     filesystem_gib,
     gpu_taints,
+    one_su_label,
     render_kubeconfig,
     secret,
     stateful,
+    su_group_outputs,
 )
 from .profile import CoreWeaveSettings
 
@@ -60,9 +62,9 @@ _VPC_PREFIXES = ("pod-cidr", "service-cidr", "internal-lb-cidr")
 
 def nodepool_labels(plan: ClusterPlan, pool: PoolPlan) -> dict[str, str]:
     """Labels every node of the pool's NodePool carries. One NodePool is one node group, so its nodes share
-    ``neocloud.io/su`` = 0 (announced to the Kubernetes layer as the ``placement_blocks`` output); the topology
+    ``neocloud.io/su`` of the plan's one SU group (``PoolPlan.su_groups``: 0); the topology
     below it comes from CoreWeave's own ``ib.coreweave.cloud/*`` and ``node.coreweave.cloud/rack`` labels."""
-    return {**pool_labels(plan, pool), LABEL_SU: "0"}
+    return {**pool_labels(plan, pool), LABEL_SU: one_su_label(pool)}
 
 
 def nodepool_spec(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
@@ -213,6 +215,6 @@ def build(ctx: ProviderContext) -> ProviderResult:
             "node_pools": node_pools,
             "filesystem": filesystem,
         },
-        "placement_blocks": {pool.name: [{"index": 0, "nodes": pool.total_nodes}] for pool in plan.pools},
+        "placement_blocks": su_group_outputs(plan),
     }
     return ProviderResult(outputs=outputs, kubernetes_provider=provider)

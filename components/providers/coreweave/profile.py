@@ -24,6 +24,7 @@ from neocloud.profiles import (
     RepairPath,
     ResourceTypes,
     TeamVolume,
+    one_su_group,
     sized_filesystem_problem,
     unknown_system_problems,
 )
@@ -35,11 +36,17 @@ if TYPE_CHECKING:
     from neocloud.plan import ClusterPlan, PoolPlan
     from neocloud.spec import ClusterSpec
 
+COREWEAVE_RDMA_RESOURCE = "rdma/ib"
+"""CKS's RDMA resource, the one name for the fabric on CoreWeave (docs.coreweave.com products/networking/
+hpc-interconnect/use-gpudirect-rdma: "rdma/ib: 1", the same resource on RoCE nodes): defined here once, read by the
+plan's pool fabric resource and the policies' advertised resources."""
+
 __all__ = [
     "ACCEPTANCE_TAINT_DEFAULT",
     "COREWEAVE_INSTANCE_TYPES",
     "COREWEAVE_LEAFGROUP",
     "COREWEAVE_RACK",
+    "COREWEAVE_RDMA_RESOURCE",
     "COREWEAVE_SUPERPOD",
     "NODEPOOL_API_VERSION",
     "NODEPOOL_KIND",
@@ -170,7 +177,7 @@ class CoreWeaveProfile(ProviderProfile):
     platform_manages_gpu_stack = True
     # CKS runs NVIDIA's device plugin (nvidia.com/gpu) and advertises the HCAs as rdma/ib, which pods request
     # (docs.coreweave.com products/networking/hpc-interconnect/use-gpudirect-rdma: "rdma/ib: 1").
-    platform_device_resources = ("nvidia.com/gpu", "rdma/ib")
+    platform_device_resources = ("nvidia.com/gpu", COREWEAVE_RDMA_RESOURCE)
     # CKS runs Cilium (eBPF) as its CNI, which enforces Kubernetes NetworkPolicy (docs.coreweave.com,
     # security/tutorials/ebpf-observability: "advanced CNI plugins like Cilium (with eBPF)"; products/cks/reference/
     # cluster-components).
@@ -237,6 +244,15 @@ class CoreWeaveProfile(ProviderProfile):
             return TeamVolume(mode="dynamic", storage_class=settings.filesystem_storage_class,
                               source="docs.coreweave.com/products/storage/distributed-file-storage/create-volumes")
         return super().team_volume(spec)
+
+    def fabric_resource(self, spec: ClusterSpec) -> str | None:
+        """CKS's platform-managed RDMA resource, for InfiniBand and RoCE nodes alike (CoreWeave GPUDirect RDMA
+        guide: pods request ``rdma/ib``)."""
+        return COREWEAVE_RDMA_RESOURCE
+
+    def su_groups(self, spec: ClusterSpec, pool: PoolPlan, placement: object = None) -> tuple[tuple[int, int], ...]:
+        """One NodePool per pool, one label map for all its nodes: one ``neocloud.io/su`` group (value 0)."""
+        return one_su_group(pool)
 
     def topology_levels(self, plan: ClusterPlan, pool: PoolPlan) -> tuple[str, ...]:
         """``ib.coreweave.cloud/superpod`` and ``ib.coreweave.cloud/leafgroup`` for the InfiniBand fat tree; on

@@ -23,7 +23,7 @@ from neocloud.vocabulary import LABEL_ROLE
 from ...labels import LABEL_SU, cluster_tags, pool_labels
 from .._buckets import ABORT_MULTIPART_DAYS
 from .._context import ProviderContext, ProviderResult, TeamVolumeSource
-from .._neocloud import filesystem_gib, gpu_taints, secret, stateful
+from .._neocloud import filesystem_gib, gpu_taints, one_su_label, secret, stateful, su_group_outputs
 from .profile import DigitalOceanSettings
 
 __all__ = ["NFS_MIN_GIB", "build", "do_tags", "node_pool_args"]
@@ -41,7 +41,7 @@ def do_tags(plan: ClusterPlan, *extra: str) -> list[str]:
 
 def node_pool_args(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict[str, Any]:
     """The DOKS node pool for one GPU pool: its size slug, nodes + spares, autoscaling down to ``min_nodes``, the pool
-    labels (one node pool is one ``neocloud.io/su`` group, announced as ``placement_blocks``) and the GPU taints."""
+    labels (one node pool is the plan's one ``neocloud.io/su`` group, ``PoolPlan.su_groups``) and the GPU taints."""
     settings = spec.settings_of(DigitalOceanSettings)
     size = settings.size(pool.system.name)
     if size is None:  # the spec's cross-field check rejects this first
@@ -49,7 +49,7 @@ def node_pool_args(spec: ClusterSpec, plan: ClusterPlan, pool: PoolPlan) -> dict
     total = pool.total_nodes
     args: dict[str, Any] = {
         "size": size,
-        "labels": {**pool_labels(plan, pool), LABEL_SU: "0"},
+        "labels": {**pool_labels(plan, pool), LABEL_SU: one_su_label(pool)},
         "taints": gpu_taints(pool.system, settings.acceptance_taint),
         "tags": do_tags(plan, f"pool:{pool.name}"),
     }
@@ -155,6 +155,6 @@ def build(ctx: ProviderContext) -> ProviderResult:
             "region": region, "vpc_id": vpc.id, "cluster_id": cluster.id, "version": version,
             "node_pools": node_pools, "buckets": buckets, "filesystem": filesystem,
         },
-        "placement_blocks": {pool.name: [{"index": 0, "nodes": pool.total_nodes}] for pool in plan.pools},
+        "placement_blocks": su_group_outputs(plan),
     }
     return ProviderResult(outputs=outputs, kubernetes_provider=provider, team_volume_source=team_volume)

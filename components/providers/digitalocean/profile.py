@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from neocloud._model import IPV4_CIDR, Name, PathProblem, SettingsModel, cidr_problems
-from neocloud.catalog import GPU_VENDORS
+from neocloud.catalog import GPU_VENDORS, SYSTEMS
 from neocloud.profiles import (
     BucketShape,
     NodeSetShape,
@@ -43,12 +43,14 @@ from neocloud.profiles import (
     ProviderProfile,
     ResourceTypes,
     TeamVolume,
+    one_su_group,
     sized_filesystem_problem,
     unknown_system_problems,
 )
 
 if TYPE_CHECKING:
     from neocloud.catalog import System
+    from neocloud.plan import PoolPlan
     from neocloud.spec import ClusterSpec, Pool
 
 __all__ = [
@@ -71,9 +73,14 @@ DIGITALOCEAN_SIZES: Mapping[str, str] = {
     "hgx-h200": "gpu-h200x8-1128gb-fabric-contracted",
     "mi300x-8": "gpu-mi300x8-1536gb-fabric-contracted",
     "mi325x-8": "gpu-mi325x8-2048gb-fabric-contracted",
+    # Single-GPU Droplets, self-service ("Droplet features", #gpu-droplets) [P]: one GPU, 25 Gbps private
+    # networking and no RDMA fabric, so the catalog's gpu-vm systems (rails 0).
+    "h100-x1": "gpu-h100x1-80gb",
+    "h200-x1": "gpu-h200x1-141gb",
 }
-"""DOKS node size by catalog system: the fabric-attached 8-GPU sizes. The self-service ``gpu-h100x8-640gb`` and
-``gpu-h200x8-1128gb`` (25 Gbps private networking, no RDMA fabric) can be set in ``digitalocean.sizes``."""
+"""DOKS node size by catalog system: the fabric-attached 8-GPU sizes and the 1-GPU sizes. The self-service
+``gpu-h100x8-640gb`` and ``gpu-h200x8-1128gb`` (25 Gbps private networking, no RDMA fabric) can be set in
+``digitalocean.sizes``."""
 
 _SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 _REGION = r"^[a-z]{3}[0-9]$"
@@ -99,9 +106,13 @@ class DigitalOceanSettings(SettingsModel):
         "gpu-h100x8-640gb-contracted, hgx-h200: gpu-h200x8-1128gb-fabric-contracted).",
     )
     rdma_resource: Annotated[str, Field(pattern=r"^[a-z0-9.-]+/[A-Za-z0-9_.-]+$")] | None = Field(
-        None, description="Extended resource DOKS's RDMA shared device plugin advertises on fabric-attached GPU "
-        "nodes (`kubectl describe node`); DigitalOcean does not document its name. Required: acceptance and "
-        "multi-node jobs request it.",
+        None, description="SITE-CONFIGURABLE, NOT A DIGITALOCEAN FACT: the extended resource DOKS's RDMA shared device "
+        "plugin advertises on fabric-attached GPU nodes. DigitalOcean documents that the plugin runs "
+        "(pulumi-digitalocean KubernetesCluster rdmaSharedDevicePlugin) but not the resource name it advertises, so "
+        "read it from `kubectl describe node` on your cluster. The shipped stack sets the upstream "
+        "k8s-rdma-shared-dev-plugin's sample name (rdma/hca_shared_devices_a, its README's sample config) only as "
+        "an example. Required when a pool is fabric-attached (acceptance sweeps and multi-node jobs request it); "
+        "1-GPU pools have no fabric and do not need it.",
     )
     api_allowed_cidrs: list[Annotated[str, Field(pattern=IPV4_CIDR)]] = Field(
         default_factory=list, max_length=100,
@@ -151,7 +162,7 @@ class DigitalOceanProfile(ProviderProfile):
     summary = "VPC, DOKS with a CPU default pool and GPU node pools by size slug, Spaces buckets, NFS."
     settings = DigitalOceanSettings
     settings_description = "provider digitalocean: VPC, DOKS pools and sizes, Spaces, NFS."
-    system_kinds = ("hgx", "amd")
+    system_kinds = ("hgx", "amd", "gpu-vm")
     filesystem_kinds = ("digitalocean-nfs", "external")
     required_catalog_fields = ("nic_gbps",)
     platform_manages_gpu_stack = True
@@ -195,7 +206,12 @@ class DigitalOceanProfile(ProviderProfile):
             )
         return super().team_volume(spec)
 
+    def su_groups(self, spec: ClusterSpec, pool: PoolPlan, placement: object = None) -> tuple[tuple[int, int], ...]:
+        """One DOKS node pool per pool, one label map for all its nodes: one ``neocloud.io/su`` group (value 0)."""
+        return one_su_group(pool)
+
     def fabric_resource(self, spec: ClusterSpec) -> str | None:
+        """The site's ``digitalocean.rdma_resource``: DigitalOcean does not document the name (see the setting)."""
         settings: DigitalOceanSettings = self.settings_of(spec)
         return settings.rdma_resource
 
@@ -222,9 +238,11 @@ class DigitalOceanProfile(ProviderProfile):
         if settings.system_pool_size.startswith("gpu-"):
             yield ("digitalocean.system_pool_size", f"'{settings.system_pool_size}' is a GPU size; the default pool "
                    "runs system pods, and changing it later replaces the cluster: use a CPU size such as s-4vcpu-8gb")
-        if settings.rdma_resource is None:
-            yield ("digitalocean.rdma_resource", "required: the RDMA resource DOKS advertises on fabric-attached GPU "
-                   "nodes (kubectl describe node); acceptance and multi-node jobs request it")
+        fabric_pools = [i for i, p in enumerate(spec.pools) if p.system in SYSTEMS and SYSTEMS[p.system].rails > 0]
+        if settings.rdma_resource is None and fabric_pools:
+            yield ("digitalocean.rdma_resource", f"required with fabric-attached pools (pools[{fabric_pools[0]}]): "
+                   "the RDMA resource DOKS advertises on their nodes (kubectl describe node; DigitalOcean does not "
+                   "document its name); acceptance and multi-node jobs request it")
         if fs := sized_filesystem_problem(spec):
             yield fs
         if spec.environment == "prod" and not settings.api_allowed_cidrs:

@@ -20,7 +20,7 @@ from neocloud.vocabulary import LABEL_POOL, LABEL_SU
 
 from ...labels import pool_labels
 from .._context import ProviderContext, ProviderResult
-from .._neocloud import stateful
+from .._neocloud import one_su_label, stateful, su_group_outputs
 from ..baremetal import kubernetes_provider
 from .profile import FILESYSTEM_KIND, PROFILE, LambdaSettings
 from .resources import Filesystem, FirewallRuleset, InstanceGroup, SshKey
@@ -37,8 +37,8 @@ def instance_tags(plan: ClusterPlan, pool: PoolPlan) -> dict[str, str]:
 
 def node_labels(plan: ClusterPlan, pool: PoolPlan) -> dict[str, str]:
     """The labels the Kubernetes layer expects on a 1-Click Cluster pool's nodes (the operator applies them:
-    Lambda documents no topology labels for them). One pool is one placement block, so ``neocloud.io/su`` = 0."""
-    return {**pool_labels(plan, pool), LABEL_SU: "0"}
+    Lambda documents no topology labels for them). One pool is the plan's one ``neocloud.io/su`` group."""
+    return {**pool_labels(plan, pool), LABEL_SU: one_su_label(pool)}
 
 
 def _existing(ctx: ProviderContext, settings: LambdaSettings) -> ProviderResult:
@@ -49,7 +49,7 @@ def _existing(ctx: ProviderContext, settings: LambdaSettings) -> ProviderResult:
             "one_click_cluster_id": settings.one_click_cluster_id,
             "node_labels": {p.name: node_labels(plan, p) for p in plan.pools},
         },
-        "placement_blocks": {p.name: [{"index": 0, "nodes": p.total_nodes}] for p in plan.pools},
+        "placement_blocks": su_group_outputs(plan),
     }
     return ProviderResult(outputs=outputs, kubernetes_provider=kubernetes_provider(ctx))
 

@@ -29,10 +29,11 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from neocloud._model import IPV4_CIDR, PathProblem, SettingsModel
-from neocloud.profiles import Problem, ProviderProfile, ResourceTypes, unknown_system_problems
+from neocloud.profiles import Problem, ProviderProfile, ResourceTypes, one_su_group, unknown_system_problems
 
 if TYPE_CHECKING:
     from neocloud.catalog import System
+    from neocloud.plan import PoolPlan
     from neocloud.spec import ClusterSpec, Pool
 
 __all__ = [
@@ -240,6 +241,10 @@ class LambdaProfile(ProviderProfile):
         if fs is not None and fs.kind == FILESYSTEM_KIND and settings.kubernetes == "existing":
             yield ("storage.filesystem.kind", f"{FILESYSTEM_KIND} is mounted on instances this stack launches; a "
                    "1-Click Cluster brings its own storage, so allowed: external")
+
+    def su_groups(self, spec: ClusterSpec, pool: PoolPlan, placement: object = None) -> tuple[tuple[int, int], ...]:
+        """One instance group per pool, labelled alike: one ``neocloud.io/su`` group (value 0)."""
+        return one_su_group(pool)
 
     def settings_of(self, spec: ClusterSpec) -> LambdaSettings:
         section: LambdaSettings = getattr(spec, self.name)

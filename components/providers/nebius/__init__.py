@@ -16,11 +16,10 @@ if TYPE_CHECKING:
         NVL_GROUP_TYPES,
         build,
         nebius_labels,
-        placement_blocks,
         racks,
     )
 
-__all__ = ["CPU_BOOT_DISK_GIB", "EXEC_CREDENTIAL", "NVL_GROUP_TYPES", "build", "nebius_labels", "placement_blocks",
+__all__ = ["CPU_BOOT_DISK_GIB", "EXEC_CREDENTIAL", "NVL_GROUP_TYPES", "build", "nebius_labels",
            "racks"]
 
 __getattr__ = lazy_exports(__name__, dict.fromkeys(__all__, "._build"))

@@ -35,9 +35,11 @@ from .._context import ProviderContext, ProviderResult
 from .._neocloud import (
     filesystem_gib,
     gpu_taints,
+    one_su_label,
     render_kubeconfig,
     secret,
     stateful,
+    su_group_outputs,
 )
 from .profile import FILESYSTEM_CSI_CHART, FILESYSTEM_CSI_CHART_VERSION, NebiusSettings
 
@@ -50,7 +52,6 @@ __all__ = [
     "filesystem_cloud_init",
     "filesystem_csi_values",
     "nebius_labels",
-    "placement_blocks",
     "racks",
 ]
 
@@ -92,14 +93,6 @@ def racks(pool: PoolPlan) -> list[tuple[int, int]]:
     for group in pool.racks.groups:
         out.extend((len(out), group.su) for _ in range(group.racks))
     return out
-
-
-def placement_blocks(pool: PoolPlan) -> list[dict[str, int]]:
-    """The ``neocloud.io/su`` groups the pool's nodes carry, for the Kubernetes layer's acceptance tests: one per
-    SU for NVL72 pools (node groups per rack), one for the whole pool otherwise (one node group)."""
-    if pool.system.nvlink_domain_nodes > 1:
-        return [{"index": su.index, "nodes": su.nodes} for su in pool.scalable_units]
-    return [{"index": 0, "nodes": pool.total_nodes}]
 
 
 def _public_endpoint(status: Any) -> str | None:
@@ -302,7 +295,7 @@ def build(ctx: ProviderContext) -> ProviderResult:
                 f"{name}-{pool.name}", name=pool.name, parent_id=cluster.id,
                 template=_gpu_template(spec, plan, pool, gpu_cluster_id=gpu_cluster.id, subnet_id=subnet.id,
                                        filesystem_id=filesystem_id, nvl_group_id=None,
-                                       extra_labels={LABEL_SU: "0"}),
+                                       extra_labels={LABEL_SU: one_su_label(pool)}),
                 autoscaling=autoscaling, fixed_node_count=None if autoscale else pool.total_nodes,
                 labels=labels, opts=pool_opts,
             )
@@ -352,6 +345,6 @@ def build(ctx: ProviderContext) -> ProviderResult:
             "filesystem": filesystem,
             "buckets": buckets,
         },
-        "placement_blocks": {pool.name: placement_blocks(pool) for pool in plan.pools},
+        "placement_blocks": su_group_outputs(plan),
     }
     return ProviderResult(outputs=outputs, kubernetes_provider=provider, depends_on=installs)

@@ -17,6 +17,7 @@ from neocloud.profiles import (
     ProviderProfile,
     ResourceTypes,
     TeamVolume,
+    one_su_group,
     sized_filesystem_problem,
     unknown_system_problems,
 )
@@ -25,6 +26,7 @@ from neocloud.vocabulary import HELM_RELEASE
 from .._neocloud import pool_system_problems
 
 if TYPE_CHECKING:
+    from neocloud.plan import PoolPlan
     from neocloud.spec import ClusterSpec
 
 __all__ = [
@@ -174,6 +176,13 @@ class NebiusProfile(ProviderProfile):
         if fs is not None and fs.kind == "nebius-shared":
             return NEBIUS_TEAM_VOLUME
         return super().team_volume(spec)
+
+    def su_groups(self, spec: ClusterSpec, pool: PoolPlan, placement: object = None) -> tuple[tuple[int, int], ...]:
+        """NVL72 pools: one node group per rack (an NVLink instance group), labelled with its rack's SU, so one
+        ``neocloud.io/su`` group per plan SU; other pools: one node group, one group (value 0)."""
+        if pool.system.nvlink_domain_nodes > 1:
+            return tuple((u.index, u.nodes) for u in pool.scalable_units)
+        return one_su_group(pool)
 
     def gpu_driver_preinstalled(self, spec: ClusterSpec) -> bool:
         # mk8s GPU node groups created with a drivers preset carry the NVIDIA driver and toolkit.
