@@ -781,8 +781,7 @@ def _topology_label_values(labels: Mapping[str, str], sizes: Mapping[str, float]
     """Per-node topology labels (SU, rack, NVLink domain) that the plan does not have."""
     problems = []
     planned = {
-        # neocloud.io/su values are the plan's SU groups (placement blocks on AWS, one per node pool on DOKS).
-        LABEL_SU: (len(as_list(facts.get("su_groups"))), "SU groups"),
+        LABEL_SU: (len(as_list(facts.get("scalable_units"))), "scalable units"),
         LABEL_RACK: (int(num(get_in(facts, "racks", "count")) or 0), "racks"),
         LABEL_NVLINK_DOMAIN: (int(num(facts.get("nvlink_domains")) or 0), "NVLink domains"),
     }

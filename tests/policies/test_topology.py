@@ -636,5 +636,5 @@ def test_topology_label_values_beyond_plan(pack):
         "sized up to 36 nodes; a domain holds 18",
         "mk8s node group 'ng-r0' of pool 'nvl72': neocloud.io/nvlink-domain=8, but the plan has 8 NVLink domains "
         "(0..7)",
-        "mk8s node group 'ng-r0' of pool 'nvl72': neocloud.io/su=1, but the plan has 1 SU groups (0..0)",
+        "mk8s node group 'ng-r0' of pool 'nvl72': neocloud.io/su=1, but the plan has 1 scalable units (0..0)",
     ]
