@@ -112,7 +112,7 @@ def test_no_filesystem_no_targets() -> None:
     # Nothing to size without a filesystem: no tier, throughput or capacity; the checkpoint keeps its size and the
     # spec's limit is its write time (goodput planning), marked as such.
     plan = size_storage(gpus=256, tier="good", filesystem=False, checkpoint_parameters_billion=70,
-                        checkpoint_max_write_minutes=10, team_quotas={"a": 8})
+                        checkpoint_bytes_per_parameter=16, checkpoint_max_write_minutes=10, team_quotas={"a": 8})
     assert (plan.tier, plan.read_gbps, plan.write_gbps, plan.capacity_tib, plan.read_gbps_per_gpu) == (None,) * 5
     assert not plan.has_targets and plan.team_claim_gib == ()
     assert (plan.checkpoint_bytes, plan.checkpoint_write_seconds, plan.checkpoint_write_basis) == (70e9 * 16, 600,

@@ -82,7 +82,7 @@ def test_the_plan_counts_amd_gpus_in_quotas_and_queues(system: str) -> None:
     queues = plan_team_queues(spec, plan)
     assert queues and {q.gpu_resource for q in queues} == {AMD}
     # Per-node acceptance runs NVIDIA tools (nvidia-smi, DCGM, NCCL): nothing is planned for an AMD pool.
-    assert acceptance_pools(spec, plan) == () and acceptance_tests(plan, 0.8) == ()
+    assert acceptance_pools(spec, plan) == () and acceptance_tests(spec, plan) == ()
 
 
 def test_doks_cluster_enables_the_amd_device_plugin_and_metrics_exporter(run: ProgramRun) -> None:
