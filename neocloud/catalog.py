@@ -19,6 +19,10 @@ Every number carries its source key from ``shared/reference/hardware.md``:
   rail-optimized network topology through their respective ConnectX-8 NICs"; "each GPU is associated with a
   dedicated ConnectX-8 SuperNIC").
 - ``AWS-EKS``: the Amazon EKS user guide (P6e-GB200 UltraServers).
+- ``AWS-PCS``: the AWS PCS user guide, "Configure UltraServer instances" (docs.aws.amazon.com/pcs/latest/userguide/
+  capacity-blocks-nvidia-imex.html): names ``p6e-gb300.36xlarge`` among the NVIDIA UltraServer instances whose GPUs
+  NVLink joins across instances (IMEX). ``EKS-CHARTS``: aws/eks-charts ``hack/update-efa-instance-types.sh`` lists
+  ``p6e-gb300.36xlarge`` among the EFA instance types of the EFA device plugin chart.
 - ``LINKX``: NVIDIA LinkX cable reach tables.
 
 Tags follow hardware.md: ``[P]`` vendor document, ``[S]`` third party restating one, ``[D]`` derived.
@@ -298,6 +302,16 @@ SYSTEMS: Mapping[str, System] = MappingProxyType(
             System("p6e-gb200.36xlarge", "aws-ultraserver", "GB200", 4, 4, 400, 18, _HGX_NVLINK_BLACKWELL,
                    "AWS-EKS, AWS-ACC [P]", default_nodes_per_su=8 * 18, ultraserver_sizes=(9, 18),
                    vcpus=144, memory_gib=960, unverified=("efa_network_cards",), nic_resource=EFA_DEVICE_RESOURCE),
+            # p6e-gb300.36xlarge: the GB300 NVL72 UltraServer instance (AWS-PCS, EKS-CHARTS [P]). EC2's
+            # specifications page we read does not list it yet, so per instance: 4 B300 GPUs and 4 rails are derived
+            # from the GB300 NVL72 compute tray (4 Blackwell Ultra GPUs, each with its own ConnectX-8: NVL72RA [P])
+            # as p6e-gb200.36xlarge is one GB200 tray [D], and the UltraServer of 18 instances from NVL72 = 72 GPUs
+            # [D]. The EFA rate and network cards are not published there: site values the spec must give
+            # (catalog.systems.p6e-gb300.36xlarge.{nic_gbps, efa_network_cards}); 800 is only a placeholder.
+            System("p6e-gb300.36xlarge", "aws-ultraserver", "B300", 4, 4, 800, 18, _HGX_NVLINK_BLACKWELL,
+                   "AWS-PCS, EKS-CHARTS [P]; GPUs, rails, UltraServer size [D] from NVL72RA",
+                   default_nodes_per_su=8 * 18, ultraserver_sizes=(18,),
+                   unverified=("efa_network_cards", "nic_gbps"), nic_resource=EFA_DEVICE_RESOURCE),
             # Single-GPU cloud VMs: one GPU and no compute-fabric NIC. DigitalOcean "Droplet features"
             # (docs.digitalocean.com/products/droplets/details/features/, #gpu-droplets) lists the self-service
             # gpu-h100x1-80gb and gpu-h200x1-141gb; "All GPU Droplets have a maximum bandwidth of 10 Gbps public and

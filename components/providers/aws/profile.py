@@ -246,7 +246,9 @@ class AwsProfile(ProviderProfile):
     fabric_kinds = ("efa",)
     capacity_sources = ("on-demand", "reservation", "capacity-block")
     filesystem_kinds = ("fsx-lustre", "external")
-    required_catalog_fields = ("efa_network_cards",)
+    # Every EFA number the build and the plan use: a system whose catalog entry leaves one unverified (p6e-gb200's
+    # EFA cards, p6e-gb300's cards and rate) cannot plan until the site gives it.
+    required_catalog_fields = ("efa_network_cards", "nic_gbps")
     zone_per_fabric_pool = True  # EFA instances belong in one AZ and one placement group (hardware.md AWS [P])
     # The VPC CNI enforces NetworkPolicy only when its EKS add-on sets enableNetworkPolicy (EKS user guide,
     # "Restrict Pod network traffic with Kubernetes network policies") [P]; components/providers/aws/addons.py.
