@@ -92,8 +92,11 @@ def test_ultraservers_need_eks_1_33() -> None:
     raw["pools"][0].update(system="p6e-gb200.36xlarge", nodes=18, min_nodes=None)
     raw["catalog"] = {"systems": {"p6e-gb200.36xlarge": {"efa_network_cards": 4}}}
     raw["kubernetes"] = {"version": "1.32"}
-    assert error(raw) == ("neocloud:cluster.kubernetes.version: p6e-gb200.36xlarge (pools[0]) needs EKS 1.33 or "
-                          "later; got 1.32")
+    # "Amazon EKS supports P6e-GB200 UltraServers for Kubernetes versions 1.33 and above" (EKS user guide,
+    # ml-eks-nvidia-ultraserver): the provider's DRA floor, one number for the UltraServer and IMEX rules.
+    message = error(raw)
+    assert message.startswith("neocloud:cluster.kubernetes.version: '1.32' cannot run pools[0] (p6e-gb200.36xlarge)")
+    assert message.endswith("with provider 'aws' that is 1.33 or later; allowed: 1.33 to 1.37")
 
 
 def test_ultraserver_pools_scale_in_whole_ultraservers() -> None:

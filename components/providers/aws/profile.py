@@ -399,10 +399,8 @@ class AwsProfile(ProviderProfile):
             if domain > aws.placement_block_nodes:
                 add(("aws.placement_block_nodes", f"{aws.placement_block_nodes} splits pools[{i}]'s NVLink domains of "
                      f"{domain} nodes ({pool.system}); use at least {domain}"))
-            if system.kind == "aws-ultraserver" and tuple(int(x) for x in spec.kubernetes.version.split(".")) < (1, 33):
-                # EKS supports P6e-GB200 UltraServers from Kubernetes 1.33 (EKS user guide, ml-eks-nvidia-ultraserver).
-                add(("kubernetes.version", f"{pool.system} (pools[{i}]) needs EKS 1.33 or later; got "
-                     f"{spec.kubernetes.version}"))
+            # UltraServers' Kubernetes floor (EKS 1.33) is dra_kubernetes_from: one number, checked by the spec's
+            # DRA rule for every multi-node NVLink pool.
             counts = [aws.reservation_instances[r] for r in pool.capacity.reservation_ids
                       if r in aws.reservation_instances]
             if len(counts) == len(pool.capacity.reservation_ids) and counts and sum(counts) < pool.total_nodes:
