@@ -43,6 +43,8 @@ def gb200(gpus: int) -> dict[str, Any]:
         "racks": {"power_budget_kw": 132},
         "fabric": {"kind": "infiniband", "switch": "Q3400"},
         "catalog": {"systems": {"gb200-nvl72": {"rack_power_kw": 120}}},
+        # NVL72 racks need IMEX through ComputeDomains, so Kubernetes with DRA on by default (spec: dra_problem).
+        "kubernetes": {"version": "1.34"},
     }
 
 
