@@ -59,7 +59,8 @@ def dgx_h100_100k() -> dict[str, Any]:
         "pools": [{"name": "h100", "system": "dgx-h100", "nodes": 12_500}],
         "racks": {"power_budget_kw": 41},
         "fabric": {"kind": "infiniband", "switch": "Q3400", "nodes_per_su": 32},
-        "kubernetes": {"queues": [{"team": "research", "gpu_quota": 50_000}]},
+        # InfiniBand training pins memory (IPC_LOCK): only a privileged namespace admits it (workloads-admissible).
+        "kubernetes": {"queues": [{"team": "research", "gpu_quota": 50_000, "pod_security": "privileged"}]},
     }
 
 
@@ -97,7 +98,9 @@ def end_to_end_100k() -> None:
         (root / "stacks" / "Pulumi.h100k.yaml").write_text(
             yaml.safe_dump({"config": {"neocloud:cluster": dgx_h100_100k()}}))
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "neocloud", "check", "h100k", "--project-dir", str(root)],
+        # The staging stack's policy config: also a bare-metal staging cluster, whose CNI the operator names.
+        done = subprocess.run([sys.executable, "-m", "neocloud", "check", "h100k", "--project-dir", str(root),
+                               "--policy-config", str(REPO / "policies" / "config" / "staging.json")],
                               capture_output=True, text=True, timeout=600)
         wall = time.perf_counter() - started
     registered = next((ln for ln in done.stderr.splitlines() if ln.startswith("registered")), "?")
