@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DNS_LABEL", "IPV4_CIDR", "LABEL_VALUE", "Name", "PathProblem", "SettingsModel", "cidr_problems"]
+__all__ = ["DNS_LABEL", "IPV4_CIDR", "LABEL_VALUE", "CidrCheckedSettings", "Name", "PathProblem", "SettingsModel",
+           "cidr_problems"]
 
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$"
 """Names become Kubernetes object names, label values and cloud resource names: RFC 1123 labels, 32 max."""
@@ -60,3 +61,19 @@ def cidr_problems(section: str, cidrs: Mapping[str, str | list[str]]) -> list[tu
                     problems.append((path, f"{cidr} overlaps {section}.{clash}"))
                 networks.append((field, network))
     return problems
+
+
+class CidrCheckedSettings(SettingsModel):
+    """A provider section whose CIDR fields (``cidr_fields``: a CIDR or a list of them each) must be network
+    addresses and, the single ones, not overlap each other (``cidr_problems``); the first problem is raised with its
+    ``<cidr_section>.<field>`` path."""
+
+    cidr_section: ClassVar[str]
+    cidr_fields: ClassVar[tuple[str, ...]]
+
+    @model_validator(mode="after")
+    def _check_cidrs(self) -> Self:
+        values = {f: (v if isinstance(v := getattr(self, f), str) else list(v)) for f in self.cidr_fields}
+        for problem in cidr_problems(self.cidr_section, values):
+            raise PathProblem(*problem)
+        return self

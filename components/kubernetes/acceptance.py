@@ -235,28 +235,22 @@ class NodeAcceptance(pulumi.ComponentResource):
                                       name="neocloud-node-acceptance"),
             subjects=subject, opts=child_opts(self, k, [role, sa]),
         )
+        def namespaced_grant(suffix: str, role_name: str, resource: str, verb: str) -> k8s.rbac.v1.RoleBinding:
+            """A Role of one verb on one core resource in the acceptance namespace, bound to its service account."""
+            grant = rbac.Role(
+                f"{name}-{suffix}", metadata=meta(role_name, namespace=namespace),
+                rules=[rbac.PolicyRuleArgs(api_groups=[""], resources=[resource], verbs=[verb])], opts=in_ns,
+            )
+            return rbac.RoleBinding(
+                f"{name}-{suffix}", metadata=meta(role_name, namespace=namespace),
+                role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=role_name),
+                subjects=subject, opts=child_opts(self, k, [grant, sa]),
+            )
+
         # Events about a node may live in any namespace (`kubectl describe node` lists a cluster-scoped object's
         # events from all namespaces), so they go to the acceptance namespace and nothing is granted in `default`.
-        events = rbac.Role(
-            f"{name}-events", metadata=meta("node-acceptance-events", namespace=namespace),
-            rules=[rbac.PolicyRuleArgs(api_groups=[""], resources=["events"], verbs=["create"])], opts=in_ns,
-        )
-        events_binding = rbac.RoleBinding(
-            f"{name}-events", metadata=meta("node-acceptance-events", namespace=namespace),
-            role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
-                                      name="node-acceptance-events"),
-            subjects=subject, opts=child_opts(self, k, [events, sa]),
-        )
-        pods = rbac.Role(
-            f"{name}-retry", metadata=meta("node-acceptance-retry", namespace=namespace),
-            rules=[rbac.PolicyRuleArgs(api_groups=[""], resources=["pods"], verbs=["delete"])], opts=in_ns,
-        )
-        pods_binding = rbac.RoleBinding(
-            f"{name}-retry", metadata=meta("node-acceptance-retry", namespace=namespace),
-            role_ref=rbac.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
-                                      name="node-acceptance-retry"),
-            subjects=subject, opts=child_opts(self, k, [pods, sa]),
-        )
+        events_binding = namespaced_grant("events", "node-acceptance-events", "events", "create")
+        pods_binding = namespaced_grant("retry", "node-acceptance-retry", "pods", "delete")
         data = {"node_acceptance.py": acceptance_program(), "nccl_intranode.py": intranode_script(),
                 "nccl_sweep.py": sweep_script()}
         data.update({f"expect-{p.pool}.json": json.dumps(p.expectation, sort_keys=True) for p in pools

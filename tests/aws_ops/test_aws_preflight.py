@@ -373,21 +373,27 @@ def test_capacity_block_hours_cover_the_window_in_bookable_steps(hours: float) -
     assert got >= min(hours, 182 * 24) - 1e-6
 
 
-def test_a_capacity_block_end_that_differs_from_the_spec_fails(session: AwsSession) -> None:
-    """The node group scales to zero before the end the spec gives: DescribeCapacityReservations' EndDate must be it."""
+def _prod_capacity_at(session: AwsSession, reservations: list[dict[str, Any]], now: datetime) -> tuple[str, str]:
+    """prod's capacity check at ``now`` against the stubbed DescribeCapacityReservations answer ``reservations``
+    (and an empty offering search): its (status, reason)."""
     ec2 = session.client("ec2")
-    later = PROD_END + timedelta(days=7)
     with Stubber(ec2) as stub:
-        stub.add_response("describe_capacity_reservations",
-                          {"CapacityReservations": [_reservation(CB_A), _reservation(CB_B, end=later)]},
+        stub.add_response("describe_capacity_reservations", {"CapacityReservations": reservations},
                           {"CapacityReservationIds": [CB_A, CB_B]})
         stub.add_response("describe_capacity_block_offerings", {"CapacityBlockOfferings": []}, {
             "InstanceType": "p5.48xlarge", "InstanceCount": 64, "CapacityDurationHours": 24,
-            "StartDateRange": NOW, "EndDateRange": NOW + timedelta(hours=24)})
+            "StartDateRange": now, "EndDateRange": now + timedelta(hours=24)})
         report = run_preflight(_prod_plan(), ec2, session.client("service-quotas"), stack="prod", region=REGION,
-                               window=Window(NOW, NOW), now=NOW, skip=["offering", "efa", "quota", "topology"])
+                               window=Window(now, now), now=now, skip=["offering", "efa", "quota", "topology"])
         stub.assert_no_pending_responses()
     status, reason = _rows(report)["capacity"]
+    return status, reason
+
+
+def test_a_capacity_block_end_that_differs_from_the_spec_fails(session: AwsSession) -> None:
+    """The node group scales to zero before the end the spec gives: DescribeCapacityReservations' EndDate must be it."""
+    later = PROD_END + timedelta(days=7)
+    status, reason = _prod_capacity_at(session, [_reservation(CB_A), _reservation(CB_B, end=later)], NOW)
     assert status == "fail"
     assert reason.startswith(f"{CB_B} ends 2027-01-15T11:30:00Z, but aws.capacity_block_end_times says "
                              "2027-01-08T11:30:00Z (the node group scales to zero before that time)")
@@ -396,19 +402,8 @@ def test_a_capacity_block_end_that_differs_from_the_spec_fails(session: AwsSessi
 def test_a_capacity_block_whose_scale_down_time_has_passed_fails(session: AwsSession) -> None:
     """EC2 Auto Scaling refuses a scheduled action in the past (PutScheduledUpdateGroupAction), so `pulumi up` would
     fail on a block whose scale-to-zero time (90 minutes before its end) is gone."""
-    ec2 = session.client("ec2")
     late = PROD_END - timedelta(minutes=30)  # the block is still active, but its drain time has passed
-    with Stubber(ec2) as stub:
-        stub.add_response("describe_capacity_reservations",
-                          {"CapacityReservations": [_reservation(CB_A), _reservation(CB_B)]},
-                          {"CapacityReservationIds": [CB_A, CB_B]})
-        stub.add_response("describe_capacity_block_offerings", {"CapacityBlockOfferings": []}, {
-            "InstanceType": "p5.48xlarge", "InstanceCount": 64, "CapacityDurationHours": 24,
-            "StartDateRange": late, "EndDateRange": late + timedelta(hours=24)})
-        report = run_preflight(_prod_plan(), ec2, session.client("service-quotas"), stack="prod", region=REGION,
-                               window=Window(late, late), now=late, skip=["offering", "efa", "quota", "topology"])
-        stub.assert_no_pending_responses()
-    status, reason = _rows(report)["capacity"]
+    status, reason = _prod_capacity_at(session, [_reservation(CB_A), _reservation(CB_B)], late)
     assert status == "fail"
     assert reason.startswith(f"{CB_A} scales its node group to zero at 2027-01-08T10:00:00Z, which has passed (the "
                              "block ends 2027-01-08T11:30:00Z; EC2 Auto Scaling refuses a scheduled action in the "

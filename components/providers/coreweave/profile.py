@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from neocloud._model import IPV4_CIDR, LABEL_VALUE, Name, PathProblem, SettingsModel, cidr_problems
+from neocloud._model import IPV4_CIDR, LABEL_VALUE, CidrCheckedSettings, Name
 from neocloud.profiles import (
     BucketShape,
     JanitorSupport,
@@ -103,12 +103,15 @@ platform/fleet-management/node-lifecycle/day2). Turn ``coreweave.acceptance_tain
 test NodePool."""
 
 
-class CoreWeaveSettings(SettingsModel):
+class CoreWeaveSettings(CidrCheckedSettings):
     """Settings for ``provider: coreweave`` (CKS, VPC, AI Object Storage and Node Pools).
 
     Credentials are not here: the CoreWeave provider reads ``COREWEAVE_API_TOKEN`` (or the secret Pulumi
     config ``coreweave:token``).
     """
+
+    cidr_section = "coreweave"
+    cidr_fields = ("pod_cidr", "service_cidr", "internal_lb_cidr")
 
     zone: str | None = Field(
         None, pattern=COREWEAVE_ZONE,
@@ -152,13 +155,6 @@ class CoreWeaveSettings(SettingsModel):
         "removed, and CoreWeave validates every node before it reaches production (Day 1: Seatrial, Zap, Test) "
         "and hourly on idle nodes after (Day 2+ HPC verification).",
     )
-
-    @model_validator(mode="after")
-    def _check_cidrs(self) -> CoreWeaveSettings:
-        for problem in cidr_problems("coreweave", {"pod_cidr": self.pod_cidr, "service_cidr": self.service_cidr,
-                                                    "internal_lb_cidr": self.internal_lb_cidr}):
-            raise PathProblem(*problem)
-        return self
 
     def instance_type(self, system: str) -> str | None:
         """The CoreWeave instance type for a catalog system (spec value first, then the verified default)."""

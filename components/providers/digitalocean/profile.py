@@ -32,9 +32,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from neocloud._model import IPV4_CIDR, Name, PathProblem, SettingsModel, cidr_problems
+from neocloud._model import IPV4_CIDR, CidrCheckedSettings, Name
 from neocloud.catalog import GPU_VENDORS, SYSTEMS
 from neocloud.profiles import (
     BucketShape,
@@ -86,12 +86,15 @@ _SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 _REGION = r"^[a-z]{3}[0-9]$"
 
 
-class DigitalOceanSettings(SettingsModel):
+class DigitalOceanSettings(CidrCheckedSettings):
     """Settings for ``provider: digitalocean`` (VPC, DOKS, GPU node pools, Spaces, NFS).
 
     Credentials are not here: pulumi-digitalocean reads ``DIGITALOCEAN_TOKEN`` (or the secret Pulumi config
     ``digitalocean:token``), and Spaces keys from ``SPACES_ACCESS_KEY_ID`` / ``SPACES_SECRET_ACCESS_KEY``.
     """
+
+    cidr_section = "digitalocean"
+    cidr_fields = ("vpc_cidr", "api_allowed_cidrs")
 
     vpc_cidr: str = Field("10.110.0.0/20", pattern=IPV4_CIDR, description="IP range of the cluster's VPC.")
     system_pool_size: Annotated[str, Field(pattern=_SLUG)] = Field(
@@ -144,13 +147,6 @@ class DigitalOceanSettings(SettingsModel):
         "verified that DOKS leaves a taint removed by the acceptance job off. Refused with AMD pools (per-node "
         "acceptance of AMD GPUs is not built yet).",
     )
-
-    @model_validator(mode="after")
-    def _check_cidrs(self) -> DigitalOceanSettings:
-        for problem in cidr_problems("digitalocean", {"vpc_cidr": self.vpc_cidr,
-                                                      "api_allowed_cidrs": list(self.api_allowed_cidrs)}):
-            raise PathProblem(*problem)
-        return self
 
     def size(self, system: str) -> str | None:
         """The DOKS node size for a catalog system (spec value first, then the built-in one)."""

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from neocloud._model import IPV4_CIDR, LABEL_VALUE, Name, PathProblem, SettingsModel, cidr_problems
+from neocloud._model import IPV4_CIDR, LABEL_VALUE, CidrCheckedSettings, Name, SettingsModel
 from neocloud.profiles import (
     BucketShape,
     NodeSetShape,
@@ -88,12 +88,15 @@ NEBIUS_TEAM_VOLUME = TeamVolume(
 )
 
 
-class NebiusSettings(SettingsModel):
+class NebiusSettings(CidrCheckedSettings):
     """Settings for ``provider: nebius`` (VPC, GPU cluster, mk8s, shared filesystem and buckets).
 
     Credentials are not here: pulumi-nebius reads the Nebius CLI profile, ``NEBIUS_IAM_TOKEN`` or its own
     Pulumi provider config.
     """
+
+    cidr_section = "nebius"
+    cidr_fields = ("service_cidr", "api_allowed_cidrs")
 
     parent_id: str | None = Field(
         None, pattern=r"^project-[a-z0-9]+$",
@@ -134,13 +137,6 @@ class NebiusSettings(SettingsModel):
         True, description="Taint new GPU nodes with neocloud.io/acceptance=pending (mk8s sets taints only when "
         "a node is created, so the acceptance job's removal sticks).",
     )
-
-    @model_validator(mode="after")
-    def _check_cidrs(self) -> NebiusSettings:
-        for problem in cidr_problems("nebius", {"service_cidr": self.service_cidr,
-                                                 "api_allowed_cidrs": list(self.api_allowed_cidrs)}):
-            raise PathProblem(*problem)
-        return self
 
     def platform(self, system: str) -> NebiusPlatform | None:
         """The platform and preset for a catalog system (spec value first, then the built-in default)."""
