@@ -164,7 +164,7 @@ def resource_records(run: ProgramRun) -> list[dict[str, Any]]:
             "custom": r.custom,
             "parent": r.parent or None,
             "provider": r.provider or None,
-            "dependencies": list(r.dependencies),
+            "dependencies": sorted(r.dependencies),  # a set to the engine; it arrives in resolution order
             "inputs": masked_inputs(r),
             "secretInputs": list(r.secret_paths),
             "protect": r.protect,

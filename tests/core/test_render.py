@@ -119,7 +119,8 @@ def test_render_is_deterministic(tmp_path: Path) -> None:
     """The engine registers resources in the order their inputs resolve, which differs between runs: the same
     program registered in another order must render byte-identical files."""
     run = stack_run("staging")
-    reordered = dataclasses.replace(run, resources=list(reversed(run.resources)))
+    reordered = dataclasses.replace(run, resources=[dataclasses.replace(r, dependencies=tuple(reversed(r.dependencies)))
+                                                    for r in reversed(run.resources)])
     write_render(run, tmp_path / "a")
     write_render(reordered, tmp_path / "b")
     for name in ("kubernetes.yaml", "helm-releases.yaml", "resources.json"):
